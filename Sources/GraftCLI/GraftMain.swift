@@ -1,0 +1,4 @@
+// Entry point (being written).
+public enum GraftMain {
+    public static func main() {}
+}

@@ -1,0 +1,1 @@
+// The .graft model format (being written).

@@ -1,0 +1,1 @@
+// Tensors and NumPy .npy files (being written).

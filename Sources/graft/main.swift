@@ -1,0 +1,2 @@
+import GraftCLI
+GraftMain.main()
