@@ -37,4 +37,16 @@ static inline hid_t graft_H5P_LINK_CREATE(void) { return H5P_LINK_CREATE; }
 static inline hid_t graft_H5P_DATASET_ACCESS(void) { return H5P_DATASET_ACCESS; }
 static inline size_t graft_H5T_VARIABLE(void) { return H5T_VARIABLE; }
 
+static inline hid_t graft_H5P_FILE_CREATE(void) { return H5P_FILE_CREATE; }
+static inline hid_t graft_H5P_GROUP_CREATE(void) { return H5P_GROUP_CREATE; }
+static inline hid_t graft_H5T_STD_I16LE(void) { return H5T_STD_I16LE; }
+static inline hid_t graft_H5T_STD_I32LE(void) { return H5T_STD_I32LE; }
+
+// Error classes that mean "the disk or the file system failed" rather than "the data is wrong".
+static inline hid_t graft_H5E_IO(void) { return H5E_IO; }
+static inline hid_t graft_H5E_READERROR(void) { return H5E_READERROR; }
+static inline hid_t graft_H5E_WRITEERROR(void) { return H5E_WRITEERROR; }
+static inline hid_t graft_H5E_SEEKERROR(void) { return H5E_SEEKERROR; }
+static inline hid_t graft_H5E_CLOSEERROR(void) { return H5E_CLOSEERROR; }
+
 #endif

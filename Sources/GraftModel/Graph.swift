@@ -48,6 +48,10 @@ public enum Layout: String, Sendable, Hashable, Codable {
     case nhwc = "NHWC"
     /// Batch, channels, height, width: Caffe and Keras's `channels_first`.
     case nchw = "NCHW"
+    /// Batch, width, channels: a 1-D signal in Keras's `channels_last`.
+    case nwc = "NWC"
+    /// Batch, channels, width: a 1-D signal in `channels_first`.
+    case ncw = "NCW"
     /// No spatial axes: [batch, features] or any tensor whose axes carry no image meaning.
     case plain = "plain"
 }

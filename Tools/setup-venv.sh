@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Creates .venv/ with the reference frameworks graft is checked against: tensorflow-cpu (Keras),
+# h5py, numpy, safetensors, OpenCV dnn (Caffe, opencv-python-headless<5), onnxruntime,
+# scikit-learn and protobuf. graft itself never needs Python; the fixture generators, parity
+# scripts and benchmarks in Tools/ do. Usage: Tools/setup-venv.sh [--minimal]
+#   --minimal   numpy, h5py and safetensors only (enough for the format checks)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+.venv/bin/pip install -q --upgrade pip
+if [ "${1:-}" = "--minimal" ]; then
+    .venv/bin/pip install -q numpy h5py safetensors
+else
+    .venv/bin/pip install -q numpy h5py safetensors "opencv-python-headless<5" scikit-learn protobuf tensorflow-cpu onnxruntime
+fi
+.venv/bin/python -c "import numpy, h5py, safetensors; print('venv ready: numpy', numpy.__version__, 'h5py', h5py.__version__)"
