@@ -1,5 +1,5 @@
-public import GraftSupport
-public import Tensors
+import GraftSupport
+import Tensors
 import Foundation
 
 /// A float32 weight tensor to be written into a `.graft` file.

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// An output file that appears under its final name only when it is complete.
 ///
@@ -18,7 +19,8 @@ public final class AtomicOutputFile {
     private var descriptor: Int32
     private var committed = false
 
-    nonisolated(unsafe) private static var counter = 0
+    /// Distinguishes temporary files created by one process for the same destination.
+    private static let counter = Atomic<Int>(0)
 
     /// Creates the temporary file next to `path`.
     public init(path: String) throws(FileError) {
@@ -26,8 +28,8 @@ public final class AtomicOutputFile {
         let slash = path.lastIndex(of: "/")
         let folder = slash.map { String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        AtomicOutputFile.counter += 1
-        temporaryPath = (folder.isEmpty ? "" : folder + "/") + ".\(name).tmp-\(getpid())-\(AtomicOutputFile.counter)"
+        let serial = AtomicOutputFile.counter.add(1, ordering: .relaxed).newValue
+        temporaryPath = (folder.isEmpty ? "" : folder + "/") + ".\(name).tmp-\(getpid())-\(serial)"
         descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw .cannotCreate(path: path, reason: systemErrorMessage())
@@ -39,7 +41,7 @@ public final class AtomicOutputFile {
         guard var next = bytes.baseAddress else { return }
         var remaining = bytes.count
         while remaining > 0 {
-            let written = Glibc.write(descriptor, next, remaining)
+            let written = systemWrite(descriptor, next, remaining)
             if written < 0 {
                 if errno == EINTR { continue }
                 throw .writeFailed(path: path, reason: systemErrorMessage())
@@ -101,4 +103,9 @@ public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws(FileEr
     let file = try AtomicOutputFile(path: path)
     try file.write(bytes)
     try file.commit()
+}
+
+/// `write(2)`, named apart from `AtomicOutputFile.write`.
+private func systemWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    write(descriptor, buffer, count)
 }

@@ -39,10 +39,11 @@ public struct NumPyArray: Sendable, Equatable {
 
     /// A float32 array with the shape and elements of `tensor`.
     public init(_ tensor: Tensor) {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(tensor.elementCount * 4)
-        for value in tensor.scalars {
-            withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+        let bytes: [UInt8]
+        if isLittleEndianHost {
+            bytes = tensor.scalars.withUnsafeBytes { Array($0) }
+        } else {
+            bytes = tensor.scalars.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian, Array.init) }
         }
         self.init(elementType: .float32, shape: tensor.shape, bytes: bytes)
     }
@@ -175,8 +176,12 @@ extension Tensor {
         let count = array.elementCount
         let scalars = [Float](unsafeUninitializedCapacity: count) { output, initialized in
             array.bytes.withUnsafeBytes { input in
-                for index in 0..<count {
-                    output[index] = array.elementType.loadFloat(from: input, at: index)
+                if array.elementType == .float32 && isLittleEndianHost {
+                    UnsafeMutableRawBufferPointer(output).copyMemory(from: input)
+                } else {
+                    for index in 0..<count {
+                        output[index] = array.elementType.loadFloat(from: input, at: index)
+                    }
                 }
             }
             initialized = count
@@ -233,6 +238,9 @@ extension ElementType {
         }
     }
 }
+
+/// Whether this machine stores numbers little-endian, as `.npy` files do.
+private let isLittleEndianHost = 1.littleEndian == 1
 
 /// An IEEE 754 binary16 value widened to `Float` (exactly; `Float16` is not available on
 /// every platform graft builds for).
