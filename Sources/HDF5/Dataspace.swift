@@ -27,7 +27,7 @@ func extent(of space: hid_t, in path: String, _ operation: @autoclosure () -> St
 }
 
 /// The number of elements in a dataspace (1 for a scalar, 0 for a null dataspace).
-func elementCount(of space: hid_t, in path: String, _ operation: @autoclosure () -> String) throws(HDF5Error) -> Int {
+func countElements(of space: hid_t, in path: String, _ operation: @autoclosure () -> String) throws(HDF5Error) -> Int {
     Int(try check(H5Sget_simple_extent_npoints(space), in: path, operation()))
 }
 

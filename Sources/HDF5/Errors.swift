@@ -97,26 +97,32 @@ struct ErrorStack {
         final class Collector { var entries: [Entry] = [] }
         let collector = Collector()
         withLibrary {
+            // The callback only copies; looking up message texts is another API call, made
+            // after the walk.
             _ = H5Ewalk2(graft_H5E_DEFAULT(), H5E_WALK_UPWARD, { _, error, data in
                 guard let error, let data else { return 0 }
-                let collector = Unmanaged<Collector>.fromOpaque(data).takeUnretainedValue()
                 let record = error.pointee
-                let description = record.desc.map { String(cString: $0) } ?? ""
-                collector.entries.append(Entry(
+                Unmanaged<Collector>.fromOpaque(data).takeUnretainedValue().entries.append(Entry(
                     major: record.maj_num, minor: record.min_num,
-                    description: description, minorMessage: message(for: record.min_num)))
+                    description: record.desc.map { String(cString: $0) } ?? "", minorMessage: ""))
                 return 0
             }, Unmanaged.passUnretained(collector).toOpaque())
             _ = H5Eclear2(graft_H5E_DEFAULT())
+            for index in collector.entries.indices {
+                collector.entries[index].minorMessage = message(for: collector.entries[index].minor)
+            }
         }
         return ErrorStack(entries: collector.entries)
     }
 
-    /// Whether any entry blames the disk (HDF5's "Low-level I/O" class, or a read, write, seek or
-    /// close error) rather than the data.
+    /// Whether the innermost entry blames the disk (HDF5's "Low-level I/O" class, or a read,
+    /// write, seek or close error) rather than the data. Outer entries are not consulted: HDF5
+    /// labels every failed read "Read failed" on the way out, even when a chunk failed to
+    /// decompress.
     var isInputOutputFailure: Bool {
+        guard let innermost = entries.first else { return false }
         let ioMinors = [graft_H5E_READERROR(), graft_H5E_WRITEERROR(), graft_H5E_SEEKERROR(), graft_H5E_CLOSEERROR()]
-        return entries.contains { $0.major == graft_H5E_IO() || ioMinors.contains($0.minor) }
+        return innermost.major == graft_H5E_IO() || ioMinors.contains(innermost.minor)
     }
 
     /// The API-level message followed by the innermost one and its error class, e.g.

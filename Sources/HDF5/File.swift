@@ -16,9 +16,9 @@ import Darwin
 /// tools (`h5dump`, `h5ls`) and h5py read them. Nothing needs a newer format except virtual
 /// datasets, which need HDF5 1.10.
 ///
-/// Thread safety: every call into HDF5 is serialized by one process-wide lock (the serial HDF5
-/// library is not thread-safe), so HDF5 objects may be shared between tasks, but calls on them
-/// never run in parallel.
+/// Thread safety: every call into HDF5 is serialized by one process-wide lock (HDF5 is not
+/// generally thread-safe), so HDF5 objects may be shared between tasks, but calls on them never
+/// run in parallel.
 public final class HDF5File: @unchecked Sendable {
     /// How to open an existing file.
     public enum Access: Sendable {
@@ -97,7 +97,7 @@ public final class HDF5File: @unchecked Sendable {
 
     /// Writes everything buffered for this file to disk.
     public func flush() throws(HDF5Error) {
-        try withLibrary { () throws(HDF5Error) in
+        try withLibrary { () throws(HDF5Error) -> Void in
             try check(H5Fflush(file.handle.id, H5F_SCOPE_GLOBAL), in: path, "flushing the file")
         }
     }

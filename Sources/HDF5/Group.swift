@@ -117,7 +117,7 @@ public final class HDF5Group: @unchecked Sendable {
                 }
                 continue
             }
-            try withLibrary { () throws(HDF5Error) in
+            try withLibrary { () throws(HDF5Error) -> Void in
                 let operation = "creating group '\(prefix)'"
                 let creation = try makePropertyList(graft_H5P_GROUP_CREATE(), in: file.path)
                 let order = UInt32(H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED)
@@ -150,7 +150,7 @@ public final class HDF5Group: @unchecked Sendable {
     public func memberNames(order: HDF5MemberOrder = .name) throws(HDF5Error) -> [String] {
         final class Names { var list: [String] = [] }
         let names = Names()
-        try withLibrary { () throws(HDF5Error) in
+        try withLibrary { () throws(HDF5Error) -> Void in
             let operation = "listing the members of group '\(path)'"
             var index = H5_INDEX_NAME
             if order == .creation {
@@ -174,7 +174,7 @@ public final class HDF5Group: @unchecked Sendable {
     public func removeMember(_ path: String) throws(HDF5Error) {
         let target = absolutePath(path)
         guard try contains(target) else { throw .notFound(path: file.path, object: "object '\(target)'") }
-        try withLibrary { () throws(HDF5Error) in
+        try withLibrary { () throws(HDF5Error) -> Void in
             try check(H5Ldelete(handle.id, target, graft_H5P_DEFAULT()), in: file.path, "deleting '\(target)'")
         }
     }

@@ -7,15 +7,23 @@ import Darwin
 
 // Thread safety
 // -------------
-// Debian's HDF5 is the serial build, which must never be entered by two threads at once. Every
-// call into the C library in this module runs inside `withLibrary`, which holds one process-wide
-// recursive lock; so the public classes are `@unchecked Sendable` and may be shared between
-// tasks, but their calls run one at a time. The lock is recursive because a handle's `deinit`
-// (which closes it) can run while the lock is already held.
+// The HDF5 C library must not be entered by two threads at once unless it was built
+// thread-safe, and even then a sequence of calls (open, query, read, close) is not atomic. So
+// every call into the C library in this module runs inside `withLibrary`, which holds one
+// process-wide recursive lock; the public classes are therefore `@unchecked Sendable` and may be
+// shared between tasks, but their calls run one at a time. The lock is recursive because a
+// handle's `deinit` (which closes it) can run while the lock is already held.
+//
+// Error reporting: in a thread-safe build (Debian's is one) each thread has its own error
+// stack and its own automatic-printing setting. `withLibrary` therefore switches automatic
+// printing off once on every thread that calls into HDF5, before its first call, so the
+// library never writes to stderr; failures are read from the (same thread's) error stack.
 
 /// A recursive mutex; the HDF5 library lock.
 final class LibraryLock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    /// Non-nil on threads where HDF5's automatic error printing has been switched off.
+    private let quietThread: pthread_key_t
 
     init() {
         mutex = .allocate(capacity: 1)
@@ -24,25 +32,27 @@ final class LibraryLock: @unchecked Sendable {
         pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_RECURSIVE))
         pthread_mutex_init(mutex, &attributes)
         pthread_mutexattr_destroy(&attributes)
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        quietThread = key
     }
 
-    func withLock<Result, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
+    func withLock<Result: ~Copyable, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
+        if pthread_getspecific(quietThread) == nil {
+            H5Eset_auto2(graft_H5E_DEFAULT(), nil, nil)
+            pthread_setspecific(quietThread, UnsafeRawPointer(bitPattern: 1))
+        }
         return try body()
     }
 }
 
-/// The lock, created on first use. Creating it switches HDF5's automatic error printing off, so
-/// the library never writes to stderr: failures are collected from the error stack instead.
-private let libraryLock: LibraryLock = {
-    let lock = LibraryLock()
-    H5Eset_auto2(graft_H5E_DEFAULT(), nil, nil)
-    return lock
-}()
+/// The lock, created on first use.
+private let libraryLock = LibraryLock()
 
 /// Runs `body` holding the HDF5 library lock. Every C call in this module goes through here.
-func withLibrary<Result, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
+func withLibrary<Result: ~Copyable, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
     try libraryLock.withLock(body)
 }
 

@@ -17,7 +17,7 @@ import Darwin
 /// `read(memoryType, buffer)` performs the actual `H5Dread`/`H5Aread` into `buffer`;
 /// `bufferSpace` is a dataspace with `count` selected elements that describes `buffer` (used to
 /// free variable-length strings). Call with the library lock held.
-func readStrings(
+func readStringElements(
     count: Int, storedType: hid_t, bufferSpace: hid_t, in path: String, _ operation: String,
     read: (hid_t, UnsafeMutableRawPointer) -> herr_t
 ) throws(HDF5Error) -> [String] {
