@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import Metrics
+
+/// `graft auc [SCORES.tsv|-] …`: ROC AUC with a confidence interval, a paired comparison and
+/// ROC curves, from `graft predict`'s TSV or a `label⇥score` TSV.
+struct AUC: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "auc",
+        abstract: "ROC AUC (scikit-learn's roc_auc_score) with DeLong or bootstrap confidence intervals (pROC), paired DeLong test and ROC curves.",
+        discussion: """
+        Input: graft predict's TSV (header id<TAB>label<TAB><class 1>…<class k>) or a two-column \
+        TSV with header label<TAB>score (a binary label and a score). Rows with an empty label are \
+        skipped (counted on stderr). Binary: the positive class is --positive, else the second \
+        class in sorted order (numeric when all names are numbers). With k ≥ 3 classes and \
+        --positive, that class is scored against the rest.
+
+        --compare runs pROC's paired DeLong test: graft predict tables are matched by id (any row \
+        order, same ids); label/score tables, which have no ids, are matched row by row and must \
+        have the same labels in the same order.
+
+        --roc OUT.csv writes scikit-learn's roc_curve(drop_intermediate=False) points (the first \
+        threshold is inf); --roc OUT.svg draws the curves.
+        """)
+
+    @Argument(help: "The scores TSV; '-' or nothing reads stdin.")
+    var scores: String?
+
+    @Option(help: "The positive class (default: the second class in sorted order).")
+    var positive: String?
+
+    @Option(name: .customLong("multi-class"), help: "Multiclass strategy: ovr or ovo (default ovr).")
+    var multiClass: String?
+
+    @Option(help: "Multiclass average: macro, weighted, micro (ovr) or none (ovr) (default macro).")
+    var average: String?
+
+    @Option(help: "Confidence interval: delong, bootstrap or none (default delong for binary, bootstrap for multiclass).")
+    var ci: String?
+
+    @Option(help: "Confidence level.")
+    var level: Double = 0.95
+
+    @Option(name: .customLong("boot-n"), help: "Bootstrap replicates.")
+    var bootN: Int = Bootstrap.defaultReplicates
+
+    @Option(help: "Bootstrap seed.")
+    var seed: UInt64 = 0
+
+    @Option(help: "A second model's scores on the same samples: paired DeLong test.")
+    var compare: String?
+
+    @Option(help: "Write the ROC curves to OUT.svg (picture) or OUT.csv (points).")
+    var roc: String?
+
+    @Flag(help: "Print JSON instead of TSV.")
+    var json = false
+
+    func validate() throws {
+        if let multiClass, MulticlassStrategy(rawValue: multiClass) == nil {
+            throw ValidationError("--multi-class must be ovr or ovo, not '\(multiClass)'")
+        }
+        if let average, MulticlassAverage(rawValue: average) == nil {
+            throw ValidationError("--average must be macro, weighted, micro or none, not '\(average)'")
+        }
+        if let ci, AUCOptions.IntervalMethod(rawValue: ci) == nil {
+            throw ValidationError("--ci must be delong, bootstrap or none, not '\(ci)'")
+        }
+        guard level > 0, level < 1 else { throw ValidationError("--level must be between 0 and 1, e.g. 0.95") }
+        guard bootN >= 1 else { throw ValidationError("--boot-n must be at least 1") }
+        if let roc, ROCPlot.Format(path: roc) == nil {
+            throw ValidationError("--roc must name a .svg or .csv file, not '\(roc)'")
+        }
+        if positive != nil && (multiClass != nil || average != nil) {
+            throw ValidationError("--positive makes the AUC binary; it cannot be combined with --multi-class or --average")
+        }
+    }
+
+    func run() throws {
+        let table = try ScoreTable.read(path: scores)
+        let other = try compare.map { try ScoreTable.read(path: $0) }
+        for skipped in [table, other].compactMap({ $0 }) where skipped.unlabelledCount > 0 {
+            printDiagnostic("note: skipped \(skipped.unlabelledCount) unlabelled row\(skipped.unlabelledCount == 1 ? "" : "s") of '\(skipped.source)'")
+        }
+        let options = AUCOptions(
+            positiveClass: positive, mode: multiClass.flatMap(MulticlassStrategy.init(rawValue:)),
+            average: average.flatMap(MulticlassAverage.init(rawValue:)),
+            interval: ci.flatMap(AUCOptions.IntervalMethod.init(rawValue:)),
+            level: level, replicates: bootN, seed: seed, wantsCurves: roc != nil)
+        let report = try AUCReport.evaluate(table, comparedWith: other, options: options)
+        if let roc {
+            let subtitle = report.comparison.map {
+                "paired DeLong test: difference \(String(format: "%.3f", $0.difference)), z = \(String(format: "%.2f", $0.z)), p = \(String(format: "%.3g", $0.p))"
+            }
+            try ROCPlot.write(report.curves, title: "ROC curve: \((table.source as NSString).lastPathComponent)", subtitle: subtitle, to: roc)
+        }
+        let text = json ? report.jsonText() : report.tabSeparatedText()
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}

@@ -1,0 +1,1152 @@
+import GraftModel
+
+/// The Keras layer classes graft converts (Keras 1 names included), and the operation classes
+/// Keras 3 records for arithmetic on symbolic tensors (`x + 3.0`, `x * y`).
+enum SupportedLayers {
+    static let layerClasses: Set<String> = [
+        "InputLayer",
+        "Dense", "Conv1D", "Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose",
+        "Convolution1D", "Convolution2D", "AtrousConvolution2D", "SeparableConvolution2D",
+        "BatchNormalization", "LayerNormalization", "Normalization", "Rescaling", "LayerScale",
+        "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
+        "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
+        "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D",
+        "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+        "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D",
+        "ZeroPadding2D", "Cropping2D", "UpSampling2D", "Flatten", "Reshape", "Permute",
+        "Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+        "ActivityRegularization", "StochasticDepth",
+        "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Merge",
+        "CustomScaleLayer",
+    ]
+    /// Classes of `keras.src.ops` that Keras 3 serialises as layers.
+    static let operationClasses: Set<String> = ["Add", "Subtract", "Multiply", "Divide", "TrueDivide"]
+
+    static func isSupported(_ layer: LayerSpecification) -> Bool {
+        if layer.nestedModel != nil { return true }
+        if isOperation(layer) { return operationClasses.contains(layer.className) }
+        return layerClasses.contains(layer.className)
+    }
+
+    /// Whether the layer is a Keras 3 operation: its module says so, or (in legacy `.h5`
+    /// configurations, which drop the module) one of its calls has a constant argument.
+    static func isOperation(_ layer: LayerSpecification) -> Bool {
+        if let module = layer.module, module.hasPrefix("keras.src.ops") || module.hasPrefix("keras.ops") { return true }
+        guard operationClasses.contains(layer.className) else { return false }
+        if !layerClasses.contains(layer.className) { return true }
+        return layer.calls.contains { $0.contains { if case .constant = $0 { true } else { false } } }
+    }
+
+    /// Every layer of `model` (nested models included) graft cannot convert.
+    static func unsupportedLayers(in model: ModelSpecification, prefix: String = "") -> [UnsupportedLayer] {
+        var result: [UnsupportedLayer] = []
+        for layer in model.layers {
+            if let nested = layer.nestedModel {
+                result += unsupportedLayers(in: nested, prefix: prefix + layer.name + "/")
+            } else if !isSupported(layer) {
+                result.append(UnsupportedLayer(name: prefix + layer.name, className: layer.className))
+            }
+        }
+        return result
+    }
+}
+
+extension GraphBuilder {
+    func convertLayer(_ call: LayerCall) throws -> Value {
+        if SupportedLayers.isOperation(call.layer) {
+            return try convertOperation(call)
+        }
+        switch call.className {
+        case "Dense": return try convertDense(call)
+        case "Conv2D", "Convolution2D", "AtrousConvolution2D": return try convertConvolution(call)
+        case "Conv1D", "Convolution1D": return try convertConvolution1D(call)
+        case "DepthwiseConv2D": return try convertDepthwise(call)
+        case "SeparableConv2D", "SeparableConvolution2D": return try convertSeparable(call)
+        case "Conv2DTranspose": return try convertTransposed(call)
+        case "BatchNormalization": return try convertBatchNormalization(call)
+        case "LayerNormalization": return try convertLayerNormalization(call)
+        case "Normalization": return try convertNormalization(call)
+        case "Rescaling": return try convertRescaling(call)
+        case "LayerScale": return try convertLayerScale(call)
+        case "Activation": return try convertActivationLayer(call)
+        case "ReLU": return try convertReLU(call)
+        case "LeakyReLU":
+            let alpha = call.config["negative_slope"]?.doubleValue ?? call.config["alpha"]?.doubleValue ?? 0.3
+            return try emitActivation(call.nodeName, input: try single(call), function: "leaky_relu", parameters: ["alpha": .number(alpha)])
+        case "ELU":
+            let alpha = call.config["alpha"]?.doubleValue ?? 1.0
+            return try emitActivation(call.nodeName, input: try single(call), function: "elu", parameters: ["alpha": .number(alpha)])
+        case "PReLU": return try convertPReLU(call)
+        case "Softmax":
+            let input = try single(call)
+            let axis = call.config["axis"]?.integerValue ?? call.config["axis"]?.integerArray?.first ?? -1
+            return try emit(call.nodeName, .softmax, [input], shape: input.shape, layout: input.layout, attributes: ["axis": .integer(axis)])
+        case "MaxPooling2D", "MaxPool2D": return try convertPooling(call, op: .maxPooling2D, oneDimensional: false)
+        case "AveragePooling2D", "AvgPool2D": return try convertPooling(call, op: .averagePooling2D, oneDimensional: false)
+        case "MaxPooling1D", "MaxPool1D": return try convertPooling(call, op: .maxPooling2D, oneDimensional: true)
+        case "AveragePooling1D", "AvgPool1D": return try convertPooling(call, op: .averagePooling2D, oneDimensional: true)
+        case "GlobalAveragePooling2D", "GlobalAveragePooling1D", "GlobalAvgPool2D", "GlobalAvgPool1D":
+            return try convertGlobalPooling(call, op: .globalAveragePooling)
+        case "GlobalMaxPooling2D", "GlobalMaxPooling1D", "GlobalMaxPool2D", "GlobalMaxPool1D":
+            return try convertGlobalPooling(call, op: .globalMaxPooling)
+        case "ZeroPadding2D": return try convertPadding(call)
+        case "Cropping2D": return try convertCropping(call)
+        case "UpSampling2D": return try convertUpSampling(call)
+        case "Flatten": return try convertFlatten(call)
+        case "Reshape": return try convertReshape(call)
+        case "Permute": return try convertPermute(call)
+        case "Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+             "ActivityRegularization", "StochasticDepth":
+            let input = try single(call)
+            return try emit(call.nodeName, .identity, [input], shape: input.shape, layout: input.layout)
+        case "Add": return try convertMerge(call, op: .add)
+        case "Subtract": return try convertMerge(call, op: .subtract)
+        case "Multiply": return try convertMerge(call, op: .multiply)
+        case "Average": return try convertMerge(call, op: .average)
+        case "Maximum": return try convertMerge(call, op: .maximum)
+        case "Minimum": return try convertMerge(call, op: .minimum)
+        case "Concatenate": return try convertConcatenate(call, axis: call.config["axis"]?.integerValue ?? -1)
+        case "Merge": return try convertKeras1Merge(call)
+        case "CustomScaleLayer":
+            // InceptionResNetV2: inputs[0] + inputs[1] * scale.
+            guard call.inputs.count == 2, let scale = call.config["scale"]?.doubleValue else {
+                throw unsupported(call, "has other than two inputs or no scale")
+            }
+            let shape = try broadcastShape(call.inputs.map(\.shape), call)
+            return try emit(call.nodeName, .add, call.inputs, shape: shape, layout: call.inputs[0].layout,
+                            attributes: ["coefficients": [1.0, .number(scale)]])
+        default:
+            throw KerasImportError.unsupportedLayers(path: path, layers: [UnsupportedLayer(name: call.nodeName, className: call.className)])
+        }
+    }
+
+    // MARK: Helpers
+
+    func unsupported(_ call: LayerCall, _ reason: String) -> KerasImportError {
+        .unsupportedOption(path: path, layer: call.nodeName, className: call.className, reason: reason)
+    }
+
+    func single(_ call: LayerCall) throws -> Value {
+        guard call.inputs.count == 1 else { throw unsupported(call, "is called with \(call.inputs.count) inputs where one is expected") }
+        return call.inputs[0]
+    }
+
+    /// An integer list option given as one integer or a list (`kernel_size: 3` or `[3, 3]`).
+    func integers(_ value: JSONValue?, count: Int) -> [Int]? {
+        if let single = value?.integerValue { return Array(repeating: single, count: count) }
+        if let list = value?.integerArray, list.count == count { return list }
+        if let list = value?.integerArray, list.count == 1 { return Array(repeating: list[0], count: count) }
+        return nil
+    }
+
+    func layout(forFormat format: String?, rank: Int, call: LayerCall) -> Layout {
+        let channelsFirst = format == "channels_first"
+        switch rank {
+        case 4: return channelsFirst ? .nchw : .nhwc
+        case 3: return channelsFirst ? .ncw : .nwc
+        default: return .plain
+        }
+    }
+
+    /// The positions of the spatial axes and of the channel axis for a 4-D layout.
+    func axes(of layout: Layout) -> (height: Int, width: Int, channels: Int) {
+        layout == .nchw ? (2, 3, 1) : (1, 2, 3)
+    }
+
+    /// TensorFlow's "same" padding for one axis: the total is split with the smaller half first.
+    func samePadding(input: Int?, kernel: Int, stride: Int, dilation: Int) -> (before: Int, after: Int)? {
+        guard let input else { return nil }
+        let effective = (kernel - 1) * dilation + 1
+        let output = (input + stride - 1) / stride
+        let total = max((output - 1) * stride + effective - input, 0)
+        return (total / 2, total - total / 2)
+    }
+
+    /// Padding per side [top, bottom, left, right] for `mode` (`valid`, `same`, Keras 1 `full`),
+    /// or nil when "same" must stay symbolic because a spatial size is open.
+    func explicitPadding(mode: String, inputs: [Int?], kernel: [Int], strides: [Int], dilations: [Int],
+                         call: LayerCall) throws -> [Int]? {
+        switch mode {
+        case "valid": return [0, 0, 0, 0]
+        case "same":
+            guard let top = samePadding(input: inputs[0], kernel: kernel[0], stride: strides[0], dilation: dilations[0]),
+                  let left = samePadding(input: inputs[1], kernel: kernel[1], stride: strides[1], dilation: dilations[1]) else {
+                return nil
+            }
+            return [top.before, top.after, left.before, left.after]
+        case "full":
+            let vertical = (kernel[0] - 1) * dilations[0], horizontal = (kernel[1] - 1) * dilations[1]
+            return [vertical, vertical, horizontal, horizontal]
+        default:
+            throw unsupported(call, "uses padding '\(mode)'")
+        }
+    }
+
+    func paddingAttribute(_ padding: [Int]?) -> JSONValue {
+        padding.map { .array($0.map { .integer($0) }) } ?? "same"
+    }
+
+    /// Convolution output length; "same" with an open input stays open.
+    func convolutionOutput(_ input: Int?, kernel: Int, stride: Int, dilation: Int, before: Int?, after: Int?) -> Int? {
+        guard let input, let before, let after else { return nil }
+        return (input + before + after - dilation * (kernel - 1) - 1) / stride + 1
+    }
+
+    /// numpy broadcasting of shapes aligned right; `nil` dimensions stay open unless the other
+    /// side fixes them.
+    func broadcastShape(_ shapes: [[Int?]], _ call: LayerCall) throws -> [Int?] {
+        let rank = shapes.map(\.count).max() ?? 0
+        var result = [Int?](repeating: 1, count: rank)
+        for shape in shapes {
+            let offset = rank - shape.count
+            for (index, dimension) in shape.enumerated() {
+                let current = result[offset + index]
+                switch (current, dimension) {
+                case (1?, _): result[offset + index] = dimension
+                case (_, 1?): break
+                case (nil, _): result[offset + index] = dimension ?? (offset + index == 0 ? nil : nil)
+                case (let a?, let b?) where a != b:
+                    throw unsupported(call, "has inputs of shapes \(shapes.map(describe)) that do not broadcast")
+                default: break
+                }
+            }
+        }
+        if rank > 0, shapes.allSatisfy({ $0.count == rank && $0[0] == nil }) { result[0] = nil }
+        return result
+    }
+
+    func describe(_ shape: [Int?]) -> String {
+        "[" + shape.map { $0.map(String.init) ?? "?" }.joined(separator: ", ") + "]"
+    }
+
+    // MARK: Activations
+
+    /// How a Keras activation becomes graft ops.
+    enum ActivationPlan {
+        /// A function with its default parameters: fusable into Conv2D/Dense.
+        case fused(String)
+        /// A function that needs parameters: a separate Activation node.
+        case separate(String, [String: JSONValue])
+        case softmax
+    }
+
+    func activationPlan(_ value: JSONValue?, call: LayerCall) throws -> ActivationPlan {
+        var name = "linear"
+        if let text = value?.stringValue {
+            name = text
+        } else if let inner = value?["config"]?.stringValue ?? value?["config"]?["name"]?.stringValue ?? value?["class_name"]?.stringValue {
+            name = inner
+        } else if let value, value != .null {
+            throw unsupported(call, "uses an activation graft cannot read (\(value))")
+        }
+        switch name {
+        case "linear", "relu", "relu6", "sigmoid", "tanh", "softplus", "softsign", "selu", "elu", "exponential":
+            return .fused(name)
+        case "swish", "silu": return .fused("swish")
+        case "hard_swish", "hard_silu": return .fused("hard_swish")
+        case "gelu": return .fused("gelu")
+        case "hard_sigmoid":
+            // Keras 1 and 2: max(0, min(1, 0.2x + 0.5)); Keras 3: relu6(x + 3) / 6.
+            let slope = kerasMajorVersion >= 3 ? 1.0 / 6.0 : 0.2
+            return .separate("hard_sigmoid", ["slope": .number(slope), "offset": 0.5])
+        case "leaky_relu":
+            // Keras 3's activation function default.
+            return .separate("leaky_relu", ["alpha": 0.2])
+        case "softmax": return .softmax
+        default:
+            throw unsupported(call, "uses the activation '\(name)'")
+        }
+    }
+
+    func emitActivation(_ name: String, input: Value, function: String, parameters: [String: JSONValue] = [:]) throws -> Value {
+        var attributes = parameters
+        attributes["function"] = .string(function)
+        return try emit(name, .activation, [input], shape: input.shape, layout: input.layout, attributes: attributes)
+    }
+
+    /// Emits a weighted op (Conv2D, Dense, …) with the layer's activation: fused when it can be,
+    /// otherwise the op is named `<layer>/preactivation` and the activation node takes the
+    /// layer's name, so the layer's name always denotes the Keras layer's output.
+    func emitWithActivation(_ call: LayerCall, name: String? = nil, op: Operator, inputs: [Value], shape: [Int?], layout: Layout,
+                            attributes: [String: JSONValue], weights: [String: String]) throws -> Value {
+        let finalName = name ?? call.nodeName
+        var attributes = attributes
+        switch try activationPlan(call.config["activation"], call: call) {
+        case let .fused(function):
+            attributes["activation"] = .string(function)
+            return try emit(finalName, op, inputs, shape: shape, layout: layout, attributes: attributes, weights: weights)
+        case let .separate(function, parameters):
+            attributes["activation"] = "linear"
+            let linear = try emit(finalName + "/preactivation", op, inputs, shape: shape, layout: layout, attributes: attributes, weights: weights)
+            return try emitActivation(finalName, input: linear, function: function, parameters: parameters)
+        case .softmax:
+            attributes["activation"] = "linear"
+            let linear = try emit(finalName + "/preactivation", op, inputs, shape: shape, layout: layout, attributes: attributes, weights: weights)
+            return try emit(finalName, .softmax, [linear], shape: shape, layout: layout, attributes: ["axis": -1])
+        }
+    }
+
+    func convertActivationLayer(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        switch try activationPlan(call.config["activation"], call: call) {
+        case let .fused(function): return try emitActivation(call.nodeName, input: input, function: function)
+        case let .separate(function, parameters): return try emitActivation(call.nodeName, input: input, function: function, parameters: parameters)
+        case .softmax: return try emit(call.nodeName, .softmax, [input], shape: input.shape, layout: input.layout, attributes: ["axis": -1])
+        }
+    }
+
+    func convertReLU(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        let maximum = call.config["max_value"]?.doubleValue
+        let slope = call.config["negative_slope"]?.doubleValue ?? 0
+        let threshold = call.config["threshold"]?.doubleValue ?? 0
+        if slope == 0, threshold == 0 {
+            if maximum == nil { return try emitActivation(call.nodeName, input: input, function: "relu") }
+            if maximum == 6 { return try emitActivation(call.nodeName, input: input, function: "relu6") }
+        }
+        var parameters: [String: JSONValue] = ["negative_slope": .number(slope), "threshold": .number(threshold)]
+        if let maximum { parameters["max_value"] = .number(maximum) }
+        return try emitActivation(call.nodeName, input: input, function: "relu", parameters: parameters)
+    }
+
+    func convertPReLU(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        var expected = Array(input.shape.dropFirst())
+        let shared = call.config["shared_axes"]?.integerArray ?? call.config["shared_axes"]?.integerValue.map { [$0] } ?? []
+        for axis in shared where axis >= 1 && axis <= expected.count { expected[axis - 1] = 1 }
+        let names: [String: String]
+        if let existing = registeredWeights(of: call, roles: ["alpha"]) {
+            names = existing
+        } else {
+            let stored = try fetch(call, [WeightRequest(role: "alpha", shape: expected)])
+            let alpha = stored["alpha"]!
+            names = ["alpha": addTensor(of: call, role: "alpha", shape: alpha.shape, values: alpha.values)]
+        }
+        return try emit(call.nodeName, .preLU, [input], shape: input.shape, layout: input.layout, weights: names)
+    }
+
+    // MARK: Dense and convolutions
+
+    func convertDense(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        guard let units = call.config["units"]?.integerValue ?? call.config["output_dim"]?.integerValue else {
+            throw KerasImportError.badConfiguration(path: path, reason: "Dense layer '\(call.nodeName)' has no units")
+        }
+        let useBias = call.config["use_bias"]?.boolValue ?? call.config["bias"]?.boolValue ?? true
+        let inputSize = input.shape.last ?? nil
+        let names: [String: String]
+        if let existing = registeredWeights(of: call, roles: ["kernel", "bias"]) {
+            names = existing
+        } else {
+            var requests = [WeightRequest(role: "kernel", shape: [inputSize, units])]
+            if useBias { requests.append(WeightRequest(role: "bias", shape: [units])) }
+            let stored = try fetch(call, requests)
+            var result: [String: String] = [:]
+            let kernel = stored["kernel"]!
+            result["kernel"] = addTensor(of: call, role: "kernel", shape: kernel.shape, values: kernel.values)
+            if useBias, let bias = stored["bias"] { result["bias"] = addTensor(of: call, role: "bias", shape: bias.shape, values: bias.values) }
+            names = result
+        }
+        let shape = Array(input.shape.dropLast()) + [units]
+        return try emitWithActivation(call, op: .dense, inputs: [input], shape: shape,
+                                      layout: input.rank == 2 ? .plain : input.layout, attributes: [:], weights: names)
+    }
+
+    /// The options of a 2-D convolution in any Keras version.
+    struct ConvolutionOptions {
+        var filters: Int?
+        var kernel: [Int]
+        var strides: [Int]
+        var dilations: [Int]
+        var padding: String
+        var format: String
+        var groups: Int
+        var useBias: Bool
+        var depthMultiplier: Int
+    }
+
+    func convolutionOptions(_ call: LayerCall) throws -> ConvolutionOptions {
+        let config = call.config
+        var kernel = integers(config["kernel_size"], count: 2)
+        if kernel == nil, let rows = config["nb_row"]?.integerValue, let columns = config["nb_col"]?.integerValue {
+            kernel = [rows, columns]
+        }
+        guard let kernel else {
+            throw KerasImportError.badConfiguration(path: path, reason: "layer '\(call.nodeName)' has no kernel size")
+        }
+        let strides = integers(config["strides"], count: 2) ?? integers(config["subsample"], count: 2) ?? [1, 1]
+        let dilations = integers(config["dilation_rate"], count: 2) ?? integers(config["atrous_rate"], count: 2) ?? [1, 1]
+        let padding = config["padding"]?.stringValue ?? config["border_mode"]?.stringValue ?? "valid"
+        return ConvolutionOptions(
+            filters: config["filters"]?.integerValue ?? config["nb_filter"]?.integerValue,
+            kernel: kernel, strides: strides, dilations: dilations, padding: padding.lowercased(),
+            format: dataFormat(of: config) ?? "channels_last",
+            groups: config["groups"]?.integerValue ?? 1,
+            useBias: config["use_bias"]?.boolValue ?? config["bias"]?.boolValue ?? true,
+            depthMultiplier: config["depth_multiplier"]?.integerValue ?? 1)
+    }
+
+    /// Output shape and padding attribute of a 2-D window op over `input`.
+    func windowGeometry(input: Value, layout: Layout, kernel: [Int], strides: [Int], dilations: [Int], padding mode: String,
+                        call: LayerCall) throws -> (padding: [Int]?, height: Int?, width: Int?) {
+        let spatial = axes(of: layout)
+        let sizes = [input.shape[spatial.height], input.shape[spatial.width]]
+        let padding = try explicitPadding(mode: mode, inputs: sizes, kernel: kernel, strides: strides, dilations: dilations, call: call)
+        if let padding {
+            return (padding,
+                    convolutionOutput(sizes[0], kernel: kernel[0], stride: strides[0], dilation: dilations[0], before: padding[0], after: padding[1]),
+                    convolutionOutput(sizes[1], kernel: kernel[1], stride: strides[1], dilation: dilations[1], before: padding[2], after: padding[3]))
+        }
+        // "same" with an open size: the output is ceil(in / stride) where the size is known.
+        return (nil, sizes[0].map { ($0 + strides[0] - 1) / strides[0] }, sizes[1].map { ($0 + strides[1] - 1) / strides[1] })
+    }
+
+    func shape4(layout: Layout, height: Int?, width: Int?, channels: Int?) -> [Int?] {
+        layout == .nchw ? [nil, channels, height, width] : [nil, height, width, channels]
+    }
+
+    /// Rearranges a Keras 1 `th` kernel [out, in, rows, cols] into [rows, cols, in, out], and
+    /// flips a Theano kernel in both spatial axes (rows, cols of [rows, cols, in, out]).
+    func prepareConvolutionKernel(_ weight: StoredWeight, theanoLayout: Bool, flip: Bool) -> (shape: [Int], values: [Float]) {
+        var shape = weight.shape
+        var values = weight.values
+        if theanoLayout {
+            (shape, values) = transpose(values, shape: shape, permutation: [2, 3, 1, 0])
+        }
+        if flip {
+            let (rows, columns, inner) = (shape[0], shape[1], shape[2] * shape[3])
+            var flipped = [Float](repeating: 0, count: values.count)
+            for row in 0..<rows {
+                for column in 0..<columns {
+                    let source = (row * columns + column) * inner
+                    let target = ((rows - 1 - row) * columns + (columns - 1 - column)) * inner
+                    for index in 0..<inner { flipped[target + index] = values[source + index] }
+                }
+            }
+            values = flipped
+        }
+        return (shape, values)
+    }
+
+    /// Whether this layer's kernel is stored in Keras 1's Theano order [out, in, rows, cols].
+    func usesKeras1TheanoKernel(_ call: LayerCall, format: String) -> Bool {
+        kerasMajorVersion == 1 && format == "channels_first"
+    }
+
+    func convertConvolution(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        guard input.rank == 4 else { throw unsupported(call, "reads a value of rank \(input.rank), not 4") }
+        let options = try convolutionOptions(call)
+        guard let filters = options.filters else {
+            throw KerasImportError.badConfiguration(path: path, reason: "convolution '\(call.nodeName)' has no filter count")
+        }
+        let layout = layout(forFormat: options.format, rank: 4, call: call)
+        let channels = input.shape[axes(of: layout).channels]
+        let inputPerGroup = channels.map { $0 / options.groups }
+        let names: [String: String]
+        if let existing = registeredWeights(of: call, roles: ["kernel", "bias"]) {
+            names = existing
+        } else {
+            let theano = usesKeras1TheanoKernel(call, format: options.format)
+            let kernelShape: [Int?] = theano ? [filters, inputPerGroup, options.kernel[0], options.kernel[1]]
+                : [options.kernel[0], options.kernel[1], inputPerGroup, filters]
+            var requests = [WeightRequest(role: "kernel", shape: kernelShape)]
+            if options.useBias { requests.append(WeightRequest(role: "bias", shape: [filters])) }
+            let stored = try fetch(call, requests)
+            let kernel = prepareConvolutionKernel(stored["kernel"]!, theanoLayout: theano, flip: flipsConvolutionKernels)
+            var result = ["kernel": addTensor(of: call, role: "kernel", shape: kernel.shape, values: kernel.values)]
+            if let bias = stored["bias"] { result["bias"] = addTensor(of: call, role: "bias", shape: bias.shape, values: bias.values) }
+            names = result
+        }
+        let geometry = try windowGeometry(input: input, layout: layout, kernel: options.kernel, strides: options.strides,
+                                          dilations: options.dilations, padding: options.padding, call: call)
+        let attributes: [String: JSONValue] = [
+            "layout": .string(layout.rawValue),
+            "kernel_size": .array(options.kernel.map { .integer($0) }),
+            "strides": .array(options.strides.map { .integer($0) }),
+            "dilations": .array(options.dilations.map { .integer($0) }),
+            "padding": paddingAttribute(geometry.padding),
+            "groups": .integer(options.groups),
+        ]
+        return try emitWithActivation(call, op: .conv2D, inputs: [input],
+                                      shape: shape4(layout: layout, height: geometry.height, width: geometry.width, channels: filters),
+                                      layout: layout, attributes: attributes, weights: names)
+    }
+
+    /// Conv1D as a 2-D convolution over [N, 1, W, C] (or [N, C, 1, W]) between two Reshapes.
+    func convertConvolution1D(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        guard input.rank == 3 else { throw unsupported(call, "reads a value of rank \(input.rank), not 3") }
+        let config = call.config
+        guard let filters = config["filters"]?.integerValue ?? config["nb_filter"]?.integerValue,
+              let kernel = integers(config["kernel_size"], count: 1)?.first ?? config["filter_length"]?.integerValue else {
+            throw KerasImportError.badConfiguration(path: path, reason: "convolution '\(call.nodeName)' has no filter count or kernel size")
+        }
+        let stride = integers(config["strides"], count: 1)?.first ?? config["subsample_length"]?.integerValue ?? 1
+        let dilation = integers(config["dilation_rate"], count: 1)?.first ?? 1
+        let mode = (config["padding"]?.stringValue ?? config["border_mode"]?.stringValue ?? "valid").lowercased()
+        let format = dataFormat(of: config) ?? "channels_last"
+        let groups = config["groups"]?.integerValue ?? 1
+        let useBias = config["use_bias"]?.boolValue ?? config["bias"]?.boolValue ?? true
+        let channelsFirst = format == "channels_first"
+        let width = input.shape[channelsFirst ? 2 : 1]
+        let channels = input.shape[channelsFirst ? 1 : 2]
+
+        let names: [String: String]
+        if let existing = registeredWeights(of: call, roles: ["kernel", "bias"]) {
+            names = existing
+        } else {
+            var requests = [WeightRequest(role: "kernel", shape: [nil, nil, nil] + (kerasMajorVersion == 1 ? [nil] : []))]
+            if useBias { requests.append(WeightRequest(role: "bias", shape: [filters])) }
+            let stored = try fetch(call, requests)
+            var weight = stored["kernel"]!
+            let perGroup = channels.map { $0 / groups }
+            // Keras 2/3: [k, in, out]. Keras 1: [k, 1, in, out], or the older [out, in, k, 1].
+            if weight.shape.count == 4 {
+                if weight.shape[0] == filters && weight.shape[3] == 1 && weight.shape[2] == kernel {
+                    let (shape, values) = transpose(weight.values, shape: weight.shape, permutation: [2, 3, 1, 0])
+                    weight.shape = shape
+                    weight.values = values
+                }
+                weight.shape = [weight.shape[0], weight.shape[2], weight.shape[3]]
+            }
+            let expected: [Int?] = [kernel, perGroup, filters]
+            guard weight.shape.count == 3, zip(weight.shape, expected).allSatisfy({ $1 == nil || $0 == $1 }) else {
+                throw KerasImportError.weightShapeMismatch(path: path, layer: call.layerPath.joined(separator: "/"), weight: "kernel",
+                                                           expectedShape: expected.map { $0 ?? -1 }, actualShape: weight.shape)
+            }
+            weight.shape = [1] + weight.shape
+            let prepared = prepareConvolutionKernel(weight, theanoLayout: false, flip: flipsConvolutionKernels)
+            var result = ["kernel": addTensor(of: call, role: "kernel", shape: prepared.shape, values: prepared.values)]
+            if let bias = stored["bias"] { result["bias"] = addTensor(of: call, role: "bias", shape: bias.shape, values: bias.values) }
+            names = result
+        }
+        let layout2D: Layout = channelsFirst ? .nchw : .nhwc
+        let expandedShape: [Int?] = channelsFirst ? [nil, channels, 1, width] : [nil, 1, width, channels]
+        let expanded = try emit(call.nodeName + "/expand", .reshape, [input], shape: expandedShape, layout: layout2D,
+                                attributes: ["shape": .array(Array(expandedShape.dropFirst()).map { $0.map { .integer($0) } ?? -1 })])
+        var padding: [Int]?
+        switch mode {
+        case "causal": padding = [0, 0, dilation * (kernel - 1), 0]
+        case "valid": padding = [0, 0, 0, 0]
+        case "same": padding = samePadding(input: width, kernel: kernel, stride: stride, dilation: dilation).map { [0, 0, $0.before, $0.after] }
+        default: throw unsupported(call, "uses padding '\(mode)'")
+        }
+        let outputWidth = padding.map { convolutionOutput(width, kernel: kernel, stride: stride, dilation: dilation, before: $0[2], after: $0[3]) }
+            ?? width.map { ($0 + stride - 1) / stride }
+        let attributes: [String: JSONValue] = [
+            "layout": .string(layout2D.rawValue), "kernel_size": [1, .integer(kernel)], "strides": [1, .integer(stride)],
+            "dilations": [1, .integer(dilation)], "padding": paddingAttribute(padding), "groups": .integer(groups),
+        ]
+        let convolvedShape: [Int?] = channelsFirst ? [nil, filters, 1, outputWidth] : [nil, 1, outputWidth, filters]
+        let convolved = try emitWithActivation(call, name: call.nodeName + "/convolution", op: .conv2D, inputs: [expanded],
+                                               shape: convolvedShape, layout: layout2D, attributes: attributes, weights: names)
+        let outputShape: [Int?] = channelsFirst ? [nil, filters, outputWidth] : [nil, outputWidth, filters]
+        return try emit(call.nodeName, .reshape, [convolved], shape: outputShape, layout: channelsFirst ? .ncw : .nwc,
+                        attributes: ["shape": .array(Array(outputShape.dropFirst()).map { $0.map { .integer($0) } ?? -1 })])
+    }
+
+    func convertDepthwise(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        guard input.rank == 4 else { throw unsupported(call, "reads a value of rank \(input.rank), not 4") }
+        let options = try convolutionOptions(call)
+        let layout = layout(forFormat: options.format, rank: 4, call: call)
+        let channels = input.shape[axes(of: layout).channels]
+        let names: [String: String]
+        if let existing = registeredWeights(of: call, roles: ["kernel", "bias"]) {
+            names = existing
+        } else {
+            var requests = [WeightRequest(role: "depthwise_kernel", shape: [options.kernel[0], options.kernel[1], channels, options.depthMultiplier])]
+            if options.useBias { requests.append(WeightRequest(role: "bias", shape: [channels.map { $0 * options.depthMultiplier }])) }
+            let stored = try fetch(call, requests)
+            let kernel = stored["depthwise_kernel"]!
+            var result = ["kernel": addTensor(of: call, role: "kernel", shape: kernel.shape, values: kernel.values)]
+            if let bias = stored["bias"] { result["bias"] = addTensor(of: call, role: "bias", shape: bias.shape, values: bias.values) }
+            names = result
+        }
+        let geometry = try windowGeometry(input: input, layout: layout, kernel: options.kernel, strides: options.strides,
+                                          dilations: options.dilations, padding: options.padding, call: call)
+        let attributes: [String: JSONValue] = [
+            "layout": .string(layout.rawValue),
+            "kernel_size": .array(options.kernel.map { .integer($0) }),
+            "strides": .array(options.strides.map { .integer($0) }),
+            "dilations": .array(options.dilations.map { .integer($0) }),
+            "padding": paddingAttribute(geometry.padding),
+            "depth_multiplier": .integer(options.depthMultiplier),
+        ]
+        return try emitWithActivation(call, op: .depthwiseConv2D, inputs: [input],
+                                      shape: shape4(layout: layout, height: geometry.height, width: geometry.width,
+                                                    channels: channels.map { $0 * options.depthMultiplier }),
+                                      layout: layout, attributes: attributes, weights: names)
+    }
+
+    /// SeparableConv2D: a DepthwiseConv2D named `<layer>/depthwise` (strides, padding and
+    /// dilations of the layer, no bias) and a 1×1 Conv2D named `<layer>` with the bias and the
+    /// activation.
+    func convertSeparable(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        guard input.rank == 4 else { throw unsupported(call, "reads a value of rank \(input.rank), not 4") }
+        let options = try convolutionOptions(call)
+        guard let filters = options.filters else {
+            throw KerasImportError.badConfiguration(path: path, reason: "convolution '\(call.nodeName)' has no filter count")
+        }
+        let layout = layout(forFormat: options.format, rank: 4, call: call)
+        let channels = input.shape[axes(of: layout).channels]
+        let middle = channels.map { $0 * options.depthMultiplier }
+        let names: [String: String]
+        if let existing = registeredWeights(of: call, roles: ["depthwise_kernel", "pointwise_kernel", "bias"]) {
+            names = existing
+        } else {
+            let theano = usesKeras1TheanoKernel(call, format: options.format)
+            var requests = [
+                WeightRequest(role: "depthwise_kernel", shape: theano ? [options.depthMultiplier, channels, options.kernel[0], options.kernel[1]]
+                              : [options.kernel[0], options.kernel[1], channels, options.depthMultiplier]),
+                WeightRequest(role: "pointwise_kernel", shape: theano ? [filters, middle, 1, 1] : [1, 1, middle, filters]),
+            ]
+            if options.useBias { requests.append(WeightRequest(role: "bias", shape: [filters])) }
+            let stored = try fetch(call, requests)
+            let depthwise = prepareConvolutionKernel(stored["depthwise_kernel"]!, theanoLayout: theano, flip: false)
+            let pointwise = prepareConvolutionKernel(stored["pointwise_kernel"]!, theanoLayout: theano, flip: false)
+            var result = [
+                "depthwise_kernel": addTensor(of: call, role: "depthwise_kernel", shape: depthwise.shape, values: depthwise.values),
+                "pointwise_kernel": addTensor(of: call, role: "pointwise_kernel", shape: pointwise.shape, values: pointwise.values),
+            ]
+            if let bias = stored["bias"] { result["bias"] = addTensor(of: call, role: "bias", shape: bias.shape, values: bias.values) }
+            names = result
+        }
+        let geometry = try windowGeometry(input: input, layout: layout, kernel: options.kernel, strides: options.strides,
+                                          dilations: options.dilations, padding: options.padding, call: call)
+        let depthwise = try emit(
+            call.nodeName + "/depthwise", .depthwiseConv2D, [input],
+            shape: shape4(layout: layout, height: geometry.height, width: geometry.width, channels: middle), layout: layout,
+            attributes: [
+                "layout": .string(layout.rawValue),
+                "kernel_size": .array(options.kernel.map { .integer($0) }),
+                "strides": .array(options.strides.map { .integer($0) }),
+                "dilations": .array(options.dilations.map { .integer($0) }),
+                "padding": paddingAttribute(geometry.padding),
+                "depth_multiplier": .integer(options.depthMultiplier),
+                "activation": "linear",
+            ],
+            weights: ["kernel": names["depthwise_kernel"]!])
+        var pointwiseWeights = ["kernel": names["pointwise_kernel"]!]
+        if let bias = names["bias"] { pointwiseWeights["bias"] = bias }
+        return try emitWithActivation(
+            call, op: .conv2D, inputs: [depthwise],
+            shape: shape4(layout: layout, height: geometry.height, width: geometry.width, channels: filters), layout: layout,
+            attributes: ["layout": .string(layout.rawValue), "kernel_size": [1, 1], "strides": [1, 1], "dilations": [1, 1],
+                         "padding": [0, 0, 0, 0], "groups": 1],
+            weights: pointwiseWeights)
+    }
+
+    /// Conv2DTranspose. Keras computes the output length `L` per axis (kernel `k` dilated to
+    /// `K`): without `output_padding`, valid gives `in·s + max(K − s, 0)` and same gives `in·s`;
+    /// with it, `(in − 1)·s + K − 2·pad + output_padding` where pad is 0 (valid) or `K // 2`
+    /// (same). TensorFlow then places the full output `(in − 1)·s + K` as the gradient of a
+    /// forward convolution from `L` to `in`: with same padding it starts `max((in − 1)·s + K − L,
+    /// 0) // 2` cells early. graft writes that as the crop before, the crop after that leaves
+    /// `L` cells, and extra zero cells at the bottom/right (`output_padding`) when `L` is longer.
+    func convertTransposed(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        guard input.rank == 4 else { throw unsupported(call, "reads a value of rank \(input.rank), not 4") }
+        let options = try convolutionOptions(call)
+        guard let filters = options.filters else {
+            throw KerasImportError.badConfiguration(path: path, reason: "convolution '\(call.nodeName)' has no filter count")
+        }
+        let layout = layout(forFormat: options.format, rank: 4, call: call)
+        let spatial = axes(of: layout)
+        let channels = input.shape[spatial.channels]
+        let names: [String: String]
+        if let existing = registeredWeights(of: call, roles: ["kernel", "bias"]) {
+            names = existing
+        } else {
+            var requests = [WeightRequest(role: "kernel", shape: [options.kernel[0], options.kernel[1], filters, channels])]
+            if options.useBias { requests.append(WeightRequest(role: "bias", shape: [filters])) }
+            let stored = try fetch(call, requests)
+            let kernel = prepareConvolutionKernel(stored["kernel"]!, theanoLayout: false, flip: flipsConvolutionKernels)
+            var result = ["kernel": addTensor(of: call, role: "kernel", shape: kernel.shape, values: kernel.values)]
+            if let bias = stored["bias"] { result["bias"] = addTensor(of: call, role: "bias", shape: bias.shape, values: bias.values) }
+            names = result
+        }
+        let explicitOutputPadding: [Int]? = call.config["output_padding"].flatMap { $0 == .null ? nil : integers($0, count: 2) }
+        var crop = [0, 0, 0, 0]
+        var extra = [0, 0]
+        var outputs: [Int?] = [nil, nil]
+        let sizes = [input.shape[spatial.height], input.shape[spatial.width]]
+        guard options.padding == "same" || options.padding == "valid" else { throw unsupported(call, "uses padding '\(options.padding)'") }
+        for axis in 0..<2 {
+            let effective = (options.kernel[axis] - 1) * options.dilations[axis] + 1
+            let stride = options.strides[axis]
+            // The placement depends on the input length; an open size cannot be made explicit.
+            guard let size = sizes[axis] else { throw unsupported(call, "has an open spatial size") }
+            let length: Int
+            if let outputPadding = explicitOutputPadding {
+                let pad = options.padding == "same" ? effective / 2 : 0
+                length = (size - 1) * stride + effective - 2 * pad + outputPadding[axis]
+            } else {
+                length = options.padding == "same" ? size * stride : size * stride + max(effective - stride, 0)
+            }
+            let full = (size - 1) * stride + effective
+            let before = options.padding == "same" ? max((size - 1) * stride + effective - length, 0) / 2 : 0
+            crop[2 * axis] = before
+            crop[2 * axis + 1] = max(full - before - length, 0)
+            extra[axis] = max(length - (full - before), 0)
+            outputs[axis] = length
+        }
+        let attributes: [String: JSONValue] = [
+            "layout": .string(layout.rawValue),
+            "kernel_size": .array(options.kernel.map { .integer($0) }),
+            "strides": .array(options.strides.map { .integer($0) }),
+            "dilations": .array(options.dilations.map { .integer($0) }),
+            "padding": .array(crop.map { .integer($0) }),
+            "output_padding": .array(extra.map { .integer($0) }),
+            "groups": 1,
+        ]
+        return try emitWithActivation(call, op: .conv2DTranspose, inputs: [input],
+                                      shape: shape4(layout: layout, height: outputs[0], width: outputs[1], channels: filters),
+                                      layout: layout, attributes: attributes, weights: names)
+    }
+
+    // MARK: Normalisation and scaling
+
+    func singleAxis(_ value: JSONValue?, default defaultAxis: Int, call: LayerCall) throws -> Int {
+        guard let value, value != .null else { return defaultAxis }
+        if let axis = value.integerValue { return axis }
+        if let axes = value.integerArray, axes.count == 1 { return axes[0] }
+        throw unsupported(call, "normalises over several axes \(value)")
+    }
+
+    func convertBatchNormalization(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        if let mode = call.config["mode"]?.integerValue, mode != 0 {
+            throw unsupported(call, "uses Keras 1 mode \(mode)")
+        }
+        if call.config["renorm"]?.boolValue == true { throw unsupported(call, "uses batch renormalisation") }
+        let axis = try singleAxis(call.config["axis"], default: -1, call: call)
+        let positive = axis < 0 ? axis + input.rank : axis
+        guard positive >= 1, positive < input.rank else { throw unsupported(call, "normalises over axis \(axis) of a rank-\(input.rank) value") }
+        let channels = input.shape[positive]
+        let center = call.config["center"]?.boolValue ?? true
+        let scale = call.config["scale"]?.boolValue ?? true
+        let epsilon = call.config["epsilon"]?.doubleValue ?? 1e-3
+        let roles = ["gamma", "beta", "moving_mean", "moving_variance"]
+        let names: [String: String]
+        if let existing = registeredWeights(of: call, roles: roles) {
+            names = existing
+        } else {
+            var requests: [WeightRequest] = []
+            if scale { requests.append(WeightRequest(role: "gamma", shape: [channels])) }
+            if center { requests.append(WeightRequest(role: "beta", shape: [channels])) }
+            requests.append(WeightRequest(role: "moving_mean", shape: [channels]))
+            requests.append(WeightRequest(role: "moving_variance", shape: [channels]))
+            let stored = try fetch(call, requests)
+            var result: [String: String] = [:]
+            for role in roles {
+                if let weight = stored[role] { result[role] = addTensor(of: call, role: role, shape: weight.shape, values: weight.values) }
+            }
+            names = result
+        }
+        return try emit(call.nodeName, .batchNormalization, [input], shape: input.shape, layout: input.layout,
+                        attributes: ["axis": .integer(axis), "epsilon": .number(epsilon)], weights: names)
+    }
+
+    func convertLayerNormalization(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        if call.config["rms_scaling"]?.boolValue == true { throw unsupported(call, "uses RMS scaling") }
+        let axes: [Int] = call.config["axis"]?.integerValue.map { [$0] } ?? call.config["axis"]?.integerArray ?? [-1]
+        let epsilon = call.config["epsilon"]?.doubleValue ?? 1e-3
+        let center = call.config["center"]?.boolValue ?? true
+        let scale = call.config["scale"]?.boolValue ?? true
+        let normalized: [Int?] = axes.map { input.shape[$0 < 0 ? $0 + input.rank : $0] }
+        let names: [String: String]
+        if let existing = registeredWeights(of: call, roles: ["gamma", "beta"]) {
+            names = existing
+        } else {
+            var requests: [WeightRequest] = []
+            if scale { requests.append(WeightRequest(role: "gamma", shape: normalized)) }
+            if center { requests.append(WeightRequest(role: "beta", shape: normalized)) }
+            let stored = try fetch(call, requests)
+            var result: [String: String] = [:]
+            for role in ["gamma", "beta"] {
+                if let weight = stored[role] { result[role] = addTensor(of: call, role: role, shape: weight.shape, values: weight.values) }
+            }
+            names = result
+        }
+        return try emit(call.nodeName, .layerNormalization, [input], shape: input.shape, layout: input.layout,
+                        attributes: ["axes": .array(axes.map { .integer($0) }), "epsilon": .number(epsilon)], weights: names)
+    }
+
+    /// Normalization: `(x − mean) / max(sqrt(variance), 1e-7)` (Keras's epsilon), written as a
+    /// Scale op with `scale = 1 / max(sqrt(variance), 1e-7)` and `bias = −mean · scale` over the
+    /// kept axis; `invert` is the inverse map.
+    func convertNormalization(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        let axisValue = call.config["axis"]
+        let axis = try singleAxis(axisValue, default: -1, call: call)
+        if axisValue == .null { throw unsupported(call, "normalises every element separately (axis None)") }
+        let positive = axis < 0 ? axis + input.rank : axis
+        guard positive >= 1, positive < input.rank, let channels = input.shape[positive] else {
+            throw unsupported(call, "normalises over axis \(axis) of a value of shape \(describe(input.shape))")
+        }
+        let names: [String: String]
+        if let existing = registeredWeights(of: call, roles: ["scale", "bias"]) {
+            names = existing
+        } else {
+            var mean: [Float]
+            var variance: [Float]
+            if let meanValues = call.config["mean"]?.doubleArray ?? call.config["mean"]?.doubleValue.map({ [$0] }),
+               let varianceValues = call.config["variance"]?.doubleArray ?? call.config["variance"]?.doubleValue.map({ [$0] }) {
+                mean = meanValues.map(Float.init)
+                variance = varianceValues.map(Float.init)
+            } else {
+                let stored = try fetch(call, [WeightRequest(role: "mean", shape: [channels]), WeightRequest(role: "variance", shape: [channels]),
+                                              WeightRequest(role: "count", shape: [], isRequired: false)])
+                mean = stored["mean"]!.values
+                variance = stored["variance"]!.values
+            }
+            if mean.count == 1 { mean = Array(repeating: mean[0], count: channels) }
+            if variance.count == 1 { variance = Array(repeating: variance[0], count: channels) }
+            guard mean.count == channels, variance.count == channels else {
+                throw KerasImportError.weightShapeMismatch(path: path, layer: call.layerPath.joined(separator: "/"), weight: "mean",
+                                                           expectedShape: [channels], actualShape: [mean.count])
+            }
+            let invert = call.config["invert"]?.boolValue ?? false
+            var scale = [Float](repeating: 0, count: channels)
+            var bias = [Float](repeating: 0, count: channels)
+            for index in 0..<channels {
+                let deviation = max(Double(variance[index]).squareRoot(), 1e-7)
+                if invert {
+                    scale[index] = Float(deviation)
+                    bias[index] = mean[index]
+                } else {
+                    scale[index] = Float(1 / deviation)
+                    bias[index] = Float(-Double(mean[index]) / deviation)
+                }
+            }
+            names = ["scale": addTensor(of: call, role: "scale", shape: [channels], values: scale),
+                     "bias": addTensor(of: call, role: "bias", shape: [channels], values: bias)]
+        }
+        return try emit(call.nodeName, .scale, [input], shape: input.shape, layout: input.layout,
+                        attributes: ["axis": .integer(positive), "num_axes": 1], weights: names)
+    }
+
+    /// Rescaling: scalars become a Rescaling op; per-channel lists (aligned with the last axis)
+    /// a Scale op.
+    func convertRescaling(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        let scaleValue = call.config["scale"] ?? 1.0
+        let offsetValue = call.config["offset"] ?? 0.0
+        if let scale = scaleValue.doubleValue, let offset = offsetValue.doubleValue {
+            return try emit(call.nodeName, .rescaling, [input], shape: input.shape, layout: input.layout,
+                            attributes: ["scale": .number(scale), "offset": .number(offset)])
+        }
+        let scales = scaleValue.doubleArray ?? scaleValue.doubleValue.map { [$0] }
+        let offsets = offsetValue.doubleArray ?? offsetValue.doubleValue.map { [$0] }
+        guard let scales, let offsets, let channels = input.shape.last ?? nil,
+              [1, channels].contains(scales.count), [1, channels].contains(offsets.count) else {
+            throw unsupported(call, "has a scale or offset that is neither a number nor one value per channel")
+        }
+        let names = registeredWeights(of: call, roles: ["scale", "bias"]) ?? [
+            "scale": addTensor(of: call, role: "scale", shape: [channels],
+                               values: (0..<channels).map { Float(scales[scales.count == 1 ? 0 : $0]) }),
+            "bias": addTensor(of: call, role: "bias", shape: [channels],
+                              values: (0..<channels).map { Float(offsets[offsets.count == 1 ? 0 : $0]) }),
+        ]
+        return try emit(call.nodeName, .scale, [input], shape: input.shape, layout: input.layout,
+                        attributes: ["axis": .integer(input.rank - 1), "num_axes": 1], weights: names)
+    }
+
+    /// ConvNeXt's LayerScale: `x · gamma` over the last axis.
+    func convertLayerScale(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        let channels = call.config["projection_dim"]?.integerValue ?? input.shape.last ?? nil
+        let names: [String: String]
+        if let existing = registeredWeights(of: call, roles: ["scale"]) {
+            names = existing
+        } else {
+            let stored = try fetch(call, [WeightRequest(role: "gamma", shape: [channels])])
+            let gamma = stored["gamma"]!
+            names = ["scale": addTensor(of: call, role: "scale", shape: gamma.shape, values: gamma.values)]
+        }
+        return try emit(call.nodeName, .scale, [input], shape: input.shape, layout: input.layout,
+                        attributes: ["axis": .integer(input.rank - 1), "num_axes": 1], weights: names)
+    }
+
+    // MARK: Pooling
+
+    func convertPooling(_ call: LayerCall, op: Operator, oneDimensional: Bool) throws -> Value {
+        let input = try single(call)
+        let config = call.config
+        let format = dataFormat(of: config) ?? "channels_last"
+        let mode = (config["padding"]?.stringValue ?? config["border_mode"]?.stringValue ?? "valid").lowercased()
+        if oneDimensional {
+            guard input.rank == 3 else { throw unsupported(call, "reads a value of rank \(input.rank), not 3") }
+            guard let size = integers(config["pool_size"], count: 1)?.first ?? config["pool_length"]?.integerValue else {
+                throw KerasImportError.badConfiguration(path: path, reason: "pooling layer '\(call.nodeName)' has no pool size")
+            }
+            let stride = (config["strides"].flatMap { $0 == .null ? nil : integers($0, count: 1)?.first }) ?? config["stride"]?.integerValue ?? size
+            let channelsFirst = format == "channels_first"
+            let width = input.shape[channelsFirst ? 2 : 1]
+            let channels = input.shape[channelsFirst ? 1 : 2]
+            let layout2D: Layout = channelsFirst ? .nchw : .nhwc
+            let expandedShape: [Int?] = channelsFirst ? [nil, channels, 1, width] : [nil, 1, width, channels]
+            let expanded = try emit(call.nodeName + "/expand", .reshape, [input], shape: expandedShape, layout: layout2D,
+                                    attributes: ["shape": .array(Array(expandedShape.dropFirst()).map { $0.map { .integer($0) } ?? -1 })])
+            let padding = try explicitPadding(mode: mode, inputs: [1, width], kernel: [1, size], strides: [1, stride], dilations: [1, 1], call: call)
+            let outputWidth = padding.map { convolutionOutput(width, kernel: size, stride: stride, dilation: 1, before: $0[2], after: $0[3]) }
+                ?? width.map { ($0 + stride - 1) / stride }
+            var attributes: [String: JSONValue] = ["layout": .string(layout2D.rawValue), "pool_size": [1, .integer(size)],
+                                                   "strides": [1, .integer(stride)], "padding": paddingAttribute(padding), "rounding": "floor"]
+            if op == .averagePooling2D { attributes["divisor"] = "valid" }
+            let pooledShape: [Int?] = channelsFirst ? [nil, channels, 1, outputWidth] : [nil, 1, outputWidth, channels]
+            let pooled = try emit(call.nodeName + "/pooling", op, [expanded], shape: pooledShape, layout: layout2D, attributes: attributes)
+            let outputShape: [Int?] = channelsFirst ? [nil, channels, outputWidth] : [nil, outputWidth, channels]
+            return try emit(call.nodeName, .reshape, [pooled], shape: outputShape, layout: channelsFirst ? .ncw : .nwc,
+                            attributes: ["shape": .array(Array(outputShape.dropFirst()).map { $0.map { .integer($0) } ?? -1 })])
+        }
+        guard input.rank == 4 else { throw unsupported(call, "reads a value of rank \(input.rank), not 4") }
+        guard let size = integers(config["pool_size"], count: 2) else {
+            throw KerasImportError.badConfiguration(path: path, reason: "pooling layer '\(call.nodeName)' has no pool size")
+        }
+        let strides = (config["strides"].flatMap { $0 == .null ? nil : integers($0, count: 2) }) ?? size
+        let layout = layout(forFormat: format, rank: 4, call: call)
+        let geometry = try windowGeometry(input: input, layout: layout, kernel: size, strides: strides, dilations: [1, 1],
+                                          padding: mode, call: call)
+        var attributes: [String: JSONValue] = [
+            "layout": .string(layout.rawValue),
+            "pool_size": .array(size.map { .integer($0) }),
+            "strides": .array(strides.map { .integer($0) }),
+            "padding": paddingAttribute(geometry.padding),
+            "rounding": "floor",
+        ]
+        if op == .averagePooling2D { attributes["divisor"] = "valid" }
+        let channels = input.shape[axes(of: layout).channels]
+        return try emit(call.nodeName, op, [input], shape: shape4(layout: layout, height: geometry.height, width: geometry.width, channels: channels),
+                        layout: layout, attributes: attributes)
+    }
+
+    func convertGlobalPooling(_ call: LayerCall, op: Operator) throws -> Value {
+        let input = try single(call)
+        let format = dataFormat(of: call.config) ?? "channels_last"
+        let keepDimensions = call.config["keepdims"]?.boolValue ?? false
+        guard input.rank == 3 || input.rank == 4 else { throw unsupported(call, "reads a value of rank \(input.rank)") }
+        let layout = layout(forFormat: format, rank: input.rank, call: call)
+        let channelAxis = format == "channels_first" ? 1 : input.rank - 1
+        let channels = input.shape[channelAxis]
+        var shape: [Int?]
+        if keepDimensions {
+            shape = [nil] + Array(repeating: 1, count: input.rank - 1)
+            shape[channelAxis] = channels
+        } else {
+            shape = [nil, channels]
+        }
+        return try emit(call.nodeName, op, [input], shape: shape, layout: keepDimensions ? layout : .plain,
+                        attributes: ["layout": .string(layout.rawValue), "keepdims": .bool(keepDimensions)])
+    }
+
+    // MARK: Shape and layout
+
+    /// ZeroPadding2D / Cropping2D amounts: `n`, `[a, b]` (symmetric per axis), `[[t, b], [l, r]]`,
+    /// Keras 1's `[t, b, l, r]` or `{"top_pad", …}`.
+    func fourSides(_ value: JSONValue?, keys: [String], call: LayerCall) throws -> [Int] {
+        if let single = value?.integerValue { return [single, single, single, single] }
+        if let flat = value?.integerArray {
+            if flat.count == 2 { return [flat[0], flat[0], flat[1], flat[1]] }
+            if flat.count == 4 { return flat }
+        }
+        if let pairs = value?.arrayValue, pairs.count == 2, let first = integers(pairs[0], count: 2), let second = integers(pairs[1], count: 2) {
+            return first + second
+        }
+        if let members = value?.objectValue {
+            let sides = keys.map { members[$0]?.integerValue }
+            if sides.allSatisfy({ $0 != nil }) { return sides.map { $0! } }
+        }
+        throw unsupported(call, "has an amount graft cannot read (\(value ?? .null))")
+    }
+
+    func convertPadding(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        guard input.rank == 4 else { throw unsupported(call, "reads a value of rank \(input.rank), not 4") }
+        let sides = try fourSides(call.config["padding"], keys: ["top_pad", "bottom_pad", "left_pad", "right_pad"], call: call)
+        let layout = layout(forFormat: dataFormat(of: call.config) ?? "channels_last", rank: 4, call: call)
+        let spatial = axes(of: layout)
+        var shape = input.shape
+        shape[spatial.height] = shape[spatial.height].map { $0 + sides[0] + sides[1] }
+        shape[spatial.width] = shape[spatial.width].map { $0 + sides[2] + sides[3] }
+        return try emit(call.nodeName, .pad, [input], shape: shape, layout: layout,
+                        attributes: ["layout": .string(layout.rawValue), "padding": .array(sides.map { .integer($0) })])
+    }
+
+    func convertCropping(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        guard input.rank == 4 else { throw unsupported(call, "reads a value of rank \(input.rank), not 4") }
+        let sides = try fourSides(call.config["cropping"], keys: ["top_crop", "bottom_crop", "left_crop", "right_crop"], call: call)
+        let layout = layout(forFormat: dataFormat(of: call.config) ?? "channels_last", rank: 4, call: call)
+        let spatial = axes(of: layout)
+        var shape = input.shape
+        shape[spatial.height] = shape[spatial.height].map { $0 - sides[0] - sides[1] }
+        shape[spatial.width] = shape[spatial.width].map { $0 - sides[2] - sides[3] }
+        return try emit(call.nodeName, .crop, [input], shape: shape, layout: layout,
+                        attributes: ["layout": .string(layout.rawValue), "cropping": .array(sides.map { .integer($0) })])
+    }
+
+    func convertUpSampling(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        guard input.rank == 4 else { throw unsupported(call, "reads a value of rank \(input.rank), not 4") }
+        guard let size = integers(call.config["size"], count: 2) else { throw unsupported(call, "has no size") }
+        let interpolation = call.config["interpolation"]?.stringValue ?? "nearest"
+        guard interpolation == "nearest" || interpolation == "bilinear" else { throw unsupported(call, "uses '\(interpolation)' interpolation") }
+        let layout = layout(forFormat: dataFormat(of: call.config) ?? "channels_last", rank: 4, call: call)
+        let spatial = axes(of: layout)
+        var shape = input.shape
+        shape[spatial.height] = shape[spatial.height].map { $0 * size[0] }
+        shape[spatial.width] = shape[spatial.width].map { $0 * size[1] }
+        return try emit(call.nodeName, .upSampling2D, [input], shape: shape, layout: layout,
+                        attributes: ["layout": .string(layout.rawValue), "size": .array(size.map { .integer($0) }),
+                                     "interpolation": .string(interpolation)])
+    }
+
+    func product(_ dimensions: some Sequence<Int?>) -> Int? {
+        var result = 1
+        for dimension in dimensions {
+            guard let dimension else { return nil }
+            result *= dimension
+        }
+        return result
+    }
+
+    /// Flatten. A Keras 2/3 Flatten with `data_format: channels_first` moves the channels last
+    /// before flattening (so weights keep their order across data formats): a Transpose first.
+    func convertFlatten(_ call: LayerCall) throws -> Value {
+        var input = try single(call)
+        if call.config["data_format"]?.stringValue == "channels_first", input.rank > 2 {
+            let permutation = [0] + Array(2..<input.rank) + [1]
+            let shape = permutation.map { input.shape[$0] }
+            input = try emit(call.nodeName + "/channels_last", .transpose, [input], shape: shape, layout: .plain,
+                             attributes: ["permutation": .array(permutation.map { .integer($0) })])
+        }
+        return try emit(call.nodeName, .flatten, [input], shape: [nil, product(input.shape.dropFirst())], layout: .plain)
+    }
+
+    func convertReshape(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        guard let target = call.config["target_shape"]?.arrayValue?.map({ $0.integerValue ?? -1 }) else {
+            throw unsupported(call, "has no target_shape")
+        }
+        var shape: [Int?] = target.map { $0 == -1 ? nil : $0 }
+        if let unknown = target.firstIndex(of: -1), let total = product(input.shape.dropFirst()) {
+            let known = target.filter { $0 != -1 }.reduce(1, *)
+            if known > 0 { shape[unknown] = total / known }
+        }
+        let layout = input.rank == target.count + 1 ? input.layout : defaultLayout(rank: target.count + 1)
+        return try emit(call.nodeName, .reshape, [input], shape: [nil] + shape, layout: layout,
+                        attributes: ["shape": .array(target.map { .integer($0) })])
+    }
+
+    func convertPermute(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        guard let dims = call.config["dims"]?.integerArray, dims.count == input.rank - 1 else {
+            throw unsupported(call, "has dims that do not match its input")
+        }
+        let permutation = [0] + dims
+        return try emit(call.nodeName, .transpose, [input], shape: permutation.map { input.shape[$0] }, layout: .plain,
+                        attributes: ["permutation": .array(permutation.map { .integer($0) })])
+    }
+
+    // MARK: Several inputs
+
+    func convertMerge(_ call: LayerCall, op: Operator) throws -> Value {
+        guard call.inputs.count >= 2 else { throw unsupported(call, "has \(call.inputs.count) input") }
+        if op == .subtract, call.inputs.count != 2 { throw unsupported(call, "subtracts \(call.inputs.count) inputs") }
+        let shape = try broadcastShape(call.inputs.map(\.shape), call)
+        let layout = call.inputs.first { $0.rank == shape.count }?.layout ?? .plain
+        return try emit(call.nodeName, op, call.inputs, shape: shape, layout: layout)
+    }
+
+    func convertConcatenate(_ call: LayerCall, axis: Int) throws -> Value {
+        guard call.inputs.count >= 1 else { throw unsupported(call, "has no inputs") }
+        let rank = call.inputs[0].rank
+        let positive = axis < 0 ? axis + rank : axis
+        guard positive >= 1, positive < rank, call.inputs.allSatisfy({ $0.rank == rank }) else {
+            throw unsupported(call, "concatenates along axis \(axis) values of ranks \(call.inputs.map(\.rank))")
+        }
+        var shape = call.inputs[0].shape
+        let sizes = call.inputs.map { $0.shape[positive] }
+        shape[positive] = sizes.contains { $0 == nil } ? nil : sizes.reduce(0) { $0 + $1! }
+        return try emit(call.nodeName, .concatenate, call.inputs, shape: shape, layout: call.inputs[0].layout,
+                        attributes: ["axis": .integer(axis)])
+    }
+
+    /// Keras 1 `Merge` in functional models.
+    func convertKeras1Merge(_ call: LayerCall) throws -> Value {
+        guard call.config["layers"] == nil || call.config["layers"] == .null || call.config["layers"]?.arrayValue?.isEmpty == true else {
+            throw unsupported(call, "merges Sequential branches (legacy Merge of models)")
+        }
+        let mode = call.config["mode"]?.stringValue ?? "sum"
+        switch mode {
+        case "sum": return try convertMerge(call, op: .add)
+        case "mul": return try convertMerge(call, op: .multiply)
+        case "ave": return try convertMerge(call, op: .average)
+        case "max": return try convertMerge(call, op: .maximum)
+        case "concat": return try convertConcatenate(call, axis: call.config["concat_axis"]?.integerValue ?? -1)
+        default: throw unsupported(call, "uses merge mode '\(mode)'")
+        }
+    }
+
+    /// Keras 3 operation layers: `x + c`, `x * c`, `x - c`, `c - x`, `x / c` become Rescaling;
+    /// operations on two tensors become Add, Subtract or Multiply.
+    func convertOperation(_ call: LayerCall) throws -> Value {
+        let tensors = call.inputs
+        let constants = call.arguments.compactMap { if case let .constant(value) = $0 { value } else { nil } }
+        if tensors.count == 2, constants.isEmpty {
+            switch call.className {
+            case "Add": return try convertMerge(call, op: .add)
+            case "Subtract": return try convertMerge(call, op: .subtract)
+            case "Multiply": return try convertMerge(call, op: .multiply)
+            default: throw unsupported(call, "divides two tensors")
+            }
+        }
+        guard tensors.count == 1, constants.count == 1, call.arguments.count == 2 else {
+            throw unsupported(call, "combines \(tensors.count) tensors and \(constants.count) constants")
+        }
+        let constant = constants[0]
+        let constantFirst: Bool = if case .constant = call.arguments[0] { true } else { false }
+        var scale = 1.0, offset = 0.0
+        switch call.className {
+        case "Add": offset = constant
+        case "Subtract": if constantFirst { scale = -1; offset = constant } else { offset = -constant }
+        case "Multiply": scale = constant
+        case "Divide", "TrueDivide":
+            guard !constantFirst, constant != 0 else { throw unsupported(call, "divides a constant by a tensor") }
+            scale = 1 / constant
+        default: throw unsupported(call, "is an operation graft does not convert")
+        }
+        let input = tensors[0]
+        return try emit(call.nodeName, .rescaling, [input], shape: input.shape, layout: input.layout,
+                        attributes: ["scale": .number(scale), "offset": .number(offset)])
+    }
+}
+
+/// Transposes a row-major array: output axis `i` is input axis `permutation[i]`.
+func transpose(_ values: [Float], shape: [Int], permutation: [Int]) -> (shape: [Int], values: [Float]) {
+    let rank = shape.count
+    let outputShape = permutation.map { shape[$0] }
+    var inputStrides = [Int](repeating: 1, count: rank)
+    for axis in stride(from: rank - 2, through: 0, by: -1) { inputStrides[axis] = inputStrides[axis + 1] * shape[axis + 1] }
+    let strides = permutation.map { inputStrides[$0] }
+    var output = [Float](repeating: 0, count: values.count)
+    var index = [Int](repeating: 0, count: rank)
+    for position in 0..<values.count {
+        var source = 0
+        for axis in 0..<rank { source += index[axis] * strides[axis] }
+        output[position] = values[source]
+        var axis = rank - 1
+        while axis >= 0 {
+            index[axis] += 1
+            if index[axis] < outputShape[axis] { break }
+            index[axis] = 0
+            axis -= 1
+        }
+    }
+    return (outputShape, output)
+}

@@ -1,0 +1,156 @@
+import Foundation
+import GraftModel
+
+/// An element-wise function with its parameters resolved: the `Activation` op, and the fused
+/// `activation` of convolutions and Dense.
+///
+/// Definitions follow TensorFlow/Keras (and Caffe for `power`, `log`, `bnll`): `sigmoid` and
+/// `softplus` are evaluated in forms that neither overflow nor lose the small side, `gelu` is exact
+/// through `erf` unless the tanh approximation is asked for, `elu`/`selu` use `expm1`.
+enum ActivationKernel: Equatable, Sendable {
+    case linear
+    case relu
+    case parameterizedReLU(negativeSlope: Float, maximum: Float, threshold: Float)
+    case relu6
+    case leakyReLU(alpha: Float)
+    case elu(alpha: Float)
+    case selu
+    case sigmoid
+    case hardSigmoid(slope: Float, offset: Float)
+    case tanh
+    case abs
+    case exponential
+    case softplus
+    case softsign
+    case swish
+    case hardSwish
+    case gelu
+    case geluTanh
+    case power(exponent: Float, scale: Float, shift: Float)
+    case log(scale: Float, shift: Float, reciprocalLogBase: Float)
+
+    /// Reads an `Activation` node's `function` and parameters (or a fused `activation` name,
+    /// whose parameters are the defaults).
+    init(function name: String, attributes: Attributes) throws(RuntimeError) {
+        guard let function = ActivationFunction(rawValue: name) else {
+            throw .unsupportedAttribute(node: attributes.node, attribute: "function", value: "'\(name)'")
+        }
+        switch function {
+        case .linear: self = .linear
+        case .relu:
+            let slope = try attributes.float("negative_slope", default: 0)
+            let threshold = try attributes.float("threshold", default: 0)
+            let maximum: Float = try attributes.contains("max_value") && attributes.raw("max_value") != .null
+                ? attributes.float("max_value", default: .infinity) : .infinity
+            if slope == 0 && threshold == 0 && maximum == .infinity {
+                self = .relu
+            } else {
+                self = .parameterizedReLU(negativeSlope: slope, maximum: maximum, threshold: threshold)
+            }
+        case .relu6: self = .relu6
+        case .leakyReLU: self = .leakyReLU(alpha: try attributes.requiredFloat("alpha"))
+        case .elu: self = .elu(alpha: try attributes.float("alpha", default: 1))
+        case .selu: self = .selu
+        case .sigmoid: self = .sigmoid
+        case .hardSigmoid:
+            self = .hardSigmoid(slope: try attributes.requiredFloat("slope"), offset: try attributes.float("offset", default: 0.5))
+        case .tanh: self = .tanh
+        case .abs: self = .abs
+        case .exponential: self = .exponential
+        case .softplus, .bnll: self = .softplus
+        case .softsign: self = .softsign
+        case .swish: self = .swish
+        case .hardSwish: self = .hardSwish
+        case .gelu: self = try attributes.bool("approximate", default: false) ? .geluTanh : .gelu
+        case .power:
+            self = .power(exponent: try attributes.float("power", default: 1), scale: try attributes.float("scale", default: 1),
+                          shift: try attributes.float("shift", default: 0))
+        case .log:
+            let base = try attributes.double("base", default: M_E)
+            // Caffe writes base -1 for e.
+            let logBase = base == -1 ? 1.0 : Foundation.log(base)
+            guard logBase.isFinite, logBase != 0 else {
+                throw .invalidAttribute(node: attributes.node, attribute: "base", reason: "must be a positive number other than 1")
+            }
+            self = .log(scale: try attributes.float("scale", default: 1), shift: try attributes.float("shift", default: 0),
+                        reciprocalLogBase: Float(1 / logBase))
+        }
+    }
+
+    /// `output[i] = f(input[i])` for `i < count`; `input` may equal `output`.
+    func apply(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .linear:
+            if UnsafePointer(output) != input { output.update(from: input, count: count) }
+        case .relu:
+            for i in 0..<count { output[i] = Swift.max(input[i], 0) }
+        case let .parameterizedReLU(slope, maximum, threshold):
+            for i in 0..<count {
+                let x = input[i]
+                output[i] = x >= threshold ? Swift.min(x, maximum) : slope * (x - threshold)
+            }
+        case .relu6:
+            for i in 0..<count { output[i] = Swift.min(Swift.max(input[i], 0), 6) }
+        case let .leakyReLU(alpha):
+            for i in 0..<count { let x = input[i]; output[i] = x >= 0 ? x : alpha * x }
+        case let .elu(alpha):
+            for i in 0..<count { let x = input[i]; output[i] = x > 0 ? x : alpha * expm1(x) }
+        case .selu:
+            let scale: Float = 1.0507009873554805, alpha: Float = 1.6732632423543772
+            for i in 0..<count { let x = input[i]; output[i] = scale * (x > 0 ? x : alpha * expm1(x)) }
+        case .sigmoid:
+            for i in 0..<count { output[i] = stableSigmoid(input[i]) }
+        case let .hardSigmoid(slope, offset):
+            for i in 0..<count { output[i] = Swift.max(0, Swift.min(1, slope * input[i] + offset)) }
+        case .tanh:
+            for i in 0..<count { output[i] = Foundation.tanh(input[i]) }
+        case .abs:
+            for i in 0..<count { output[i] = Swift.abs(input[i]) }
+        case .exponential:
+            for i in 0..<count { output[i] = exp(input[i]) }
+        case .softplus:
+            for i in 0..<count { let x = input[i]; output[i] = Swift.max(x, 0) + log1p(exp(-Swift.abs(x))) }
+        case .softsign:
+            for i in 0..<count { let x = input[i]; output[i] = x / (1 + Swift.abs(x)) }
+        case .swish:
+            for i in 0..<count { let x = input[i]; output[i] = x * stableSigmoid(x) }
+        case .hardSwish:
+            for i in 0..<count { let x = input[i]; output[i] = x * Swift.min(Swift.max(x + 3, 0), 6) / 6 }
+        case .gelu:
+            let inverseRoot2: Float = 0.70710678118654752
+            for i in 0..<count { let x = input[i]; output[i] = 0.5 * x * (1 + erf(x * inverseRoot2)) }
+        case .geluTanh:
+            let root2OverPi: Float = 0.79788456080286536
+            for i in 0..<count {
+                let x = input[i]
+                output[i] = 0.5 * x * (1 + Foundation.tanh(root2OverPi * (x + 0.044715 * x * x * x)))
+            }
+        case let .power(exponent, scale, shift):
+            if exponent == 1 {
+                for i in 0..<count { output[i] = shift + scale * input[i] }
+            } else if exponent == 2 {
+                for i in 0..<count { let v = shift + scale * input[i]; output[i] = v * v }
+            } else {
+                for i in 0..<count { output[i] = pow(shift + scale * input[i], exponent) }
+            }
+        case let .log(scale, shift, reciprocalLogBase):
+            for i in 0..<count { output[i] = Foundation.log(shift + scale * input[i]) * reciprocalLogBase }
+        }
+    }
+
+    /// Applies the function to `count` elements in parallel blocks.
+    func apply(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int, threads: Int) {
+        if self == .linear && UnsafePointer(output) == input { return }
+        parallelFor(count, threads: threads, minimumPerThread: 16_384) { range in
+            apply(input + range.lowerBound, output + range.lowerBound, count: range.count)
+        }
+    }
+}
+
+/// 1/(1 + e⁻ˣ) without overflow for large |x|.
+@inline(__always)
+func stableSigmoid(_ x: Float) -> Float {
+    if x >= 0 { return 1 / (1 + exp(-x)) }
+    let e = exp(x)
+    return e / (1 + e)
+}

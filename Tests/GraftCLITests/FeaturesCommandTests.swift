@@ -1,0 +1,169 @@
+import Foundation
+import Tensors
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `graft features` on the small Keras CNN and images of FeatureExtractionTests
+/// (`Tools/fixtures/make_feature_fixtures.py`).
+@Suite struct FeaturesCommand {
+    static let fixtures = GraftBinary.repository.path + "/Tests/FeatureExtractionTests/Fixtures"
+    static let model = fixtures + "/tiny.graft"
+
+    static func scratchFolder() throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("graft-features-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url.path
+    }
+
+    /// `graft cache info --json` of a cache, parsed.
+    static func info(_ cache: String) throws -> [String: Any] {
+        let result = try GraftBinary.run(["cache", "info", cache, "--json"])
+        #expect(result.status == 0, "\(result.standardError)")
+        return try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as! [String: Any]
+    }
+
+    /// The features of `layer` through `graft cache export --format npy`.
+    static func features(_ cache: String, layer: String = "gap") throws -> Tensor {
+        let output = cache + ".\(layer).npy"
+        let result = try GraftBinary.run(["cache", "export", cache, "--layer", layer, "--format", "npy", "-o", output])
+        #expect(result.status == 0, "\(result.standardError)")
+        return try Tensor(npyFile: output)
+    }
+
+    /// The ids through `graft cache export --format csv`.
+    static func ids(_ cache: String) throws -> [String] {
+        let result = try GraftBinary.run(["cache", "export", cache, "--format", "csv"])
+        #expect(result.status == 0, "\(result.standardError)")
+        return result.standardOutput.split(separator: "\n").dropFirst().map { String($0.split(separator: ",")[0]) }
+    }
+
+    @Test func folderWithOddFilesRecordsFailuresAndExitsZero() throws {
+        let folder = try FeaturesCommand.scratchFolder()
+        let cache = folder + "/odd.h5"
+        let result = try GraftBinary.run(["features", FeaturesCommand.model, FeaturesCommand.fixtures + "/odd", "-o", cache,
+                                          "--preprocess", "keras-tf", "--batch", "2"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.isEmpty)
+        #expect(result.standardError.contains("wrote 4 rows") && result.standardError.contains("3 failed"))
+        let info = try FeaturesCommand.info(cache)
+        #expect(info["rows"] as? Int == 4)
+        let failed = (info["failed"] as! [[String: String]]).map { $0["id"]! }
+        #expect(Set(failed) == ["empty.jpg", "text.jpg", "truncated.jpg"])
+        #expect(try FeaturesCommand.ids(cache) == ["alpha.png", "cmyk.jpg", "deep16.png", "good.jpg"])
+
+        // --strict: the same failures exit 65 (and the retried images fail again).
+        let strict = try GraftBinary.run(["features", FeaturesCommand.model, FeaturesCommand.fixtures + "/odd", "-o", cache,
+                                          "--preprocess", "keras-tf", "--strict", "--quiet"])
+        #expect(strict.status == 65)
+        #expect(strict.standardError.contains("3 images could not be decoded"))
+        #expect(strict.standardError.contains("skipped 4 already cached"))
+    }
+
+    @Test func differentOptionsOnAnExistingCacheAreRefused() throws {
+        let folder = try FeaturesCommand.scratchFolder()
+        let cache = folder + "/c.h5"
+        let images = FeaturesCommand.fixtures + "/images"
+        #expect(try GraftBinary.run(["features", FeaturesCommand.model, images, "-o", cache, "--preprocess", "keras-tf"]).status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: cache))
+        let pooled = try GraftBinary.run(["features", FeaturesCommand.model, images, "-o", cache, "--preprocess", "keras-tf",
+                                          "--layer", "conv2", "--pool", "avg"])
+        #expect(pooled.status == 65)
+        #expect(pooled.standardError.contains("layers (cache: gap, now: conv2), pool (cache: none, now: avg)"), "\(pooled.standardError)")
+        let preprocessed = try GraftBinary.run(["features", FeaturesCommand.model, images, "-o", cache, "--preprocess", "keras-torch"])
+        #expect(preprocessed.status == 65)
+        #expect(preprocessed.standardError.contains("preprocessing (cache:"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: cache)) == before)
+    }
+
+    @Test func listOnStandardInputAndTarStreamGiveTheSameRows() throws {
+        let folder = try FeaturesCommand.scratchFolder()
+        let list = "china/china0.jpg china\nflower/flower1.png flower\n"
+        let fromList = folder + "/list.h5"
+        let listed = try GraftBinary.run(["features", FeaturesCommand.model, "-", "--root", FeaturesCommand.fixtures + "/images",
+                                          "-o", fromList, "--preprocess", "keras-tf"], input: Data(list.utf8))
+        #expect(listed.status == 0, "\(listed.standardError)")
+        #expect(try FeaturesCommand.ids(fromList) == ["china/china0.jpg", "flower/flower1.png"])
+
+        let fromTar = folder + "/tar.h5"
+        let tar = try Data(contentsOf: URL(fileURLWithPath: FeaturesCommand.fixtures + "/images-pax.tar"))
+        let streamed = try GraftBinary.run(["features", FeaturesCommand.model, "--tar", "-", "-o", fromTar, "--preprocess", "keras-tf",
+                                            "--classes", "china,flower"], input: tar)
+        #expect(streamed.status == 0, "\(streamed.standardError)")
+        let info = try FeaturesCommand.info(fromTar)
+        #expect((info["classes"] as! [[String: Any]]).map { $0["count"] as! Int } == [1, 1])
+        let a = try FeaturesCommand.features(fromList), b = try FeaturesCommand.features(fromTar)
+        #expect(b.shape == [3, 8])
+        #expect(Array(b.scalars[0..<16]) == a.scalars)
+        // The members were extracted next to the cache and removed afterwards.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("graft-tar-") }.isEmpty)
+    }
+
+    /// `kill -9` at random moments, each followed by a resume, ends with the same cache as an
+    /// uninterrupted run: same ids in the same order, same labels and features, no duplicate id.
+    @Test func killedAndResumedRunsEqualAnUninterruptedRun() throws {
+        let folder = try FeaturesCommand.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // 40 copies of the six photos in two classes, plus the broken files: 246 inputs.
+        let images = folder + "/images"
+        for className in ["china", "flower"] {
+            try FileManager.default.createDirectory(atPath: images + "/" + className, withIntermediateDirectories: true)
+            for index in 0..<3 {
+                let name = "\(className)\(index).\(index == 1 ? "png" : "jpg")"
+                for copy in 0..<40 {
+                    try FileManager.default.linkItem(atPath: FeaturesCommand.fixtures + "/images/\(className)/\(name)",
+                                                     toPath: images + "/\(className)/\(copy)-\(name)")
+                }
+            }
+        }
+        for broken in ["empty.jpg", "text.jpg", "truncated.jpg"] {
+            try FileManager.default.copyItem(atPath: FeaturesCommand.fixtures + "/odd/" + broken, toPath: images + "/" + broken)
+        }
+        let arguments = [FeaturesCommand.model, images, "--preprocess", "keras-tf", "--batch", "3", "--threads", "2", "--quiet"]
+
+        let reference = folder + "/reference.h5"
+        let start = Date()
+        let whole = try GraftBinary.run(["features"] + arguments + ["-o", reference])
+        #expect(whole.status == 0, "\(whole.standardError)")
+        let runSeconds = Date().timeIntervalSince(start)
+
+        let cache = folder + "/killed.h5"
+        var generator = SystemRandomNumberGenerator()
+        var kills = 0
+        for _ in 0..<8 {
+            let process = Process()
+            process.executableURL = GraftBinary.url
+            process.arguments = ["features"] + arguments + ["-o", cache]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32(Double.random(in: 0.02...max(0.1, runSeconds * 0.6), using: &generator) * 1_000_000))
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            process.waitUntilExit()
+            // Whatever the moment of the kill, the cache (if it was created) opens.
+            if FileManager.default.fileExists(atPath: cache) {
+                let info = try GraftBinary.run(["cache", "info", cache])
+                #expect(info.status == 0, "after a kill: \(info.standardError)")
+            }
+        }
+        #expect(kills > 0)
+        let finish = try GraftBinary.run(["features"] + arguments + ["-o", cache])
+        #expect(finish.status == 0, "\(finish.standardError)")
+
+        let ids = try FeaturesCommand.ids(cache)
+        #expect(ids.count == 240)
+        #expect(Set(ids).count == ids.count, "duplicate ids")
+        #expect(ids == (try FeaturesCommand.ids(reference)))
+        let expected = try FeaturesCommand.features(reference), actual = try FeaturesCommand.features(cache)
+        #expect(actual == expected)
+        let (a, b) = (try FeaturesCommand.info(cache), try FeaturesCommand.info(reference))
+        #expect(a["classes"] as? [[String: AnyHashable]] == b["classes"] as? [[String: AnyHashable]])
+        #expect(Set((a["failed"] as! [[String: String]]).map { $0["id"]! }) == ["empty.jpg", "text.jpg", "truncated.jpg"])
+        // No temporary file is left next to the cache.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix(".") }.isEmpty)
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+import Tensors
+
+/// `graft run` and `graft diff` on a small Keras CNN (Tools/fixtures/make_op_fixtures.py): its
+/// input, Keras's output, and per-layer activations in HDF5 (one copy with `pool1` perturbed).
+@Suite struct RunCommand {
+    static let fixtures = "Tests/GraftCLITests/Fixtures/cli_cnn"
+    static let model = "\(fixtures)/model.graft"
+    static let input = "\(fixtures)/input.npy"
+
+    /// A fresh folder for outputs.
+    static func scratchFolder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("graft-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func writesTheModelOutputAsKerasComputedIt() throws {
+        let folder = try RunCommand.scratchFolder()
+        let output = folder.appendingPathComponent("predictions.npy").path
+        let result = try GraftBinary.run(["run", RunCommand.model, "--input", RunCommand.input, "--output", output, "--threads", "2"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.isEmpty)
+        let written = try Tensor(npyFile: output)
+        let expected = try Tensor(npyFile: "\(GraftBinary.repository.path)/\(RunCommand.fixtures)/expected_0.npy")
+        #expect(written.shape == [2, 3])
+        #expect(written.relativeMaxError(to: expected) <= 1e-4)
+        // Only the output itself is left in the folder (no temporary file).
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["predictions.npy"])
+    }
+
+    @Test func writesANestedLayerWhenAsked() throws {
+        let folder = try RunCommand.scratchFolder()
+        let output = folder.appendingPathComponent("gap.npy").path
+        let result = try GraftBinary.run(["run", RunCommand.model, "--input", RunCommand.input, "--output", output, "--layer", "head/gap"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(try Tensor(npyFile: output).shape == [2, 6])
+    }
+
+    @Test func anUnknownLayerExits65AndWritesNothing() throws {
+        let folder = try RunCommand.scratchFolder()
+        let output = folder.appendingPathComponent("out.npy").path
+        let result = try GraftBinary.run(["run", RunCommand.model, "--input", RunCommand.input, "--output", output, "--layer", "conv9"])
+        #expect(result.status == 65)
+        #expect(result.standardError.hasPrefix("graft: error: the model has no layer or value named 'conv9'; layers include"))
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
+    @Test func aWrongInputShapeExits65AndWritesNothing() throws {
+        let folder = try RunCommand.scratchFolder()
+        let wrong = folder.appendingPathComponent("wrong.npy").path
+        try Tensor(shape: [2, 8, 8, 4], repeating: 0).writeNumPy(to: wrong)
+        let output = folder.appendingPathComponent("out.npy").path
+        let result = try GraftBinary.run(["run", RunCommand.model, "--input", wrong, "--output", output])
+        #expect(result.status == 65)
+        #expect(result.standardError == "graft: error: input 'image' has shape [2, 8, 8, 4], but the model expects [?, 8, 8, 3] (? is any size)\n")
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
+    @Test func diffPassesOnTheFrameworksOwnActivations() throws {
+        let result = try GraftBinary.run(["diff", RunCommand.model, "--input", RunCommand.input,
+                                          "--reference", "\(RunCommand.fixtures)/activations.h5"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let lines = result.standardOutput.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
+        #expect(lines.count == 9)
+        #expect(lines[0] == "layer op shape relative error")
+        #expect(lines.map { $0.split(separator: " ").first.map(String.init) ?? "" }
+                == ["layer", "conv1", "bn1", "relu1", "pool1", "conv2", "head/gap", "head/logits", "head/predictions"])
+        #expect(lines.contains("relu1 Activation no reference"))
+        #expect(lines.contains { $0.hasPrefix("pool1 MaxPooling2D [2, 4, 4, 4] ") })
+        #expect(!result.standardOutput.contains("over"))
+    }
+
+    @Test func diffFindsTheFirstPerturbedLayer() throws {
+        let result = try GraftBinary.run(["diff", RunCommand.model, "--input", RunCommand.input,
+                                          "--reference", "\(RunCommand.fixtures)/activations-perturbed.h5"])
+        #expect(result.status == 1)
+        let marked = result.standardOutput.split(separator: "\n").filter { $0.contains("first over tolerance") }
+        #expect(marked.count == 1)
+        #expect(marked.first?.hasPrefix("pool1 ") == true)
+        #expect(result.standardError.contains("'pool1'"))
+        // A loose enough tolerance accepts the perturbation (1% of the layer's largest value).
+        let loose = try GraftBinary.run(["diff", RunCommand.model, "--input", RunCommand.input,
+                                         "--reference", "\(RunCommand.fixtures)/activations-perturbed.h5", "--tolerance", "0.02"])
+        #expect(loose.status == 0)
+    }
+
+    @Test func diffRejectsAFileThatIsNotHDF5() throws {
+        let result = try GraftBinary.run(["diff", RunCommand.model, "--input", RunCommand.input, "--reference", RunCommand.input])
+        #expect(result.status == 65)
+        #expect(result.standardOutput.isEmpty)
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import Testing
+import GraftModel
+import Runtime
+import Tensors
+
+@Suite("Inference sessions: requests, pruning, folding, errors")
+struct SessionTests {
+    @Test func requestingAnEarlyLayerPrunesLaterNodes() throws {
+        let fixture = try FixtureCase("residual_net")
+        let session = try InferenceSession(model: fixture.model, outputs: ["stem_relu"])
+        #expect(session.computedNodeNames == ["stem_conv", "stem_bn", "stem_relu"])
+        #expect(session.executedNodeNames == ["stem_conv"])
+        let all = try InferenceSession(model: fixture.model)
+        #expect(all.computedNodeNames.count == fixture.model.graph.nodes.count)
+        #expect(all.computedNodeNames.contains("predictions"))
+    }
+
+    @Test func requestedConvolutionIsNotFolded() throws {
+        let fixture = try FixtureCase("conv_bn_relu")
+        let folded = try InferenceSession(model: fixture.model)
+        #expect(folded.executedNodeNames == ["conv"])
+        #expect(folded.computedNodeNames == ["conv", "bn", "relu"])
+        let unfolded = try InferenceSession(model: fixture.model, outputs: ["conv", "relu"])
+        #expect(unfolded.executedNodeNames == ["conv", "bn", "relu"])
+        let results = try unfolded.run(fixture.input)
+        let conv = fixture.outputs.first { $0.name == "conv" }!.expected
+        let relu = fixture.outputs.first { $0.name == "relu" }!.expected
+        #expect(results[0].relativeMaxError(to: conv) <= parityTolerance)
+        #expect(results[1].relativeMaxError(to: relu) <= parityTolerance)
+    }
+
+    @Test func zeroPaddingFoldsIntoTheConvolutionAfterIt() throws {
+        let fixture = try FixtureCase("conv_asymmetric_padding")
+        let session = try InferenceSession(model: fixture.model)
+        #expect(session.executedNodeNames == ["conv"])
+        #expect(session.computedNodeNames == ["pad", "conv"])
+        let padded = try InferenceSession(model: fixture.model, outputs: ["pad", "conv"])
+        #expect(padded.executedNodeNames == ["pad", "conv"])
+        #expect(try padded.run(fixture.input)[1].relativeMaxError(to: fixture.outputs[0].expected) <= parityTolerance)
+    }
+
+    @Test func residualAddTakesItsActivation() throws {
+        let fixture = try FixtureCase("residual_net")
+        let session = try InferenceSession(model: fixture.model)
+        #expect(session.executedNodeNames.contains("block_add"))
+        #expect(!session.executedNodeNames.contains("block_out"))
+    }
+
+    @Test func caffeBatchNormAndScaleFoldIntoTheConvolution() throws {
+        let fixture = try FixtureCase("caffe_conv_bn_scale")
+        let session = try InferenceSession(model: fixture.model)
+        #expect(session.executedNodeNames.prefix(2) == ["conv", "gconv"])
+        #expect(session.computedNodeNames.prefix(4) == ["conv", "bn", "scale", "relu"])
+    }
+
+    @Test func valueNamesAndNodeNamesBothResolve() throws {
+        let fixture = try FixtureCase("caffe_slice_crop_eltwise")
+        // "slice" is a node whose first output is "slice_a"; "slice_b" is a value.
+        let session = try InferenceSession(model: fixture.model, outputs: ["slice", "slice_b"])
+        #expect(session.outputNames == ["slice_a", "slice_b"])
+    }
+
+    @Test func unknownLayerNamesSuggestRealOnes() throws {
+        let fixture = try FixtureCase("residual_net")
+        #expect {
+            try InferenceSession(model: fixture.model, outputs: ["block_conv9"])
+        } throws: { error in
+            guard case let RuntimeError.unknownLayer(name, suggestions) = error else { return false }
+            return name == "block_conv9" && suggestions.contains("block_conv1") && "\(error)".contains("block_conv1")
+        }
+    }
+
+    @Test func wrongInputShapeIsReported() throws {
+        let fixture = try FixtureCase("conv_valid")
+        let session = try InferenceSession(model: fixture.model)
+        #expect(throws: RuntimeError.inputShapeMismatch(input: "input", expected: [nil, 9, 9, 4], actual: [2, 9, 9, 3])) {
+            try session.run(Tensor(shape: [2, 9, 9, 3], repeating: 1))
+        }
+        #expect(throws: RuntimeError.self) { try session.run(["image": fixture.input]) }
+    }
+
+    @Test func multipleInputsNeedNames() throws {
+        let fixture = try FixtureCase("merges")
+        let session = try InferenceSession(model: fixture.model, outputs: ["add"])
+        #expect(throws: RuntimeError.ambiguousInput(inputs: ["input_0", "input_1"])) { try session.run(fixture.inputs["input_0"]!) }
+        #expect(throws: RuntimeError.missingInput(name: "input_1")) { try session.run(["input_0": fixture.inputs["input_0"]!]) }
+        // A request that needs one input only takes that input alone.
+        let first = try InferenceSession(model: fixture.model, outputs: ["input_0"])
+        #expect(first.inputs.map(\.name) == ["input_0"])
+        #expect(try first.run(fixture.inputs["input_0"]!)[0] == fixture.inputs["input_0"]!)
+    }
+
+    @Test func openSpatialSizesUseSamePaddingOnTheActualSize() throws {
+        let fixture = try FixtureCase("conv_same_string_open_size")
+        let session = try InferenceSession(model: fixture.model)
+        // A different spatial size than the fixture's: 'same' gives ceil(in / stride).
+        let result = try session.run(Tensor(shape: [1, 11, 5, 4], repeating: 0.5))
+        #expect(result[0].shape == [1, 6, 5, 6])
+    }
+
+    @Test func buffersAreReused() throws {
+        let fixture = try FixtureCase("residual_net")
+        let session = try InferenceSession(model: fixture.model)
+        let memory = try session.memoryPlan(inputShapes: [[8, 16, 16, 3]])
+        #expect(memory.activationBytes < memory.unsharedActivationBytes * 3 / 4)
+        #expect(memory.workspaceBytes > 0)
+        // The input and the output alone take this much.
+        #expect(memory.activationBytes >= (8 * 16 * 16 * 3 + 8 * 3) * 4)
+    }
+}
+
+@Suite("Models that do not fit their inputs are refused with the node and the shapes")
+struct ModelErrorTests {
+    /// Writes a one-node model reading an NHWC image of 3 channels.
+    static func model(_ node: Node, weights: [WeightTensor]) throws -> ModelFile {
+        let graph = Graph(name: "broken", inputs: [ValueInfo(name: "image", shape: [nil, 5, 5, 3], layout: .nhwc)],
+                          outputs: [node.outputs[0]], nodes: [node], provenance: Provenance(framework: "graft", converter: "test"))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("broken-\(UUID().uuidString).graft").path
+        try ModelWriter.write(graph: graph, weights: weights, to: path)
+        return try ModelFile(path: path)
+    }
+
+    static let convolution: [String: JSONValue] = ["layout": "NHWC", "kernel_size": [3, 3], "padding": [0, 0, 0, 0]]
+
+    @Test func kernelForTheWrongChannelCount() throws {
+        let node = Node(name: "conv", op: .conv2D, inputs: ["image"], outputs: ["conv"], outputShapes: [[nil, 3, 3, 4]],
+                        attributes: ModelErrorTests.convolution, weights: ["kernel": "k"])
+        let session = try InferenceSession(model: try ModelErrorTests.model(node, weights: [WeightTensor(name: "k", shape: [3, 3, 2, 4], values: .init(repeating: 0, count: 72))]))
+        #expect(throws: RuntimeError.weightShapeMismatch(node: "conv", role: "kernel", tensor: "k", expected: [3, 3, 3, 4], actual: [3, 3, 2, 4])) {
+            try session.run(Tensor(shape: [1, 5, 5, 3], repeating: 1))
+        }
+    }
+
+    @Test func declaredShapeDisagreesWithTheComputedOne() throws {
+        let node = Node(name: "conv", op: .conv2D, inputs: ["image"], outputs: ["conv"], outputShapes: [[nil, 5, 5, 4]],
+                        attributes: ModelErrorTests.convolution, weights: ["kernel": "k"])
+        let session = try InferenceSession(model: try ModelErrorTests.model(node, weights: [WeightTensor(name: "k", shape: [3, 3, 3, 4], values: .init(repeating: 0, count: 108))]))
+        #expect(throws: RuntimeError.declaredShapeMismatch(node: "conv", value: "conv", declared: [nil, 5, 5, 4], computed: [1, 3, 3, 4])) {
+            try session.run(Tensor(shape: [1, 5, 5, 3], repeating: 1))
+        }
+    }
+
+    @Test func unsupportedAttributeValueNamesNodeAndAttribute() throws {
+        let node = Node(name: "up", op: .upSampling2D, inputs: ["image"], outputs: ["up"], outputShapes: [[nil, 10, 10, 3]],
+                        attributes: ["layout": "NHWC", "size": [2, 2], "interpolation": "bicubic"])
+        let session = try InferenceSession(model: try ModelErrorTests.model(node, weights: []))
+        #expect {
+            try session.run(Tensor(shape: [1, 5, 5, 3], repeating: 1))
+        } throws: { error in
+            "\(error)" == "node 'up': attribute 'interpolation' = 'bicubic' is not supported by graft's runtime"
+        }
+    }
+
+    @Test func hardSigmoidWithoutItsSlopeIsRefused() throws {
+        let node = Node(name: "act", op: .activation, inputs: ["image"], outputs: ["act"], outputShapes: [[nil, 5, 5, 3]],
+                        attributes: ["function": "hard_sigmoid"])
+        let session = try InferenceSession(model: try ModelErrorTests.model(node, weights: []))
+        #expect(throws: RuntimeError.missingAttribute(node: "act", attribute: "slope")) {
+            try session.run(Tensor(shape: [1, 5, 5, 3], repeating: 1))
+        }
+    }
+}
