@@ -4,6 +4,7 @@
 #ifndef GRAFT_CHDF5_SHIM_H
 #define GRAFT_CHDF5_SHIM_H
 #include <hdf5.h>
+#include <hdf5_hl.h>
 
 static inline hid_t graft_H5P_DEFAULT(void) { return H5P_DEFAULT; }
 static inline hid_t graft_H5E_DEFAULT(void) { return H5E_DEFAULT; }
@@ -48,5 +49,10 @@ static inline hid_t graft_H5E_READERROR(void) { return H5E_READERROR; }
 static inline hid_t graft_H5E_WRITEERROR(void) { return H5E_WRITEERROR; }
 static inline hid_t graft_H5E_SEEKERROR(void) { return H5E_SEEKERROR; }
 static inline hid_t graft_H5E_CLOSEERROR(void) { return H5E_CLOSEERROR; }
+
+/// H5LTopen_file_image flags for a read-only image that HDF5 must neither copy nor free.
+static inline unsigned graft_H5LT_FILE_IMAGE_IN_PLACE(void) {
+    return H5LT_FILE_IMAGE_DONT_COPY | H5LT_FILE_IMAGE_DONT_RELEASE;
+}
 
 #endif

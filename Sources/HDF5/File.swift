@@ -77,6 +77,21 @@ public final class HDF5File: @unchecked Sendable {
         root = try HDF5Group(openingRootOf: file)
     }
 
+    /// Opens, read-only, an HDF5 file image held in memory (for instance a member of a zip
+    /// archive) without copying it. `name` stands in for the path in error messages. The image
+    /// is kept alive for as long as the file or anything taken from it is.
+    public init(image: HDF5MemoryImage, name: String) throws(HDF5Error) {
+        guard HDF5File.hasSignature(UnsafeRawBufferPointer(image.bytes)) else { throw .notHDF5(path: name) }
+        let handle = try withLibrary { () throws(HDF5Error) -> Handle in
+            let id = H5LTopen_file_image(image.bytes.baseAddress, image.bytes.count, graft_H5LT_FILE_IMAGE_IN_PLACE())
+            guard id >= 0 else { throw .cannotOpen(path: name, reason: ErrorStack.current().summary) }
+            return Handle(id, .file)
+        }
+        self.path = name
+        file = OpenFile(path: name, handle: handle, image: image)
+        root = try HDF5Group(openingRootOf: file)
+    }
+
     /// The attributes of the file (that is, of its root group).
     public var attributes: HDF5Attributes { root.attributes }
 
@@ -141,12 +156,30 @@ public final class HDF5File: @unchecked Sendable {
 /// only after all of them.
 final class OpenFile: @unchecked Sendable {
     let path: String
+    // Declared before `image`: stored properties are destroyed in declaration order, so the
+    // file closes before the memory it reads from is freed.
     let handle: Handle
+    let image: HDF5MemoryImage?
 
-    init(path: String, handle: consuming Handle) {
+    init(path: String, handle: consuming Handle, image: HDF5MemoryImage? = nil) {
         self.path = path
         self.handle = handle
+        self.image = image
     }
+}
+
+/// Memory that holds a whole HDF5 file, to be opened with `HDF5File(image:name:)`.
+public final class HDF5MemoryImage: @unchecked Sendable {
+    /// The image's bytes; fill them before opening the file, and leave them alone afterwards.
+    public let bytes: UnsafeMutableRawBufferPointer
+
+    /// Allocates `byteCount` bytes (zeroed).
+    public init(byteCount: Int) {
+        bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+        bytes.initializeMemory(as: UInt8.self, repeating: 0)
+    }
+
+    deinit { bytes.deallocate() }
 }
 
 /// Why `path` cannot be opened (for writing too, if `writable`), or nil if it can.

@@ -174,24 +174,30 @@ public enum KerasConverter {
         guard let entry = archive["model.weights.h5"] else {
             throw KerasImportError.badArchive(path: path, reason: "it has no model.weights.h5")
         }
-        // The HDF5 layer opens files by path, so the weights are copied to a private temporary
-        // file that is removed when conversion ends, successful or not.
-        let temporary = FileManager.default.temporaryDirectory
-            .appendingPathComponent("graft-keras-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString).weights.h5")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil, attributes: [.posixPermissions: 0o600]),
-              let handle = FileHandle(forWritingAtPath: temporary.path) else {
-            throw FileError.cannotCreate(path: temporary.path, reason: "cannot create a temporary file for the archive's weights")
+        // Keras stores the member uncompressed; it is streamed into memory and HDF5 reads that
+        // image in place, so nothing is extracted to disk.
+        guard entry.uncompressedSize <= UInt64(Int.max) else {
+            throw KerasImportError.badArchive(path: path, reason: "member 'model.weights.h5' is too large")
         }
-        defer { try? FileManager.default.removeItem(at: temporary) }
+        let image = HDF5MemoryImage(byteCount: Int(entry.uncompressedSize))
+        var filled = 0
         do {
-            _ = try archive.extract(entry, skipCRC32: false) { handle.write($0) }
-            try handle.close()
+            _ = try archive.extract(entry, skipCRC32: false) { chunk in
+                let end = filled + chunk.count
+                guard end <= image.bytes.count else { throw KerasImportError.badArchive(path: path, reason: "member 'model.weights.h5' is longer than the zip directory says") }
+                chunk.copyBytes(to: UnsafeMutableRawBufferPointer(rebasing: image.bytes[filled..<end]))
+                filled = end
+            }
+        } catch let error as KerasImportError {
+            throw error
         } catch {
-            try? handle.close()
             throw KerasImportError.badArchive(path: path, reason: "member 'model.weights.h5' cannot be read (\(error))")
         }
+        guard filled == image.bytes.count else {
+            throw KerasImportError.badArchive(path: path, reason: "member 'model.weights.h5' is shorter than the zip directory says")
+        }
         let parsed = try ModelConfigurationParser.parse(text: configurationText, path: configurationPath)
-        let file = try HDF5File(opening: temporary.path)
+        let file = try HDF5File(image: image, name: "\(path):model.weights.h5")
         let source = VariableStoreWeightSource(file: file, path: path, model: parsed.model)
         var sources = [Provenance.SourceFile(file: fileName(path), sha256: try SHA256.hexDigest(ofFileAt: path))]
         if let architecture {

@@ -222,3 +222,22 @@ struct WrittenFileTests {
         }
     }
 }
+
+@Suite struct MemoryImages {
+    /// An h5py-written file read from memory gives what reading it from disk gives.
+    @Test func aFileImageInMemoryReadsLikeTheFile() throws {
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: fixturePath("h5py_datasets.h5"))))
+        let image = HDF5MemoryImage(byteCount: bytes.count)
+        image.bytes.copyBytes(from: bytes)
+        let inMemory = try HDF5File(image: image, name: "h5py_datasets.h5 (memory)")
+        let onDisk = try HDF5File(opening: fixturePath("h5py_datasets.h5"))
+        let path = "/chunked/gzip"
+        #expect(try inMemory.dataset(path).read(as: Float.self) == onDisk.dataset(path).read(as: Float.self))
+        #expect(try inMemory.root.memberNames() == onDisk.root.memberNames())
+    }
+
+    @Test func bytesThatAreNotHDF5AreRefused() {
+        let image = HDF5MemoryImage(byteCount: 64)
+        #expect(throws: HDF5Error.notHDF5(path: "junk")) { try HDF5File(image: image, name: "junk") }
+    }
+}
