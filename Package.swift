@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Metrics", targets: ["Metrics"]),
         .library(name: "FeatureCache", targets: ["FeatureCache"]),
         .library(name: "FeatureExtraction", targets: ["FeatureExtraction"]),
+        .library(name: "Head", targets: ["Head"]),
         .library(name: "GraftCLI", targets: ["GraftCLI"]),
     ],
     dependencies: [
@@ -59,9 +60,10 @@ let package = Package(
         .target(name: "FeatureExtraction", dependencies: [
             "GraftSupport", "Tensors", "GraftModel", "Runtime", "ImageIO", "FeatureCache",
         ]),
+        .target(name: "Head", dependencies: ["GraftSupport", "Tensors", "GraftModel", "FeatureCache", "CBLAS"]),
         .target(name: "GraftCLI", dependencies: [
             "GraftSupport", "Tensors", "GraftModel", "HDF5", "Runtime", "KerasImport", "CaffeImport", "ImageIO", "Metrics",
-            "FeatureCache", "FeatureExtraction",
+            "FeatureCache", "FeatureExtraction", "Head",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graft", dependencies: ["GraftCLI"]),
@@ -78,6 +80,7 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], exclude: ["Fixtures"]),
         .testTarget(name: "FeatureCacheTests", dependencies: ["FeatureCache", "HDF5"], exclude: ["Fixtures"]),
         .testTarget(name: "FeatureExtractionTests", dependencies: ["FeatureExtraction", "FeatureCache", "GraftModel", "Tensors"], exclude: ["Fixtures"]),
+        .testTarget(name: "HeadTests", dependencies: ["Head", "FeatureCache", "GraftModel", "Tensors"], exclude: ["Fixtures"]),
         .testTarget(name: "GraftCLITests", dependencies: ["GraftCLI", "GraftModel", "Tensors", "graft"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

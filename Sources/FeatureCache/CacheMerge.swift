@@ -65,6 +65,8 @@ public enum FeatureCacheMerge {
         provenance.inputListSHA256 = SHA256.hexDigest(of: Array(caches.map { $0.provenance.inputListSHA256 + "\n" }.joined().utf8))
 
         let temporary = temporaryPath(for: output)
+        let outputName = output.split(separator: "/").last.map(String.init) ?? output
+        removeStaleTemporaries(besides: output, prefix: ".\(outputName).merging-")
         do {
             if virtual {
                 try writeVirtual(caches, dimensions: dimensions, failures: allFailures, provenance: provenance,

@@ -20,8 +20,10 @@ public final class FeatureCache: @unchecked Sendable {
     public let provenance: FeatureCacheProvenance
     /// The number of committed rows (images with features).
     public let rowCount: Int
-    /// The number of committed failures.
-    public let failureCount: Int
+    /// The number of committed rows of `/failed/*`, from `failedStart` (see `failures()`).
+    let failureLogCount: Int
+    /// The first committed row of `/failed/*`.
+    let failedStart: Int
     /// The class names, in label order.
     public let classes: [String]
     /// The layer names as given, in `/features` order (same as `provenance.layers`).
@@ -70,6 +72,7 @@ public final class FeatureCache: @unchecked Sendable {
         let rows: Int64 = try attributes.value("rows")
         rowCount = Int(rows)
         let failed: Int64? = try attributes.contains("failed_rows") ? try attributes.value("failed_rows") : nil
+        let start: Int64 = try attributes.contains("failed_start") ? try attributes.value("failed_start") : 0
 
         func checkRows(_ datasetPath: String, atLeast count: Int) throws -> HDF5Dataset {
             guard try file.contains(datasetPath) else {
@@ -95,11 +98,13 @@ public final class FeatureCache: @unchecked Sendable {
         }
         self.dimensions = dimensions
         classes = try file.contains("/classes") ? try file.dataset("/classes").readStrings() : []
-        if try file.contains("/failed/ids") {
-            let stored = try file.dataset("/failed/ids").shape.first ?? 0
-            failureCount = min(failed.map { Int($0) } ?? stored, stored)
+        if try file.contains("/failed/ids"), try file.contains("/failed/reasons") {
+            let stored = min(try file.dataset("/failed/ids").shape.first ?? 0, try file.dataset("/failed/reasons").shape.first ?? 0)
+            failedStart = max(0, min(Int(start), stored))
+            failureLogCount = min(failed.map { Int($0) } ?? (stored - failedStart), stored - failedStart)
         } else {
-            failureCount = 0
+            failedStart = 0
+            failureLogCount = 0
         }
     }
 
@@ -161,11 +166,24 @@ public final class FeatureCache: @unchecked Sendable {
         return (counts, unlabelled)
     }
 
-    /// The inputs that could not be decoded, with one-line reasons.
+    /// The inputs that could not be decoded and have no row, each once with its latest
+    /// one-line reason, in the order they first failed.
+    ///
+    /// graft compacts `/failed` at the end of every run; a run that was killed can leave an id
+    /// twice (it failed again) or an id that has a row since (it was retried successfully),
+    /// which this drops.
     public func failures() throws -> [FeatureCacheFailure] {
-        guard failureCount > 0 else { return [] }
-        let ids = try file.dataset("/failed/ids").readStrings(rows: 0..<failureCount)
-        let reasons = try file.dataset("/failed/reasons").readStrings(rows: 0..<failureCount)
+        let log = try failureLog()
+        guard !log.isEmpty else { return [] }
+        return effectiveFailures(log, storedIDs: Set(try ids()))
+    }
+
+    /// The committed rows of `/failed/*` as stored.
+    func failureLog() throws -> [FeatureCacheFailure] {
+        guard failureLogCount > 0 else { return [] }
+        let rows = failedStart..<(failedStart + failureLogCount)
+        let ids = try file.dataset("/failed/ids").readStrings(rows: rows)
+        let reasons = try file.dataset("/failed/reasons").readStrings(rows: rows)
         return zip(ids, reasons).map { FeatureCacheFailure(id: $0, reason: $1) }
     }
 
@@ -180,6 +198,18 @@ public final class FeatureCache: @unchecked Sendable {
             throw FeatureCacheError.notACache(path: path, reason: "rows \(rows.lowerBound)..<\(rows.upperBound) are outside its \(rowCount) committed rows")
         }
     }
+}
+
+/// `log` without ids in `storedIDs`, each id once (at its first place) with its last reason.
+func effectiveFailures(_ log: [FeatureCacheFailure], storedIDs: Set<String>) -> [FeatureCacheFailure] {
+    var latest: [String: String] = [:]
+    for failure in log { latest[failure.id] = failure.reason }
+    var seen = Set<String>()
+    var result: [FeatureCacheFailure] = []
+    for failure in log where !storedIDs.contains(failure.id) && seen.insert(failure.id).inserted {
+        result.append(FeatureCacheFailure(id: failure.id, reason: latest[failure.id]!))
+    }
+    return result
 }
 
 /// An input that could not be turned into features, and why.

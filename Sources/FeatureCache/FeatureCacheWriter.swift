@@ -1,5 +1,6 @@
 import HDF5
 import GraftSupport
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -45,13 +46,17 @@ public final class FeatureCacheWriter {
     public private(set) var rowCount: Int
     /// The ids of the committed rows.
     public private(set) var storedIDs: Set<String>
-    /// The committed failures, in order.
-    public private(set) var failures: [FeatureCacheFailure]
+    /// The committed failures, in order: the ids that failed and have no row, each with its
+    /// latest reason.
+    public var failures: [FeatureCacheFailure] { effectiveFailures(failureLog, storedIDs: storedIDs) }
+    /// The committed rows of `/failed/*`: rows `failedStart ..< failedStart + failureLog.count`.
+    /// Within a run they only grow, so they may name an id again (it failed again) or an id
+    /// that has a row since; `close()` compacts them.
+    private var failureLog: [FeatureCacheFailure]
+    private var failedStart: Int
 
     /// The open file and its row datasets; nil once closed (releasing them closes the file).
     private var open: OpenCache?
-    /// Rows of `/failed/*` in the file (may exceed `failures.count` after a rewrite).
-    private var failedExtent: Int
 
     /// Rows per chunk of `/labels`, `/ids` and `/failed/*`.
     static let listRowsPerChunk = 4096
@@ -81,6 +86,7 @@ public final class FeatureCacheWriter {
         let folder = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
         let temporary = folder + ".\(name).creating-\(getpid())"
+        removeStaleTemporaries(besides: path, prefix: ".\(name).creating-")
         do {
             let file = try HDF5File.createForAppending(at: temporary)
             try FeatureCacheWriter.writeStructure(in: file, provenance: provenance, dimensions: dimensions,
@@ -116,7 +122,7 @@ public final class FeatureCacheWriter {
                 throw FeatureCacheError.dimensionMismatch(path: path, layer: layer, cached: cached, requested: dimension)
             }
         }
-        guard try file.attributes.contains("failed_rows"), try file.contains("/failed/ids"), try file.contains("/failed/reasons") else {
+        guard try file.attributes.contains("failed_rows"), try file.attributes.contains("failed_start"), try file.contains("/failed/ids"), try file.contains("/failed/reasons") else {
             throw FeatureCacheError.notACache(path: path, reason: "it has no '/failed' record; it was not written by graft features")
         }
         self.path = path
@@ -125,12 +131,12 @@ public final class FeatureCacheWriter {
         self.dimensions = dimensions
         rowCount = existing.rowCount
         storedIDs = Set(try existing.ids())
-        failures = try existing.failures()
+        failedStart = existing.failedStart
+        failureLog = try existing.failureLog()
         let open = OpenCache(
             file: file, featureDatasets: try provenance.layers.map { try file.dataset(featureDatasetPath(forLayer: $0)) },
             labelDataset: try file.dataset("/labels"), idDataset: try file.dataset("/ids"),
             failedIDDataset: try file.dataset("/failed/ids"), failedReasonDataset: try file.dataset("/failed/reasons"))
-        failedExtent = failures.count
         self.open = open
 
         // Cut off an interrupted batch, so appended rows follow the committed ones.
@@ -139,8 +145,8 @@ public final class FeatureCacheWriter {
             try dataset.setRowCount(rowCount)
             changed = true
         }
-        for dataset in [open.failedIDDataset, open.failedReasonDataset] where try dataset.shape[0] != failedExtent {
-            try dataset.setRowCount(failedExtent)
+        for dataset in [open.failedIDDataset, open.failedReasonDataset] where try dataset.shape[0] != failedStart + failureLog.count {
+            try dataset.setRowCount(failedStart + failureLog.count)
             changed = true
         }
         if changed { try file.flush() }
@@ -164,40 +170,43 @@ public final class FeatureCacheWriter {
             try open.idDataset.appendRows(batch.ids)
         }
 
-        // Failures: ids of this batch that failed before are retried, so they leave the list
-        // (and come back at the end if they failed again).
-        let processed = Set(batch.ids).union(batch.failures.map(\.id))
-        let kept = failures.filter { !processed.contains($0.id) }
-        let newFailures = kept + batch.failures
-        if kept.count == failures.count {
-            if !batch.failures.isEmpty {
-                try open.failedIDDataset.setRowCount(failures.count)
-                try open.failedReasonDataset.setRowCount(failures.count)
-                try open.failedIDDataset.appendRows(batch.failures.map(\.id))
-                try open.failedReasonDataset.appendRows(batch.failures.map(\.reason))
-            }
-        } else {
-            let extent = max(failedExtent, newFailures.count)
-            try open.failedIDDataset.setRowCount(extent)
-            try open.failedReasonDataset.setRowCount(extent)
-            try open.failedIDDataset.overwriteRows(startingAt: 0, with: newFailures.map(\.id))
-            try open.failedReasonDataset.overwriteRows(startingAt: 0, with: newFailures.map(\.reason))
+        // Failures are only ever appended past the committed rows, so no committed row is
+        // rewritten (a rewritten variable-length string row could point to heap space that a
+        // kill kept from reaching the file).
+        if !batch.failures.isEmpty {
+            try open.failedIDDataset.appendRows(batch.failures.map(\.id))
+            try open.failedReasonDataset.appendRows(batch.failures.map(\.reason))
         }
-        failedExtent = max(failedExtent, newFailures.count)
         try file.flush()
 
         // Commit.
         try file.attributes.overwrite(Int64(rowCount + count), in: "rows")
-        try file.attributes.overwrite(Int64(newFailures.count), in: "failed_rows")
+        try file.attributes.overwrite(Int64(failureLog.count + batch.failures.count), in: "failed_rows")
         try file.flush()
         rowCount += count
         storedIDs.formUnion(batch.ids)
-        failures = newFailures
+        failureLog += batch.failures
     }
 
-    /// Syncs the cache to disk and closes it.
+    /// Compacts `/failed` (see `failures`), syncs the cache to disk and closes it.
+    ///
+    /// Compaction writes the effective list after the committed rows, then moves
+    /// `failed_start` and `failed_rows` together (two attributes of one object header, written
+    /// in one piece), so a kill at any point leaves either the old list or the new one.
     public func close() throws {
         guard let open else { return }
+        let compacted = failures
+        if compacted != failureLog {
+            let newStart = failedStart + failureLog.count
+            try open.failedIDDataset.appendRows(compacted.map(\.id))
+            try open.failedReasonDataset.appendRows(compacted.map(\.reason))
+            try open.file.flush()
+            try open.file.attributes.overwrite(Int64(newStart), in: "failed_start")
+            try open.file.attributes.overwrite(Int64(compacted.count), in: "failed_rows")
+            try open.file.flush()
+            failedStart = newStart
+            failureLog = compacted
+        }
         try open.file.flushToDisk()
         self.open = nil
     }
@@ -234,6 +243,7 @@ public final class FeatureCacheWriter {
         let attributes = file.attributes
         try attributes.write(FeatureCache.formatVersion, to: "cache_format_version")
         try attributes.write(Int64(rows), to: "rows")
+        try attributes.write(Int64(0), to: "failed_start")
         try attributes.write(Int64(failedRows), to: "failed_rows")
         try attributes.write(provenance.modelSHA256, to: "model_sha256")
         try attributes.write(provenance.modelName, to: "model_name")
@@ -243,5 +253,20 @@ public final class FeatureCacheWriter {
         try attributes.write(provenance.inputListSHA256, to: "input_list_sha256")
         try attributes.write(provenance.graftVersion, to: "graft_version")
         try attributes.write(provenance.created, to: "created")
+    }
+}
+
+/// Removes files and folders in the folder of `path` named `prefix` + a process id (+ anything)
+/// whose process no longer runs: what a killed graft left behind while creating `path`.
+package func removeStaleTemporaries(besides path: String, prefix: String) {
+    let slash = path.lastIndex(of: "/")
+    let folder = slash.map { String(path[..<$0]) } ?? "."
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? "/" : folder) else { return }
+    for name in names where name.hasPrefix(prefix) {
+        let digits = name.dropFirst(prefix.count).prefix { $0.isNumber }
+        guard let pid = Int32(digits), pid > 0, pid != getpid() else { continue }
+        if kill(pid, 0) != 0 && errno == ESRCH {
+            try? FileManager.default.removeItem(atPath: (folder.isEmpty ? "" : folder + "/") + name)
+        }
     }
 }

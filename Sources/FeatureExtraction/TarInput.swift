@@ -1,3 +1,4 @@
+import FeatureCache
 import Foundation
 import GraftSupport
 
@@ -15,10 +16,12 @@ public struct TarInput {
     /// `(id, path, class name)` per image, in stream order.
     public let entries: [(id: String, path: String, className: String?)]
 
-    /// Reads the whole stream from `descriptor` into a new folder under `temporaryRoot`.
+    /// Reads the whole stream from `descriptor` into a new folder `.graft-tar-PID-XXXXXX` under
+    /// `temporaryRoot`, first removing such folders left there by killed runs.
     public init(readingFrom descriptor: Int32, temporaryRoot: String = NSTemporaryDirectory()) throws {
-        var template = Array((temporaryRoot.hasSuffix("/") ? temporaryRoot : temporaryRoot + "/").utf8CString.dropLast())
-            + Array("graft-tar-XXXXXX".utf8CString)
+        let root = temporaryRoot.hasSuffix("/") ? temporaryRoot : temporaryRoot + "/"
+        removeStaleTemporaries(besides: root + "x", prefix: ".graft-tar-")
+        var template = Array(root.utf8CString.dropLast()) + Array(".graft-tar-\(getpid())-XXXXXX".utf8CString)
         guard let created = mkdtemp(&template) else {
             throw ExtractionError.unreadableInput(path: "-", reason: "cannot create a temporary folder: \(systemErrorMessage())")
         }

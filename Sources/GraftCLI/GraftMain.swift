@@ -8,7 +8,7 @@ public struct Graft: ParsableCommand {
         commandName: "graft",
         abstract: "Transfer learning on the command line: import pretrained networks, cache features, train heads, measure AUC.",
         version: GraftVersion.current,
-        subcommands: [Inspect.self, Convert.self, Run.self, Diff.self, AUC.self, Cache.self, Preprocess.self, Features.self]
+        subcommands: [Inspect.self, Convert.self, Run.self, Diff.self, AUC.self, Cache.self, Preprocess.self, Features.self, Train.self, Predict.self, Attach.self]
     )
 
     public init() {}
@@ -30,6 +30,9 @@ public enum GraftMain {
             var command = try Graft.parseAsRoot(arguments)
             try command.run()
             return ExitStatus.success.rawValue
+        } catch let code as ExitCode {
+            // A command that has already reported its outcome (`graft diff` over tolerance).
+            return code.rawValue
         } catch let error as any GraftError {
             printError("\(error)")
             return error.exitStatus.rawValue

@@ -30,10 +30,10 @@ enum ActivationKernel: Equatable, Sendable {
     case log(scale: Float, shift: Float, reciprocalLogBase: Float)
 
     /// Reads an `Activation` node's `function` and parameters (or a fused `activation` name,
-    /// whose parameters are the defaults).
-    init(function name: String, attributes: Attributes) throws(RuntimeError) {
+    /// whose parameters are the defaults; `attribute` names it in errors).
+    init(function name: String, attributes: Attributes, attribute: String = "function") throws(RuntimeError) {
         guard let function = ActivationFunction(rawValue: name) else {
-            throw .unsupportedAttribute(node: attributes.node, attribute: "function", value: "'\(name)'")
+            throw .unsupportedAttribute(node: attributes.node, attribute: attribute, value: "'\(name)'")
         }
         switch function {
         case .linear: self = .linear

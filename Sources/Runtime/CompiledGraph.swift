@@ -56,7 +56,7 @@ struct CompiledGraph {
     /// For each value, the index in `nodes` of its last consumer.
     var lastUse: [String: Int]
 
-    init(model: ModelFile, requests: [String], storage: OwnedWeights) throws(RuntimeError) {
+    init(model: ModelFile, requests: [String], storage: OwnedWeights, threads: Int) throws(RuntimeError) {
         let graph = model.graph
         let outputs = try requests.map { (request) throws(RuntimeError) in try CompiledGraph.resolve(request, in: graph) }
         self.outputs = outputs
@@ -92,9 +92,9 @@ struct CompiledGraph {
                 let attributes = Attributes(node)
                 // A fused activation takes its default parameters.
                 item.activation = try ActivationKernel(function: try attributes.string("activation", default: "linear"),
-                                                       attributes: Attributes(node: node.name, values: [:]))
+                                                       attributes: Attributes(node: node.name, values: [:]), attribute: "activation")
                 try CompiledGraph.fold(into: &item, index: index, kept: candidates, consumers: consumers, requested: requested,
-                                       absorbed: &absorbed, model: model, storage: storage)
+                                       absorbed: &absorbed, model: model, storage: storage, threads: threads)
             } else if [.add, .subtract, .multiply, .average, .maximum, .minimum].contains(node.op) {
                 // A residual block's Add followed by its ReLU: one pass over the data.
                 let output = node.outputs[0]
@@ -173,7 +173,7 @@ struct CompiledGraph {
     /// and is not requested. The affine maps compose in `Double`; the kernel and bias are
     /// rewritten once at the end (owned copies; the mapped weights are untouched).
     static func fold(into item: inout ExecutableNode, index: Int, kept: [Node], consumers: [String: [Int]], requested: Set<String>,
-                     absorbed: inout [Bool], model: ModelFile, storage: OwnedWeights) throws(RuntimeError) {
+                     absorbed: inout [Bool], model: ModelFile, storage: OwnedWeights, threads: Int) throws(RuntimeError) {
         let node = item.node
         guard let kernel = item.weights["kernel"], node.outputs.count == 1 else { return }
         let outputChannels: Int
@@ -264,11 +264,13 @@ struct CompiledGraph {
         var folded = [Float](repeating: 0, count: kernel.values.count)
         folded.withUnsafeMutableBufferPointer { target in
             scale.withUnsafeBufferPointer { scale in
-                var index = 0
-                for _ in 0..<(kernel.values.count / outputChannels) {
-                    for o in 0..<outputChannels {
-                        target[index] = Float(Double(kernel.values[index]) * scale[o])
-                        index += 1
+                let target = target.baseAddress!, source = kernel.pointer, factors = scale.baseAddress!
+                parallelFor(kernel.values.count / outputChannels, threads: threads, minimumPerThread: 64) { rows in
+                    for row in rows {
+                        let offset = row * outputChannels
+                        for o in 0..<outputChannels {
+                            target[offset + o] = Float(Double(source[offset + o]) * factors[o])
+                        }
                     }
                 }
             }

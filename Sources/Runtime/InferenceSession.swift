@@ -33,7 +33,8 @@ import Foundation
 /// memory and an NCHW value is stored transposed; ops whose results depend on element order
 /// (Flatten, Reshape, Dense on the last axis, axis attributes) see the declared layout.
 ///
-/// A session may be shared between threads; runs are serialised.
+/// A session may be shared between threads; runs are serialised. With `GRAFT_PROFILE=1` in the
+/// environment, each run prints every step's wall time and a total per op to stderr.
 public final class InferenceSession: @unchecked Sendable {
     /// The model, kept alive because the session reads its weights in place.
     public let model: ModelFile
@@ -65,7 +66,7 @@ public final class InferenceSession: @unchecked Sendable {
         self.model = model
         self.threadCount = max(1, threadCount)
         let requests = outputs ?? model.graph.outputs
-        graph = try CompiledGraph(model: model, requests: requests, storage: storage)
+        graph = try CompiledGraph(model: model, requests: requests, storage: storage, threads: self.threadCount)
         outputNames = graph.outputs
         inputs = graph.inputs
         executedNodeNames = graph.nodes.map(\.name)

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 
 /// A value handed to worker threads that the caller knows is used safely (disjoint writes).
 struct UncheckedSendable<Value>: @unchecked Sendable {
@@ -27,21 +28,35 @@ func parallelFor(_ count: Int, threads: Int, minimumPerThread: Int = 1, _ body: 
     }
 }
 
-/// Like `parallelFor`, also passing each range's chunk number (below `threads`), for kernels
-/// that give every thread its own slice of scratch memory.
-@inline(__always)
-func parallelChunks(_ count: Int, threads: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
-    let chunks = min(threads, count)
-    if chunks <= 1 {
-        if count > 0 { body(0, 0..<count) }
+/// Runs `body` for each of `count` work items on `threads` workers that take the next item as
+/// they finish one, so a worker that is slowed (by other processes, say) takes fewer items
+/// instead of holding everyone up. `body` also gets its worker number (below `threads`), for
+/// per-worker scratch memory. Which worker computes an item never changes the item's result.
+func parallelItems(_ count: Int, threads: Int, _ body: (_ worker: Int, _ item: Int) -> Void) {
+    let workers = min(threads, count)
+    if workers <= 1 {
+        for item in 0..<count { body(0, item) }
         return
     }
+    let queue = WorkQueue()
     withoutActuallyEscaping(body) { escapable in
         let box = UncheckedSendable(value: escapable)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let start = count * chunk / chunks
-            let end = count * (chunk + 1) / chunks
-            if start < end { box.value(chunk, start..<end) }
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            while let item = queue.next(below: count) { box.value(worker, item) }
         }
+    }
+}
+
+/// A shared counter handing out work items.
+private final class WorkQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var nextItem = 0
+
+    func next(below count: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard nextItem < count else { return nil }
+        nextItem += 1
+        return nextItem - 1
     }
 }

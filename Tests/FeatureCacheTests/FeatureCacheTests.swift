@@ -147,6 +147,37 @@ import Testing
         }
     }
 
+    /// A run killed before it compacts `/failed` leaves repeated and resolved ids in the log;
+    /// readers drop them, and the next run's close compacts the log past the committed rows.
+    @Test func failureLogOfAKilledRunReadsCleanAndIsCompacted() throws {
+        try withTemporaryFolder { folder in
+            let path = folder + "/cache.h5"
+            let provenance = testProvenance(layers: ["gap"])
+            do {
+                let writer = try FeatureCacheWriter.openOrCreate(at: path, provenance: provenance, dimensions: [2], classes: [],
+                                                                 compressed: false)
+                try writer.append(testBatch(first: 0, count: 1, dimensions: [2], failures: [
+                    FeatureCacheFailure(id: "a.jpg", reason: "r1"), FeatureCacheFailure(id: "img1.jpg", reason: "r1"),
+                ]))
+                try writer.append(testBatch(first: 1, count: 1, dimensions: [2], failures: [FeatureCacheFailure(id: "a.jpg", reason: "r2")]))
+                // No close(): as if killed here.
+            }
+            do {
+                let cache = try FeatureCache(path: path)
+                #expect(try cache.failures() == [FeatureCacheFailure(id: "a.jpg", reason: "r2")])
+                #expect(try HDF5File(opening: path).attributes.value("failed_rows", as: Int64.self) == 3)
+            }
+            let writer = try FeatureCacheWriter.openOrCreate(at: path, provenance: provenance, dimensions: [2], classes: [],
+                                                             compressed: false)
+            #expect(writer.failures == [FeatureCacheFailure(id: "a.jpg", reason: "r2")])
+            try writer.close()
+            let file = try HDF5File(opening: path)
+            #expect(try file.attributes.value("failed_start", as: Int64.self) == 3)
+            #expect(try file.attributes.value("failed_rows", as: Int64.self) == 1)
+            #expect(try file.dataset("/failed/ids").readStrings(rows: 3..<4) == ["a.jpg"])
+        }
+    }
+
     @Test func notACacheIsExplained() throws {
         try withTemporaryFolder { folder in
             let path = folder + "/plain.h5"

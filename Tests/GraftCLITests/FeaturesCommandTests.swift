@@ -97,7 +97,7 @@ import Glibc
         #expect(b.shape == [3, 8])
         #expect(Array(b.scalars[0..<16]) == a.scalars)
         // The members were extracted next to the cache and removed afterwards.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("graft-tar-") }.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix(".graft-tar-") }.isEmpty)
     }
 
     /// `kill -9` at random moments, each followed by a resume, ends with the same cache as an
@@ -151,6 +151,7 @@ import Glibc
             }
         }
         #expect(kills > 0)
+        // A temporary file of a run killed while creating the cache is removed by the next run.
         let finish = try GraftBinary.run(["features"] + arguments + ["-o", cache])
         #expect(finish.status == 0, "\(finish.standardError)")
 

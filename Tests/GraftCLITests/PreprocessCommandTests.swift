@@ -41,7 +41,7 @@ import Tensors
                               preprocessing: ["preset": "caffe", "mean": [104, 117, 123], "scale": 1])
         let output = output()
         let result = try GraftBinary.run(["preprocess", model, "\(Self.images)/images/baseline.jpg", "-o", output,
-                                          "--resize", "crop", "--shorter-side", "48", "--interpolation", "bilinear",
+                                          "--resize", "crop", "--resize-short", "48", "--interpolation", "bilinear",
                                           "--scale", "0.017"])
         #expect(result.status == 0, "\(result.standardError)")
         let tensor = try Tensor(npyFile: output)

@@ -33,7 +33,7 @@ import Testing
         var generator = SystemRandomNumberGenerator()
         for count in [0, 1, 2, 63, 64, 65, 1000, 50000] {
             var values = (0..<count).map { _ in Double.random(in: -3...3, using: &generator) }
-            for index in stride(from: 0, to: count, by: 7) { values[index] = [0.0, -0.0, .infinity, -.infinity, 1e-310, -1e-310, 0.5][index % 7] }
+            for index in stride(from: 0, to: count, by: 7) { values[index] = [0.0, -0.0, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNormalMagnitude, 0.5][index % 7] }
             for index in stride(from: 3, to: count, by: 11) { values[index] = values[index / 2] }
             let keys = values.withUnsafeBufferPointer { ScoreKey.sortedKeys($0) }
             #expect(keys.map(ScoreKey.value) == values.map { $0 == 0 ? 0.0 : $0 }.sorted())

@@ -92,9 +92,8 @@ struct Diff: ParsableCommand {
         FileHandle.standardOutput.write(Data(Diff.table(rows).utf8))
         if let firstFailure {
             printDiagnostic("\(failures) of \(compared.count) layers exceed the tolerance \(tolerance); the first is '\(firstFailure)'")
-            // Status 1 is a result, not an error: exit here rather than through the error path,
-            // which would print an empty "graft: error:" line for it.
-            Foundation.exit(1)
+            // Status 1 is a result, not an error: GraftMain exits with it and prints nothing more.
+            throw ExitCode(1)
         }
     }
 

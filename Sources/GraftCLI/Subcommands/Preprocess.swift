@@ -20,7 +20,7 @@ struct PreprocessingOptions: ParsableArguments {
     @Option(help: "stretch (to the size, ignoring the aspect ratio) or crop (shorter side, then the centre).")
     var resize: String?
 
-    @Option(name: .customLong("shorter-side"), help: "For --resize crop: the shorter side before cropping (default 256·size/224).")
+    @Option(name: .customLong("resize-short"), help: "For --resize crop: resize the shorter side to this before cropping (default 256·size/224).")
     var shorterSide: Int?
 
     @Option(help: "nearest, bilinear, bicubic or area, as PIL's Image.resize (default nearest, as Keras load_img).")
@@ -35,7 +35,7 @@ struct PreprocessingOptions: ParsableArguments {
     @Option(help: "Factor applied last (Caffe's transform_param scale).")
     var scale: Double?
 
-    @Flag(name: .customLong("exif-orientation"), help: "Turn JPEGs as their Exif orientation says (Keras and PIL do not).")
+    @Flag(name: .customLong("exif-rotate"), help: "Turn JPEGs as their Exif orientation says (Keras and PIL do not).")
     var exifOrientation = false
 
     @Flag(name: .customLong("fast-decode"), help: "Decode large JPEGs at a reduced DCT scale (changes pixels).")

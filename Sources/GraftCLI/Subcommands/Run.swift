@@ -29,8 +29,14 @@ struct Run: ParsableCommand {
     @Option(help: "Threads for the matrix products and kernels (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    /// For benchmarks (Tools/bench): run the model this many times on the input, printing each
+    /// run's wall time to stderr; the output is the last run's.
+    @Option(name: .customLong("repeat"), help: .hidden)
+    var repetitions: Int = 1
+
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be 1 or more") }
+        guard repetitions >= 1 else { throw ValidationError("--repeat must be 1 or more") }
     }
 
     func run() throws {
@@ -40,7 +46,15 @@ struct Run: ParsableCommand {
         }
         let session = try InferenceSession(model: file, outputs: layer.map { [$0] }, threadCount: threads)
         let tensor = try Tensor(npyFile: input)
-        let result = try session.run(tensor)[0]
+        var result = try session.run(tensor)[0]
+        if repetitions > 1 {
+            for index in 1..<repetitions {
+                let start = DispatchTime.now().uptimeNanoseconds
+                result = try session.run(tensor)[0]
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                printDiagnostic(String(format: "run %d: %.4f s", index + 1, seconds))
+            }
+        }
         try result.writeNumPy(to: output)
     }
 }

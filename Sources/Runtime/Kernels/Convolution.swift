@@ -44,9 +44,12 @@ func parallelProduct(rows m: Int, columns n: Int, depth k: Int, _ a: UnsafePoint
     let beta: Float = accumulate ? 1 : 0
     let transB = transposeB ? CblasTrans : CblasNoTrans
     if m >= threads * 16 || n < threads * 16 {
-        parallelFor(m, threads: threads, minimumPerThread: 16) { block in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, transB, Int32(block.count), Int32(n), Int32(k),
-                        1, a + block.lowerBound * lda, Int32(lda), b, Int32(ldb), beta, c + block.lowerBound * ldc, Int32(ldc))
+        // Up to four blocks per thread, taken dynamically, each at least 64 rows.
+        let blocks = max(1, min(threads * 4, m / 64))
+        parallelItems(blocks, threads: threads) { _, item in
+            let first = m * item / blocks, end = m * (item + 1) / blocks
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, transB, Int32(end - first), Int32(n), Int32(k),
+                        1, a + first * lda, Int32(lda), b, Int32(ldb), beta, c + first * ldc, Int32(ldc))
         }
     } else {
         parallelFor(n, threads: threads, minimumPerThread: 16) { block in
@@ -64,8 +67,8 @@ func parallelProduct(rows m: Int, columns n: Int, depth k: Int, _ a: UnsafePoint
 /// Cout, group g's columns starting at g·Cout/g), so weights are used where they are mapped. A
 /// 1×1, stride-1, unpadded convolution reads its input as the left matrix directly.
 ///
-/// Otherwise the output rows are split between the threads; each thread repeatedly gathers a
-/// block of im2col rows into its own slice of the workspace and multiplies it (single-threaded
+/// Otherwise the output rows are cut into blocks that the threads take in turn; a thread gathers
+/// a block's im2col rows into its own slice of the workspace and multiplies them (single-threaded
 /// sgemm) onto rows pre-filled with the bias, so the patches are still in cache when the GEMM
 /// reads them and no thread waits for another.
 struct Convolution2D {
@@ -83,8 +86,10 @@ struct Convolution2D {
         self.bias = bias
         self.activation = activation
         self.threads = threads
-        let perThread = (geometry.outputRows + threads - 1) / threads
-        rowsPerBlock = max(1, min(perThread, workspaceTargetFloats / threads / max(geometry.patchSize, 1)))
+        // Blocks small enough that each thread gets about four (so threads slowed by other work
+        // even out), large enough (256 rows) for GEMM efficiency, and within the workspace budget.
+        let perBlock = max(256, (geometry.outputRows + threads * 4 - 1) / (threads * 4))
+        rowsPerBlock = max(1, min(perBlock, geometry.outputRows, workspaceTargetFloats / threads / max(geometry.patchSize, 1)))
     }
 
     var workspaceCount: Int { geometry.isPointwise ? 0 : threads * rowsPerBlock * geometry.patchSize }
@@ -100,11 +105,12 @@ struct Convolution2D {
         }
         let patch = g.patchSize
         let rowsPerBlock = rowsPerBlock
-        parallelChunks(g.outputRows, threads: self.threads) { chunk, part in
-            let patches = workspace + chunk * rowsPerBlock * patch
-            var start = part.lowerBound
-            while start < part.upperBound {
-                let count = min(rowsPerBlock, part.upperBound - start)
+        let blocks = (g.outputRows + rowsPerBlock - 1) / rowsPerBlock
+        parallelItems(blocks, threads: self.threads) { worker, item in
+            let patches = workspace + worker * rowsPerBlock * patch
+            do {
+                let start = item * rowsPerBlock
+                let count = min(rowsPerBlock, g.outputRows - start)
                 let block = output + start * g.outputChannels
                 fillRows(block, rows: count, channels: g.outputChannels, with: bias, threads: 1)
                 for group in 0..<g.groups {
@@ -114,7 +120,6 @@ struct Convolution2D {
                                 1, block + group * g.outputGroupChannels, Int32(g.outputChannels))
                 }
                 finishRows(block, rows: count, channels: g.outputChannels, bias: nil, activation: activation, threads: 1)
-                start += count
             }
         }
     }
@@ -204,9 +209,10 @@ struct DenseProduct {
 }
 
 /// DepthwiseConv2D over NHWC: each tap multiplies a pixel's channel vector by the kernel's
-/// channel vector, so the inner loop runs over contiguous channels and vectorises.
+/// channel vector, so the work runs over contiguous channels. For each output pixel and block of
+/// eight channels, the sum over the window stays in one SIMD register and is stored once.
 /// Output channel `c·multiplier + j` reads input channel `c`, as the spec's kernel
-/// `[kh, kw, C, multiplier]` orders them.
+/// `[kh, kw, C, multiplier]` orders them; a multiplier above 1 takes a scalar loop.
 struct DepthwiseConvolution2D {
     let geometry: ConvolutionGeometry
     let multiplier: Int
@@ -219,28 +225,48 @@ struct DepthwiseConvolution2D {
         let channels = g.inputChannels
         let outChannels = g.outputChannels
         let multiplier = multiplier
+        let vectorEnd = multiplier == 1 ? channels / 8 * 8 : 0
         parallelFor(g.batch * g.outputHeight, threads: threads) { block in
             for line in block {
                 let oh = line % g.outputHeight
                 let n = line / g.outputHeight
                 let image = input + n * g.inputHeight * g.inputWidth * channels
+                let kiStart = max(0, (g.padTop - oh * g.strideHeight + g.dilationHeight - 1) / g.dilationHeight)
+                let kiEnd = min(g.kernelHeight, (g.inputHeight + g.padTop - oh * g.strideHeight + g.dilationHeight - 1) / g.dilationHeight)
                 for ow in 0..<g.outputWidth {
                     let out = output + (line * g.outputWidth + ow) * outChannels
-                    if let bias { out.update(from: bias, count: outChannels) } else { out.update(repeating: 0, count: outChannels) }
-                    for ki in 0..<g.kernelHeight {
-                        let ih = oh * g.strideHeight - g.padTop + ki * g.dilationHeight
-                        if ih < 0 || ih >= g.inputHeight { continue }
-                        for kj in 0..<g.kernelWidth {
-                            let iw = ow * g.strideWidth - g.padLeft + kj * g.dilationWidth
-                            if iw < 0 || iw >= g.inputWidth { continue }
-                            let pixel = image + (ih * g.inputWidth + iw) * channels
-                            let taps = kernel + (ki * g.kernelWidth + kj) * outChannels
-                            if multiplier == 1 {
-                                for c in 0..<channels { out[c] += pixel[c] * taps[c] }
-                            } else {
-                                for c in 0..<channels {
-                                    let value = pixel[c]
-                                    let base = c * multiplier
+                    let kjStart = max(0, (g.padLeft - ow * g.strideWidth + g.dilationWidth - 1) / g.dilationWidth)
+                    let kjEnd = min(g.kernelWidth, (g.inputWidth + g.padLeft - ow * g.strideWidth + g.dilationWidth - 1) / g.dilationWidth)
+                    var c = 0
+                    while c < vectorEnd {
+                        var sum = bias.map { UnsafeRawPointer($0 + c).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8<Float>()
+                        if kiStart < kiEnd && kjStart < kjEnd {
+                            for ki in kiStart..<kiEnd {
+                                let ih = oh * g.strideHeight - g.padTop + ki * g.dilationHeight
+                                for kj in kjStart..<kjEnd {
+                                    let iw = ow * g.strideWidth - g.padLeft + kj * g.dilationWidth
+                                    let pixel = UnsafeRawPointer(image + (ih * g.inputWidth + iw) * channels + c)
+                                    let taps = UnsafeRawPointer(kernel + (ki * g.kernelWidth + kj) * outChannels + c)
+                                    sum += pixel.loadUnaligned(as: SIMD8<Float>.self) * taps.loadUnaligned(as: SIMD8<Float>.self)
+                                }
+                            }
+                        }
+                        UnsafeMutableRawPointer(out + c).storeBytes(of: sum, as: SIMD8<Float>.self)
+                        c += 8
+                    }
+                    // Remaining channels (all of them when the multiplier is above 1).
+                    let first = c * multiplier
+                    for o in first..<outChannels { out[o] = bias?[o] ?? 0 }
+                    if kiStart < kiEnd && kjStart < kjEnd && first < outChannels {
+                        for ki in kiStart..<kiEnd {
+                            let ih = oh * g.strideHeight - g.padTop + ki * g.dilationHeight
+                            for kj in kjStart..<kjEnd {
+                                let iw = ow * g.strideWidth - g.padLeft + kj * g.dilationWidth
+                                let pixel = image + (ih * g.inputWidth + iw) * channels
+                                let taps = kernel + (ki * g.kernelWidth + kj) * outChannels
+                                for channel in c..<channels {
+                                    let value = pixel[channel]
+                                    let base = channel * multiplier
                                     for j in 0..<multiplier { out[base + j] += value * taps[base + j] }
                                 }
                             }
