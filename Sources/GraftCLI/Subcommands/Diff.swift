@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GraftModel
+import FeatureCache
 import GraftSupport
 import HDF5
 import Runtime
@@ -12,8 +13,9 @@ struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare every layer's output with reference activations in an HDF5 file.",
         discussion: """
-            ACTS.h5 holds one dataset per layer, named by the layer (a nested layer 'outer/inner' is \
-            the dataset 'inner' in the group 'outer'), each the layer's output for the input in the \
+            ACTS.h5 holds one dataset per layer at its root, named by the layer with '%' written \
+            '%25' and '/' written '%2F' (or a nested layer 'outer/inner' as the dataset 'inner' in \
+            the group 'outer'), each the layer's output for the input in the \
             source framework's layout, as Tools/dump-activations writes it. graft computes every layer \
             that has a reference in one run and prints, in execution order, each layer's name, op, \
             shape and relative max error max|graft - reference| / max|reference|. The exit status is \
@@ -44,9 +46,14 @@ struct Diff: ParsableCommand {
         let file = try ModelFile(path: model)
         let activations = try HDF5File(opening: reference)
         var references: [String: HDF5Dataset] = [:]
-        for node in file.graph.nodes where try activations.root.contains(node.name) {
-            guard try activations.root.kind(ofMember: node.name) == .dataset else { continue }
-            references[node.name] = try activations.dataset(node.name)
+        for node in file.graph.nodes {
+            // Tools/dump-activations writes `outer/inner` as the root dataset `outer%2Finner`
+            // (the feature cache's escaping); a nested path `outer/inner` is read too.
+            for name in [escapedLayerName(node.name), node.name] where try activations.root.contains(name) {
+                guard try activations.root.kind(ofMember: name) == .dataset else { continue }
+                references[node.name] = try activations.dataset(name)
+                break
+            }
         }
         let compared = file.graph.nodes.map(\.name).filter { references[$0] != nil }
         guard !compared.isEmpty else {
