@@ -42,14 +42,17 @@ public enum HeadAttachment {
         let value: String
         let shape: [Int?]
         var layout: Layout
-        if let input = trunkGraph.inputs.first(where: { $0.name == description.layer }) {
-            (value, shape, layout) = (input.name, input.shape, input.layout)
-        } else if let node = trunkGraph.nodes.first(where: { $0.name == description.layer }) ?? trunkGraph.producer(of: description.layer) {
-            let index = node.name == description.layer ? 0 : node.outputs.firstIndex(of: description.layer)!
+        // Resolved as the runtime resolves `--layer`: a node name (its first output) first, then
+        // a graph input or a node output.
+        let namedNode = trunkGraph.nodes.first(where: { $0.name == description.layer && !$0.outputs.isEmpty })
+        if let node = namedNode ?? trunkGraph.producer(of: description.layer) {
+            let index = namedNode != nil ? 0 : node.outputs.firstIndex(of: description.layer)!
             value = node.outputs[index]
             shape = node.outputShapes[index]
             layout = trunkGraph.inputs.first?.layout ?? .plain
             if let text = node.attributes["layout"]?.stringValue, let declared = Layout(rawValue: text) { layout = declared }
+        } else if let input = trunkGraph.inputs.first(where: { $0.name == description.layer }) {
+            (value, shape, layout) = (input.name, input.shape, input.layout)
         } else {
             throw HeadError.unknownLayer(trunk: trunk.path, layer: description.layer)
         }

@@ -8,10 +8,13 @@ public struct HeadSource: Sendable {
     /// The cache file, as given on the command line.
     public var cachePath: String
     public var cache: FeatureCacheProvenance
+    /// The rows the cache holds.
+    public var cacheRows: Int
 
-    public init(cachePath: String, cache: FeatureCacheProvenance) {
+    public init(cachePath: String, cache: FeatureCacheProvenance, cacheRows: Int) {
         self.cachePath = cachePath
         self.cache = cache
+        self.cacheRows = cacheRows
     }
 }
 
@@ -42,11 +45,13 @@ extension TrainedHead {
     /// - `head/logits`: `Dense`;
     /// - `head/probabilities`: `Softmax` over the classes, the graph's output.
     ///
-    /// Provenance: framework `graft`; the cache file as source (its SHA-256 when `cacheSHA256`
-    /// is given); `details` with `head` (kind), `classes`, `layer`, `dimension`, `pool`,
-    /// `model_sha256` and `model_name` of the trunk the cache came from, its effective
-    /// `preprocessing` (JSON text), and `training` (the options and the outcome).
-    public func graph(source: HeadSource, options: HeadTrainingOptions, cacheSHA256: String?) -> (Graph, [WeightTensor]) {
+    /// Provenance: framework `graft`, no source files (hashing a cache of gigabytes would cost
+    /// more than training on it; the features' identity is the trunk's SHA-256 and the cache's
+    /// input list hash); `details` with `head` (kind), `classes`, `layer`, `dimension`, `pool`,
+    /// `model_sha256` and `model_name` of the trunk the cache came from, the cache's effective
+    /// `preprocessing` (JSON text), `cache` (file name, rows, `input_list_sha256`, creation
+    /// time) and `training` (the options and the outcome).
+    public func graph(source: HeadSource, options: HeadTrainingOptions) -> (Graph, [WeightTensor]) {
         let prefix = TrainedHead.namePrefix
         var nodes: [Node] = []
         var weights: [WeightTensor] = []
@@ -105,21 +110,24 @@ extension TrainedHead {
             HeadDetail.modelSHA256: .string(source.cache.modelSHA256),
             HeadDetail.modelName: .string(source.cache.modelName),
             HeadDetail.preprocessing: .string(source.cache.preprocessing),
+            "cache": .object([
+                "file": .string((source.cachePath as NSString).lastPathComponent),
+                "rows": .integer(source.cacheRows),
+                "input_list_sha256": .string(source.cache.inputListSHA256),
+                "created": .string(source.cache.created),
+            ]),
             "training": .object(training),
         ]
-        let sourceName = (source.cachePath as NSString).lastPathComponent
-        let provenance = Provenance(
-            framework: "graft", frameworkVersion: GraftVersion.current,
-            sources: cacheSHA256.map { [Provenance.SourceFile(file: sourceName, sha256: $0)] } ?? [],
-            converter: "graft \(GraftVersion.current)", details: details)
+        let provenance = Provenance(framework: "graft", frameworkVersion: GraftVersion.current, sources: [],
+                                    converter: "graft \(GraftVersion.current)", details: details)
         let graph = Graph(name: "\(source.cache.modelName)_head", inputs: [ValueInfo(name: layer, shape: [nil, dimension], layout: .plain)],
                           outputs: [output], nodes: nodes, provenance: provenance)
         return (graph, weights)
     }
 
     /// Writes the head to `path` as a `.graft` file (temporary name, then renamed).
-    public func write(to path: String, source: HeadSource, options: HeadTrainingOptions, cacheSHA256: String?) throws {
-        let (graph, weights) = graph(source: source, options: options, cacheSHA256: cacheSHA256)
+    public func write(to path: String, source: HeadSource, options: HeadTrainingOptions) throws {
+        let (graph, weights) = graph(source: source, options: options)
         try ModelWriter.write(graph: graph, weights: weights, to: path)
     }
 }

@@ -26,7 +26,8 @@ public enum HeadTrainer {
         var training = training
         var validation = validation
         try checkTrainable(training, validation: validation)
-        openblas_set_num_threads(Int32(max(1, options.threadCount)))
+        // graft splits the products between its threads; OpenBLAS runs single-threaded inside.
+        openblas_set_num_threads(1)
 
         var standardization: Standardization?
         if options.standardizes {
@@ -123,7 +124,7 @@ public enum HeadTrainer {
     }
 
     /// Mean cross-entropy (unweighted) and accuracy of `layers` + softmax on standardised rows.
-    static func evaluateMetrics(layers: [DenseLayer], on rows: LabelledFeatures) -> (loss: Double, accuracy: Double) {
+    static func evaluateMetrics(layers: [DenseLayer], on rows: LabelledFeatures, threads: Int) -> (loss: Double, accuracy: Double) {
         let block = 2048
         var loss = 0.0
         var correct = 0
@@ -133,7 +134,7 @@ public enum HeadTrainer {
             while start < rows.rowCount {
                 let count = min(block, rows.rowCount - start)
                 var activations = Array(UnsafeBufferPointer(start: features.baseAddress! + start * rows.dimension, count: count * rows.dimension))
-                for layer in layers { activations = denseForward(layer, activations, rowCount: count) }
+                for layer in layers { activations = denseForward(layer, activations, rowCount: count, threads: threads) }
                 activations.withUnsafeBufferPointer { p in
                     for row in 0..<count {
                         let values = p.baseAddress! + row * classCount
@@ -153,16 +154,16 @@ public enum HeadTrainer {
     }
 
     /// `x · kernel + bias`, then ReLU if the layer has one.
-    static func denseForward(_ layer: DenseLayer, _ input: [Float], rowCount: Int) -> [Float] {
+    static func denseForward(_ layer: DenseLayer, _ input: [Float], rowCount: Int, threads: Int) -> [Float] {
         var output = [Float](repeating: 0, count: rowCount * layer.outputCount)
         output.withUnsafeMutableBufferPointer { output in
             let out = output.baseAddress!
             for row in 0..<rowCount { (out + row * layer.outputCount).update(from: layer.bias, count: layer.outputCount) }
             input.withUnsafeBufferPointer { x in
                 layer.kernel.withUnsafeBufferPointer { w in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rowCount), Int32(layer.outputCount),
-                                Int32(layer.inputCount), 1, x.baseAddress, Int32(layer.inputCount), w.baseAddress,
-                                Int32(layer.outputCount), 1, out, Int32(layer.outputCount))
+                    parallelProduct(transposeA: false, transposeB: false, m: rowCount, n: layer.outputCount, k: layer.inputCount,
+                                    a: x.baseAddress!, lda: layer.inputCount, b: w.baseAddress!, ldb: layer.outputCount,
+                                    beta: 1, c: out, ldc: layer.outputCount, threads: threads)
                 }
             }
             if layer.rectifies {

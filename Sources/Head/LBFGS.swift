@@ -145,11 +145,6 @@ struct LBFGSMinimizer {
             }
             let initialStep = stored == 0 ? min(1 / dot(direction, direction).squareRoot(), 1e10) : 1
             objective.setDirection(direction, from: x)
-            // The line search works with the objective's own derivative along the line, which
-            // can differ in its last digits from gᵀd when the gradient is computed in float32.
-            let (_, lineSlope) = objective.probe(0)
-            probes += 1
-            if lineSlope < 0 { slope = lineSlope }
             let search = lineSearch(value: value, slope: slope, initialStep: initialStep, objective: &objective, probes: &probes)
             guard let step = search else {
                 if stored > 0 {

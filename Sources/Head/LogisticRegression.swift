@@ -1,4 +1,3 @@
-internal import CBLAS
 import Foundation
 
 /// scikit-learn's logistic regression objective on standardised features, on OpenBLAS sgemm.
@@ -53,11 +52,17 @@ final class LogisticObjective: LineSearchObjective {
     private var directionIntercepts: [Double]
     private var squaredNorm = 0.0, normDotDirection = 0.0, directionSquaredNorm = 0.0
     private var iterationsSinceRefresh = 0
+    /// The step of the last probe, whose pointwise gradient is in `pointwise`.
+    private var probedStep: Double?
     /// Training accuracy at the current point.
     private(set) var accuracy = 0.0
 
+    /// Threads for the products and the per-row work.
+    let threads: Int
+
     init(features: UnsafePointer<Float>, rowCount: Int, dimension: Int, columns: Int, labels: [Int32], rowWeights: [Double],
-         inverseRegularization: Double) {
+         inverseRegularization: Double, threads: Int) {
+        self.threads = max(1, threads)
         self.features = features
         self.rowCount = rowCount
         self.dimension = dimension
@@ -99,8 +104,8 @@ final class LogisticObjective: LineSearchObjective {
 
     /// `out (n × columns) = X · Mᵀ` for `M` (`columns × D`) in `floatMatrix`.
     private func productWithFeatures(into out: UnsafeMutablePointer<Float>) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rowCount), Int32(columns), Int32(dimension), 1, features,
-                    Int32(dimension), floatMatrix, Int32(dimension), 0, out, Int32(columns))
+        parallelProduct(transposeA: false, transposeB: true, m: rowCount, n: columns, k: dimension, a: features, lda: dimension,
+                        b: floatMatrix, ldb: dimension, beta: 0, c: out, ldc: columns, threads: threads)
     }
 
     /// Recomputes `Z = X·Wᵀ` from the weights of `point` (through the direction buffer).
@@ -112,13 +117,19 @@ final class LogisticObjective: LineSearchObjective {
     }
 
     func begin(at point: [Double], gradient: inout [Double]) -> Double {
-        refreshLogits(from: point)
+        if point[0..<(columns * dimension)].contains(where: { $0 != 0 }) {
+            refreshLogits(from: point)
+        } else {
+            // Zero weights: Z = 0 without a product.
+            logits.update(repeating: 0, count: rowCount * columns)
+        }
         for j in 0..<columns { intercepts[j] = point[columns * dimension + j] }
         return valueAndGradient(at: point, gradient: &gradient)
     }
 
     func setDirection(_ direction: [Double], from point: [Double]) {
         let weightCount = columns * dimension
+        probedStep = nil
         if iterationsSinceRefresh >= LogisticObjective.refreshInterval { refreshLogits(from: point) }
         iterationsSinceRefresh += 1
         squaredNorm = 0
@@ -135,41 +146,66 @@ final class LogisticObjective: LineSearchObjective {
     }
 
     /// The objective and its derivative at `x + step·d`, row by row from `Z + step·U`.
+    ///
+    /// The probe also leaves the pointwise gradient, intercept gradients and accuracy of that
+    /// point in place, so that accepting the step it probed last needs only the gradient's
+    /// product.
     func probe(_ step: Double) -> (value: Double, slope: Double) {
         let (n, k, rows) = (rowCount, columns, blockRows)
-        let z = logits, u = directionLogits, sums = blockSums
+        let z = logits, u = directionLogits, sums = blockSums, g = pointwise
+        let correctOut = blockCorrect, interceptOut = blockInterceptGradient
         let b = intercepts, db = directionIntercepts
+        let scale = 1 / weightSum
         labels.withUnsafeBufferPointer { labels in
             rowWeights.withUnsafeBufferPointer { weights in
                 forEachBlock(blockCount) { block in
-                    var loss = 0.0, slope = 0.0
+                    let interceptSums = interceptOut + block * k
+                    for j in 0..<k { interceptSums[j] = 0 }
+                    var loss = 0.0, slope = 0.0, correct = 0
                     for row in (block * rows)..<min(n, (block + 1) * rows) {
                         let label = Int(labels[row])
-                        let zRow = z + row * k, uRow = u + row * k
+                        let zRow = z + row * k, uRow = u + row * k, gRow = g + row * k
+                        let weight = weights[row]
                         if k == 1 {
                             let change = Double(uRow[0]) + db[0]
                             let logit = zRow[0] + b[0] + step * change
                             let target = label == 1 ? 1.0 : 0.0
                             let softplus = logit > 0 ? logit + log1p(exp(-logit)) : log1p(exp(logit))
-                            loss += weights[row] * (softplus - target * logit)
-                            slope += weights[row] * (1 / (1 + exp(-logit)) - target) * change
+                            loss += weight * (softplus - target * logit)
+                            let residual = weight * (1 / (1 + exp(-logit)) - target)
+                            slope += residual * change
+                            gRow[0] = Float(residual * scale)
+                            interceptSums[0] += residual * scale
+                            if (logit > 0) == (label == 1) { correct += 1 }
                         } else {
-                            var largest = -Double.infinity
-                            for j in 0..<k { largest = max(largest, zRow[j] + b[j] + step * (Double(uRow[j]) + db[j])) }
+                            var largest = -Double.infinity, best = 0
+                            for j in 0..<k {
+                                let logit = zRow[j] + b[j] + step * (Double(uRow[j]) + db[j])
+                                if logit > largest { largest = logit; best = j }
+                            }
                             var sum = 0.0, weighted = 0.0
                             for j in 0..<k {
                                 let change = Double(uRow[j]) + db[j]
                                 let e = exp(zRow[j] + b[j] + step * change - largest)
+                                gRow[j] = Float(e)
                                 sum += e
                                 weighted += e * change
                             }
                             let ownChange = Double(uRow[label]) + db[label]
-                            loss += weights[row] * (largest + log(sum) - (zRow[label] + b[label] + step * ownChange))
-                            slope += weights[row] * (weighted / sum - ownChange)
+                            loss += weight * (largest + log(sum) - (zRow[label] + b[label] + step * ownChange))
+                            slope += weight * (weighted / sum - ownChange)
+                            if best == label { correct += 1 }
+                            let factor = weight * scale / sum
+                            for j in 0..<k {
+                                let pointwise = Double(gRow[j]) * factor - (j == label ? weight * scale : 0)
+                                gRow[j] = Float(pointwise)
+                                interceptSums[j] += pointwise
+                            }
                         }
                     }
                     sums[2 * block] = loss
                     sums[2 * block + 1] = slope
+                    correctOut[block] = correct
                 }
             }
         }
@@ -178,20 +214,66 @@ final class LogisticObjective: LineSearchObjective {
             loss += blockSums[2 * block]
             slope += blockSums[2 * block + 1]
         }
+        probedStep = step
         let value = loss / weightSum
             + 0.5 * strength * (squaredNorm + 2 * step * normDotDirection + step * step * directionSquaredNorm)
         return (value, slope / weightSum + strength * (normDotDirection + step * directionSquaredNorm))
     }
 
+    /// The unweighted mean log loss and the accuracy at the current point, from the logits (no
+    /// matrix product).
+    func meanLossAndAccuracy() -> (loss: Double, accuracy: Double) {
+        let (n, k, rows) = (rowCount, columns, blockRows)
+        let z = logits, sums = blockSums, correctOut = blockCorrect
+        let b = intercepts
+        labels.withUnsafeBufferPointer { labels in
+            forEachBlock(blockCount) { block in
+                var loss = 0.0, correct = 0
+                for row in (block * rows)..<min(n, (block + 1) * rows) {
+                    let label = Int(labels[row])
+                    let zRow = z + row * k
+                    if k == 1 {
+                        let logit = zRow[0] + b[0]
+                        let softplus = logit > 0 ? logit + log1p(exp(-logit)) : log1p(exp(logit))
+                        loss += softplus - (label == 1 ? logit : 0)
+                        if (logit > 0) == (label == 1) { correct += 1 }
+                    } else {
+                        var largest = -Double.infinity, best = 0
+                        for j in 0..<k where zRow[j] + b[j] > largest {
+                            largest = zRow[j] + b[j]
+                            best = j
+                        }
+                        var sum = 0.0
+                        for j in 0..<k { sum += exp(zRow[j] + b[j] - largest) }
+                        loss += largest + log(sum) - zRow[label] - b[label]
+                        if best == label { correct += 1 }
+                    }
+                }
+                sums[2 * block] = loss
+                correctOut[block] = correct
+            }
+        }
+        var loss = 0.0, correct = 0
+        for block in 0..<blockCount {
+            loss += blockSums[2 * block]
+            correct += blockCorrect[block]
+        }
+        return (loss / Double(max(n, 1)), Double(correct) / Double(max(n, 1)))
+    }
+
     func accept(_ step: Double, at point: [Double], gradient: inout [Double]) -> Double {
         for i in 0..<(rowCount * columns) { logits[i] += step * Double(directionLogits[i]) }
         for j in 0..<columns { intercepts[j] = point[columns * dimension + j] }
+        if probedStep == step {
+            // The last probe computed this point's pointwise gradient: only the product is left.
+            return finishGradient(at: point, gradient: &gradient)
+        }
         return valueAndGradient(at: point, gradient: &gradient)
     }
 
     /// The objective at the current logits and intercepts, its gradient, and the accuracy.
     private func valueAndGradient(at point: [Double], gradient: inout [Double]) -> Double {
-        let (n, k, d, rows) = (rowCount, columns, dimension, blockRows)
+        let (n, k, rows) = (rowCount, columns, blockRows)
         let scale = 1 / weightSum
         let z = logits, g = pointwise, sums = blockSums, correctOut = blockCorrect, interceptOut = blockInterceptGradient
         let b = intercepts
@@ -238,9 +320,17 @@ final class LogisticObjective: LineSearchObjective {
                 }
             }
         }
-        // ∇W = Gᵀ · X  (k × d)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(d), Int32(n), 1, pointwise, Int32(k),
-                    features, Int32(d), 0, weightGradient, Int32(d))
+        return finishGradient(at: point, gradient: &gradient)
+    }
+
+    /// From the pointwise gradient and the per-block sums of the current point: the objective,
+    /// the gradient (`∇W = Gᵀ·X + W/(C·S)`, intercepts `Σ G`) and the accuracy.
+    private func finishGradient(at point: [Double], gradient: inout [Double]) -> Double {
+        let (n, k, d) = (rowCount, columns, dimension)
+        let scale = 1 / weightSum
+        probedStep = nil
+        parallelProduct(transposeA: true, transposeB: false, m: k, n: d, k: n, a: pointwise, lda: k, b: features, ldb: d,
+                        beta: 0, c: weightGradient, ldc: d, threads: threads)
         var loss = 0.0, correct = 0, penalty = 0.0
         for block in 0..<blockCount {
             loss += blockSums[2 * block]
@@ -272,7 +362,7 @@ extension HeadTrainer {
         return training.features.withUnsafeBufferPointer { features in
             var objective = LogisticObjective(features: features.baseAddress!, rowCount: training.rowCount, dimension: d,
                                               columns: columns, labels: training.labels, rowWeights: rowWeights,
-                                              inverseRegularization: options.inverseRegularization)
+                                              inverseRegularization: options.inverseRegularization, threads: options.threadCount)
             var parameters = [Double](repeating: 0, count: objective.parameterCount)
             var minimizer = LBFGSMinimizer()
             minimizer.options.gradientTolerance = options.tolerance
@@ -283,7 +373,7 @@ extension HeadTrainer {
                                             gradientNorm: gradientNorm)
                 if let validation {
                     let layers = logisticLayers(parameters: iterate, dimension: d, classCount: classCount)
-                    let metrics = evaluateMetrics(layers: layers, on: validation)
+                    let metrics = evaluateMetrics(layers: layers, on: validation, threads: options.threadCount)
                     line.validationLoss = metrics.loss
                     line.validationAccuracy = metrics.accuracy
                     lastValidation = metrics
@@ -291,9 +381,9 @@ extension HeadTrainer {
                 progress(line)
             }
             let layers = logisticLayers(parameters: parameters, dimension: d, classCount: classCount)
-            let final = evaluateMetrics(layers: layers, on: training)
+            let final = objective.meanLossAndAccuracy()
             if let validation, lastValidation == nil || result.iterations == 0 {
-                lastValidation = evaluateMetrics(layers: layers, on: validation)
+                lastValidation = evaluateMetrics(layers: layers, on: validation, threads: options.threadCount)
             }
             let reason: String
             switch result.stop {

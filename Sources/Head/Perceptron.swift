@@ -1,4 +1,3 @@
-internal import CBLAS
 import Foundation
 
 /// The MLP head's training: `softmax(dropout(relu(x·W₁ + b₁))·W₂ + b₂)`.
@@ -21,6 +20,7 @@ extension HeadTrainer {
                                 options: HeadTrainingOptions,
                                 progress: (TrainingProgress) -> Void) -> (layers: [DenseLayer], report: TrainingReport) {
         let start = Date()
+        let threads = max(1, options.threadCount)
         let d = training.dimension, h = max(1, options.hiddenUnits), k = training.classes.count
         let n = training.rowCount
         let batchSize = max(1, min(options.batchSize, n))
@@ -75,13 +75,13 @@ extension HeadTrainer {
                     }
                 }
                 // Forward: A = relu(X·W₁ + b₁) ∘ mask / (1 − rate); Z = A·W₂ + b₂.
-                affine(batch, hidden, rows: b, into: &preactivation)
+                affine(batch, hidden, rows: b, into: &preactivation, threads: threads)
                 for i in 0..<(b * h) {
                     let kept: Float = rate > 0 ? (generator.nextUnitFloat() >= rate ? keepScale : 0) : 1
                     keep[i] = preactivation[i] > 0 ? kept : 0
                     activation[i] = preactivation[i] * keep[i]
                 }
-                affine(activation, output, rows: b, into: &logits)
+                affine(activation, output, rows: b, into: &logits, threads: threads)
                 // Softmax, loss, and the pointwise gradient G = sᵢ(P − Y)/B in place of Z.
                 var batchLoss = 0.0
                 for position in 0..<b {
@@ -101,18 +101,18 @@ extension HeadTrainer {
                 }
                 epochLoss += batchLoss
                 // Backward.
-                productTransposingFirst(activation, logits, rows: b, m: h, n: k, into: &kernelGradient2)
+                productTransposingFirst(activation, logits, rows: b, m: h, n: k, into: &kernelGradient2, threads: threads)
                 columnSums(logits, rows: b, columns: k, into: &biasGradient2)
                 logits.withUnsafeBufferPointer { g in
                     output.kernel.withUnsafeBufferPointer { w in
                         gradientHidden.withUnsafeMutableBufferPointer { out in
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(b), Int32(h), Int32(k), 1, g.baseAddress, Int32(k),
-                                        w.baseAddress, Int32(k), 0, out.baseAddress, Int32(h))
+                            parallelProduct(transposeA: false, transposeB: true, m: b, n: h, k: k, a: g.baseAddress!, lda: k,
+                                            b: w.baseAddress!, ldb: k, beta: 0, c: out.baseAddress!, ldc: h, threads: threads)
                         }
                     }
                 }
                 for i in 0..<(b * h) { gradientHidden[i] *= keep[i] }
-                productTransposingFirst(batch, gradientHidden, rows: b, m: d, n: h, into: &kernelGradient1)
+                productTransposingFirst(batch, gradientHidden, rows: b, m: d, n: h, into: &kernelGradient1, threads: threads)
                 columnSums(gradientHidden, rows: b, columns: h, into: &biasGradient1)
                 adam[0].update(&hidden.kernel, kernelGradient1, step: step, learningRate: options.learningRate)
                 adam[1].update(&hidden.bias, biasGradient1, step: step, learningRate: options.learningRate)
@@ -124,7 +124,7 @@ extension HeadTrainer {
             lastTraining = (epochLoss / Double(n), Double(epochCorrect) / Double(n))
             var line = TrainingProgress(step: epoch, trainingLoss: lastTraining.loss, trainingAccuracy: lastTraining.accuracy)
             if let validation {
-                let metrics = evaluateMetrics(layers: [hidden, output], on: validation)
+                let metrics = evaluateMetrics(layers: [hidden, output], on: validation, threads: threads)
                 line.validationLoss = metrics.loss
                 line.validationAccuracy = metrics.accuracy
                 lastValidation = metrics
@@ -146,9 +146,9 @@ extension HeadTrainer {
             hidden = best.hidden
             output = best.output
             bestEpoch = best.epoch
-            if let validation { lastValidation = evaluateMetrics(layers: [hidden, output], on: validation) }
+            if let validation { lastValidation = evaluateMetrics(layers: [hidden, output], on: validation, threads: threads) }
         }
-        let final = evaluateMetrics(layers: [hidden, output], on: training)
+        let final = evaluateMetrics(layers: [hidden, output], on: training, threads: threads)
         _ = lastTraining
         let report = TrainingReport(
             kind: .mlp, steps: epochsRun, evaluations: step, converged: true, stopReason: stopReason, bestEpoch: bestEpoch,
@@ -159,26 +159,27 @@ extension HeadTrainer {
     }
 
     /// `out = x · kernel + bias` for `rows` rows (no activation).
-    private static func affine(_ x: [Float], _ layer: DenseLayer, rows: Int, into out: inout [Float]) {
+    private static func affine(_ x: [Float], _ layer: DenseLayer, rows: Int, into out: inout [Float], threads: Int) {
         out.withUnsafeMutableBufferPointer { out in
             for row in 0..<rows { (out.baseAddress! + row * layer.outputCount).update(from: layer.bias, count: layer.outputCount) }
             x.withUnsafeBufferPointer { x in
                 layer.kernel.withUnsafeBufferPointer { w in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(layer.outputCount), Int32(layer.inputCount),
-                                1, x.baseAddress, Int32(layer.inputCount), w.baseAddress, Int32(layer.outputCount), 1,
-                                out.baseAddress, Int32(layer.outputCount))
+                    parallelProduct(transposeA: false, transposeB: false, m: rows, n: layer.outputCount, k: layer.inputCount,
+                                    a: x.baseAddress!, lda: layer.inputCount, b: w.baseAddress!, ldb: layer.outputCount,
+                                    beta: 1, c: out.baseAddress!, ldc: layer.outputCount, threads: threads)
                 }
             }
         }
     }
 
     /// `out (m × n) = aᵀ · b` for `a` of `rows × m` and `b` of `rows × n`.
-    private static func productTransposingFirst(_ a: [Float], _ b: [Float], rows: Int, m: Int, n: Int, into out: inout [Float]) {
+    private static func productTransposingFirst(_ a: [Float], _ b: [Float], rows: Int, m: Int, n: Int, into out: inout [Float],
+                                                threads: Int) {
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
                 out.withUnsafeMutableBufferPointer { out in
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(n), Int32(rows), 1, a.baseAddress, Int32(m),
-                                b.baseAddress, Int32(n), 0, out.baseAddress, Int32(n))
+                    parallelProduct(transposeA: true, transposeB: false, m: m, n: n, k: rows, a: a.baseAddress!, lda: m,
+                                    b: b.baseAddress!, ldb: n, beta: 0, c: out.baseAddress!, ldc: n, threads: threads)
                 }
             }
         }

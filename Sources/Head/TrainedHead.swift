@@ -51,14 +51,14 @@ public struct TrainedHead: Sendable {
     /// Class probabilities for `rowCount` rows of raw (unstandardised) features:
     /// `rowCount × classes.count` floats, row-major. Computed as the head's `.graft` graph
     /// computes them (float32 Scale, Dense on sgemm, ReLU, softmax).
-    public func probabilities(for features: [Float], rowCount: Int) -> [Float] {
+    public func probabilities(for features: [Float], rowCount: Int, threadCount: Int = 1) -> [Float] {
         precondition(features.count == rowCount * dimension)
         var input = features
         if let standardization {
             input.withUnsafeMutableBufferPointer { standardization.apply(to: $0, rowCount: rowCount) }
         }
         for layer in layers {
-            input = HeadTrainer.denseForward(layer, input, rowCount: rowCount)
+            input = HeadTrainer.denseForward(layer, input, rowCount: rowCount, threads: threadCount)
         }
         input.withUnsafeMutableBufferPointer { softmaxRows($0.baseAddress!, rowCount: rowCount, columns: classes.count) }
         return input

@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 
 import h5py
@@ -48,7 +49,7 @@ def check(name, condition, detail=""):
     return condition
 
 
-def spark_submit(arguments, log, environment_extra=None):
+def spark_submit(arguments, log, environment_extra=None, submit_options=()):
     """Runs the driver on local[2,2], loopback only; returns (exit status, seconds)."""
     environment = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
                    "PYSPARK_DRIVER_PYTHON": sys.executable}
@@ -56,7 +57,7 @@ def spark_submit(arguments, log, environment_extra=None):
     environment.update(environment_extra or {})
     command = [os.path.join(os.path.dirname(sys.executable), "spark-submit"), "--master", "local[2,2]",
                "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
-               "--conf", "spark.ui.enabled=false", "--conf", "spark.log.level=WARN", DRIVER] + arguments
+               "--conf", "spark.ui.enabled=false", "--conf", "spark.log.level=WARN"] + list(submit_options) + [DRIVER] + arguments
     started = time.time()
     with open(log, "wb") as output:
         status = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT, env=environment).returncode
@@ -212,18 +213,33 @@ def main():
         check("binaryFiles tar path gives the same cache as the single run", not differences, "; ".join(differences))
 
     # 4. A folder whose class name has a space (a list cannot carry it): tar streams of the files.
+    #    graft and the model come as --archives and --files (no --graft, graft not on PATH), as on
+    #    a cluster; the archive holds this machine's graft, not a relocatable bundle.
+    archive = os.path.join(work, "shipped", "graft.tgz")
+    os.makedirs(os.path.dirname(archive))
+    with tarfile.open(archive, "w:gz") as bundle:
+        bundle.add(graft, arcname="graft")
+    shipped_model = os.path.join(work, "shipped", "trunk.graft")
+    shutil.copyfile(MODEL, shipped_model)
     out_spaced = os.path.join(work, "out-spaced")
     merged_spaced = os.path.join(work, "merged-spaced.h5")
     log = os.path.join(work, "run4.log")
-    status, seconds = spark_submit(common + ["--images", spaced, "--out", out_spaced, "--merge", merged_spaced]
-                                   + GRAFT_OPTIONS, log)
-    check("folder with a spaced class name exits 0 (%.1f s)" % seconds, status == 0, "status %d\n%s" % (status, tail(log)))
+    shipped = ["--model", "trunk.graft", "--rows-per-shard", str(ROWS_PER_SHARD), "--batch", str(BATCH)]
+    status, seconds = spark_submit(shipped + ["--images", spaced, "--out", out_spaced, "--merge", merged_spaced]
+                                   + GRAFT_OPTIONS, log, {"PATH": "/usr/bin:/bin"},
+                                   ["--archives", archive + "#graft", "--files", shipped_model])
+    check("folder with a spaced class name, graft from --archives, model from --files: exits 0 (%.1f s)" % seconds,
+          status == 0, "status %d\n%s" % (status, tail(log)))
     if status == 0:
         differences = compare_caches(single_spaced, merged_spaced)
         with open(os.path.join(out_spaced, "_manifest.json")) as file:
-            mode = json.load(file)["input_mode"]
+            spaced_manifest = json.load(file)
+        mode = spaced_manifest["input_mode"]
         check("spaced class names: tar streams of the shared files, same cache as the single run",
               mode == "files" and not differences, "mode %s; %s" % (mode, "; ".join(differences)))
+        binaries = {entry["graft"] for entry in spaced_manifest["shards"]}
+        check("the tasks ran the graft unpacked from --archives", all(path.endswith("/graft/graft") for path in binaries),
+              str(binaries))
 
     # 5. graft refuses an option: the job fails after the retries, with graft's message, no _SUCCESS.
     out_bad = os.path.join(work, "out-bad")

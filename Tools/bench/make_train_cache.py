@@ -60,7 +60,7 @@ def main():
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     latent = 96
-    means = rng.normal(0, 0.55, size=(args.classes, latent)).astype(np.float32)
+    means = rng.normal(0, 0.4, size=(args.classes, latent)).astype(np.float32)
     projection = (rng.normal(0, 1, size=(latent, args.features)) / np.sqrt(latent)).astype(np.float32)
     classes = [f"{i:03d}.class" for i in range(1, args.classes + 1)]
     os.makedirs(args.out, exist_ok=True)

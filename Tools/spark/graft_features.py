@@ -37,6 +37,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -182,10 +183,17 @@ def list_posix_folder(folder):
 def list_hadoop_folder(spark_context, url):
     """(relative path, URL as binaryFiles names it) of the image files under a folder URL.
     Names starting with '.' or '_' are left out, as Hadoop's input formats skip them."""
+    from py4j.protocol import Py4JError
     jvm = spark_context._jvm
-    root = jvm.org.apache.hadoop.fs.Path(url)
-    file_system = root.getFileSystem(spark_context._jsc.hadoopConfiguration())
-    if not file_system.exists(root) or not file_system.getFileStatus(root).isDirectory():
+    try:
+        root = jvm.org.apache.hadoop.fs.Path(url)
+        file_system = root.getFileSystem(spark_context._jsc.hadoopConfiguration())
+        is_folder = file_system.exists(root) and file_system.getFileStatus(root).isDirectory()
+    except Py4JError as error:
+        lines = [line.strip().lstrip(": ") for line in str(error).splitlines()]
+        cause = next((line for line in lines if re.match(r"^[\w.$]+(Exception|Error): ", line)), lines[-1] if lines else "")
+        raise UsageError("cannot reach '%s': %s" % (url, cause), status=66)
+    if not is_folder:
         raise UsageError("'%s' is not a folder; a URL input must be a folder of class subfolders" % url, status=66)
     qualified = file_system.makeQualified(root).toString().rstrip("/")
     found = []
@@ -347,6 +355,10 @@ def run_graft(command, environment, stdin_data=None, stdin_writer=None, scratch=
                 process.stdin.write(stdin_data)
         except BrokenPipeError as error:
             writer_error = error   # graft stopped reading: its exit status and stderr say why
+        except BaseException:
+            process.kill()         # the input is wrong or the task is being killed: stop graft too
+            process.wait()
+            raise
         finally:
             try:
                 process.stdin.close()
@@ -440,7 +452,7 @@ def make_task(settings, shards_ids, shards_class_names):
                 existing, expected = cache_info(graft, final, environment, scratch), cache_info(graft, probe, environment, scratch)
                 if comparable(existing) == comparable(expected) and existing["rows"] + len(existing["failed"]) == len(ids):
                     yield result(index, attempt, started, existing, feature_digests(
-                        graft, final, [layer["name"] for layer in existing["layers"]], environment, scratch), skipped=True)
+                        graft, final, [layer["name"] for layer in existing["layers"]], environment, scratch), skipped=True, graft=graft)
                     return
 
             part = os.path.join(scratch, "part.h5")
@@ -474,7 +486,7 @@ def make_task(settings, shards_ids, shards_class_names):
                                    % (index, index))
             os.replace(temporary, final)
             fsync_folder(out)
-            yield result(index, attempt, started, info, digests, skipped=False)
+            yield result(index, attempt, started, info, digests, skipped=False, graft=graft)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -492,12 +504,13 @@ def tar_members(settings, ids, iterator):
             yield identifier, data
 
 
-def result(index, attempt, started, info, digests, skipped):
+def result(index, attempt, started, info, digests, skipped, graft):
     return {
         "shard": index, "file": "%s%05d.h5" % (PART_PREFIX, index), "rows": info["rows"], "failed": len(info["failed"]),
         "attempt": attempt, "skipped": skipped, "seconds": round(time.time() - started, 3), "host": socket.gethostname(),
         "features_sha256": digests, "graft_version": info["provenance"]["graft_version"],
         "model_sha256": info["provenance"]["model_sha256"], "model_name": info["provenance"]["model_name"],
+        "graft": graft,
     }
 
 
@@ -551,9 +564,9 @@ def main(argv):
         print("graft_features.py: error: %s" % error, file=sys.stderr)
         return error.status
 
-    from pyspark.sql import SparkSession
-    spark = SparkSession.builder.appName("graft features").getOrCreate()
-    spark_context = spark.sparkContext
+    # A plain SparkContext: the driver needs no SQL session, and starts faster without one.
+    from pyspark import SparkConf, SparkContext
+    spark_context = SparkContext.getOrCreate(SparkConf().setAppName("graft features"))
     if not spark_context.getConf().contains("spark.log.level"):
         spark_context.setLogLevel("WARN")
     started = time.time()
@@ -561,7 +574,7 @@ def main(argv):
         inputs = read_inputs(arguments, spark_context)
     except UsageError as error:
         print("graft_features.py: error: %s" % error, file=sys.stderr)
-        spark.stop()
+        spark_context.stop()
         return error.status
 
     rows_per_shard = arguments.rows_per_shard
@@ -572,9 +585,14 @@ def main(argv):
     shards_class_names = [inputs.class_names[start:end] for start, end in bounds]
     threads = arguments.threads_per_task or int(spark_context.getConf().get("spark.task.cpus", "1"))
     fail_shard = os.environ.get("GRAFT_SPARK_FAIL_SHARD")
+    # Paths that exist here are made absolute (local mode and shared file systems); other names
+    # are looked up on the executors (--files, --archives, PATH).
+    graft = arguments.graft
+    if graft and os.path.sep in graft and os.path.isfile(graft):
+        graft = os.path.abspath(graft)
     settings = {
-        "graft": arguments.graft, "model": arguments.model, "out": os.path.abspath(arguments.out), "threads": threads,
-        "batch": arguments.batch, "classes": inputs.classes, "passthrough": passthrough, "mode": inputs.mode,
+        "graft": graft, "model": os.path.abspath(arguments.model) if os.path.isfile(arguments.model) else arguments.model,
+        "out": os.path.abspath(arguments.out), "threads": threads, "batch": arguments.batch, "classes": inputs.classes, "passthrough": passthrough, "mode": inputs.mode,
         "root": inputs.root, "fail_shard": int(fail_shard) if fail_shard not in (None, "") else None,
     }
     os.makedirs(settings["out"], exist_ok=True)
@@ -609,7 +627,7 @@ def main(argv):
     except Exception as error:
         print("graft_features.py: error: the Spark job failed (no _SUCCESS written): %s" % task_error(str(error)),
               file=sys.stderr)
-        spark.stop()
+        spark_context.stop()
         return 70
 
     results.sort(key=lambda entry: entry["shard"])
@@ -625,7 +643,7 @@ def main(argv):
     removed = remove_temporary_files(settings["out"], shard_count)
     if problems:
         print("graft_features.py: error: %s" % "; ".join(problems), file=sys.stderr)
-        spark.stop()
+        spark_context.stop()
         return 70
 
     manifest = {
@@ -643,7 +661,7 @@ def main(argv):
         environment = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
         parts = [os.path.join(settings["out"], entry["file"]) for entry in results]
         try:
-            graft = find_graft(arguments.graft)
+            graft = find_graft(settings["graft"])
             run_graft([graft, "cache", "merge"] + parts + ["-o", target] + (["--virtual"] if arguments.virtual else []),
                       environment)
             info = cache_info(graft, target, environment, None)
@@ -651,14 +669,14 @@ def main(argv):
         except RuntimeError as error:
             print("graft_features.py: error: the parts are complete, but merging them failed: %s" % task_error(str(error)),
                   file=sys.stderr)
-            spark.stop()
+            spark_context.stop()
             return 70
         manifest["merged"] = {"path": target, "virtual": bool(arguments.virtual), "rows": info["rows"],
                               "features_sha256": digests}
         if info["rows"] != manifest["rows"]:
             print("graft_features.py: error: the merged cache has %d rows, the shards %d" % (info["rows"], manifest["rows"]),
                   file=sys.stderr)
-            spark.stop()
+            spark_context.stop()
             return 70
     manifest["seconds"] = round(time.time() - started, 3)
     write_atomically(os.path.join(settings["out"], MANIFEST), (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
@@ -667,7 +685,7 @@ def main(argv):
     print("graft_features.py: %d rows, %d failed, %d shards (%d skipped, %d task attempts) in %.1f s -> %s"
           % (manifest["rows"], manifest["failed"], shard_count, sum(entry["skipped"] for entry in results), attempts,
              manifest["seconds"], settings["out"]), file=sys.stderr)
-    spark.stop()
+    spark_context.stop()
     return 0
 
 

@@ -38,8 +38,8 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("C"), help: "Logistic: inverse regularisation strength, as scikit-learn's C.")
     var inverseRegularization: Double = 1
 
-    @Option(help: "Logistic: stop when the largest gradient component is at most this (scikit-learn's tol, whose default 1e-4 often stops short of the optimum).")
-    var tol: Double = 1e-6
+    @Option(help: "Logistic: stop when the largest gradient component is at most this (scikit-learn's tol; 1e-6 gets closer to the optimum).")
+    var tol: Double = 1e-4
 
     @Option(name: .customLong("max-iter"), help: "Logistic: the L-BFGS iteration limit.")
     var maxIterations: Int = 1000
@@ -140,14 +140,14 @@ struct Train: ParsableCommand {
             printDiagnostic(text)
         }
 
-        let cacheHash = try SHA256.hexDigest(ofFileAt: cache)
-        try head.write(to: output, source: HeadSource(cachePath: cache, cache: trainingCache.provenance), options: options,
-                       cacheSHA256: cacheHash)
+        try head.write(to: output, source: HeadSource(cachePath: cache, cache: trainingCache.provenance, cacheRows: trainingCache.rowCount),
+                       options: options)
 
         let report = head.report
         if !report.converged { printDiagnostic("note: " + report.stopReason) }
         var summary = "wrote '\(output)': \(kind.rawValue), \(classCount) classes, \(report.trainingRows) rows; "
-        summary += kind == .logistic ? "\(report.steps) iterations" : "\(report.steps) epochs, kept epoch \(report.bestEpoch ?? report.steps)"
+        summary += kind == .logistic ? "\(report.steps) iterations (\(report.evaluations) line-search steps)"
+            : "\(report.steps) epochs, kept epoch \(report.bestEpoch ?? report.steps)"
         summary += String(format: " in %.2f s; training accuracy %.4f loss %@", report.seconds, report.trainingAccuracy, format(report.trainingLoss))
         if let accuracy = report.validationAccuracy, let loss = report.validationLoss {
             summary += String(format: "; validation accuracy %.4f loss %@", accuracy, format(loss))
