@@ -12,8 +12,9 @@ import Foundation
 /// ```
 ///
 /// The features are standardised in place (the arguments are consumed, so a caller that does not
-/// use them afterwards pays no copy). OpenBLAS runs with `options.threadCount` threads; a run is
-/// deterministic for a given seed and thread count.
+/// use them afterwards pays no copy). Matrix products are split between `options.threadCount`
+/// threads, OpenBLAS running single-threaded inside each; a run is deterministic for a given seed
+/// and thread count.
 public enum HeadTrainer {
     /// Fits a head to `training`, reporting each iteration or epoch to `progress`.
     ///
