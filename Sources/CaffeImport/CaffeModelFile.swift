@@ -50,12 +50,12 @@ final class CaffeModelFile {
         }
         // The net's own fields (name, inputs) go through protobuf-c, which checks their types.
         let header: UnpackedMessage<Caffe__NetParameter>? = metadata.bytes.withUnsafeBytes { buffer in
-            UnpackedMessage.unpack(buffer, range: 0..<buffer.count, descriptor: withUnsafePointer(to: caffe__net_parameter__descriptor) { $0 })
+            UnpackedMessage.unpack(buffer, range: 0..<buffer.count, descriptor: graft_net_parameter_descriptor())
         }
         guard let header else {
             let detail = metadata.bytes.withUnsafeBytes { buffer in
                 describeWireTypeMismatch(in: buffer, range: 0..<buffer.count,
-                                         descriptor: withUnsafePointer(to: caffe__net_parameter__descriptor) { $0 }, path: "")
+                                         descriptor: graft_net_parameter_descriptor(), path: "")
             }
             throw CaffeImportError.wrongWireType(file: path, detail: detail ?? "protobuf-c refused the net's fields")
         }
@@ -90,8 +90,8 @@ final class CaffeModelFile {
                 rest.bytes += UnsafeRawBufferPointer(rebasing: bytes[field.fieldRange])
             }
         }
-        let descriptor = legacy ? withUnsafePointer(to: caffe__v1_layer_parameter__descriptor) { $0 }
-                                : withUnsafePointer(to: caffe__layer_parameter__descriptor) { $0 }
+        let descriptor = legacy ? graft_v1_layer_parameter_descriptor()
+                                : graft_layer_parameter_descriptor()
         let location = legacy ? "layers[\(index)]" : "layer[\(index)]"
         return try rest.bytes.withUnsafeBytes { buffer throws -> StoredLayer in
             if legacy {
@@ -160,7 +160,7 @@ final class CaffeModelFile {
             default: metadata.bytes += UnsafeRawBufferPointer(rebasing: bytes[field.fieldRange])
             }
         }
-        let descriptor = withUnsafePointer(to: caffe__blob_proto__descriptor) { $0 }
+        let descriptor = graft_blob_proto_descriptor()
         let location = "layer '\(layer.name)' blobs[\(index)]"
         if needsFullDecode {
             guard let message = UnpackedMessage<Caffe__BlobProto>.unpack(bytes, range: range, descriptor: descriptor) else {

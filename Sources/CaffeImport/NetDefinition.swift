@@ -53,7 +53,7 @@ final class NetDefinition {
 
     init(text: String, file: String) throws(CaffeImportError) {
         self.file = file
-        message = try parseTextMessage(text, file: file, descriptor: withUnsafePointer(to: caffe__net_parameter__descriptor) { $0 },
+        message = try parseTextMessage(text, file: file, descriptor: graft_net_parameter_descriptor(),
                                        as: Caffe__NetParameter.self)
         let net = message.pointer.pointee
         name = string(net.name)
@@ -116,9 +116,7 @@ final class NetDefinition {
 
     /// The current type name of a V1 layer type value (`V1:<number>` for one this schema lacks).
     static func legacyTypeName(_ value: Int32) -> String {
-        let name = withUnsafePointer(to: caffe__v1_layer_parameter__layer_type__descriptor) { descriptor in
-            protobuf_c_enum_descriptor_get_value(descriptor, value).map { String(cString: $0.pointee.name) }
-        }
+        let name = protobuf_c_enum_descriptor_get_value(graft_v1_layer_type_descriptor(), value).map { String(cString: $0.pointee.name) }
         guard let name else { return "V1:\(value)" }
         return legacyTypeNames[name] ?? name
     }
