@@ -363,6 +363,17 @@ extension GraphBuilder {
         var groups: Int
         var useBias: Bool
         var depthMultiplier: Int
+
+        /// The window attributes every convolution op carries, with `padding` as the spec wants it.
+        func windowAttributes(layout: Layout, padding: JSONValue) -> [String: JSONValue] {
+            [
+                "layout": .string(layout.rawValue),
+                "kernel_size": .array(kernel.map { .integer($0) }),
+                "strides": .array(strides.map { .integer($0) }),
+                "dilations": .array(dilations.map { .integer($0) }),
+                "padding": padding,
+            ]
+        }
     }
 
     func convolutionOptions(_ call: LayerCall) throws -> ConvolutionOptions {
@@ -460,14 +471,8 @@ extension GraphBuilder {
         }
         let geometry = try windowGeometry(input: input, layout: layout, kernel: options.kernel, strides: options.strides,
                                           dilations: options.dilations, padding: options.padding, call: call)
-        let attributes: [String: JSONValue] = [
-            "layout": .string(layout.rawValue),
-            "kernel_size": .array(options.kernel.map { .integer($0) }),
-            "strides": .array(options.strides.map { .integer($0) }),
-            "dilations": .array(options.dilations.map { .integer($0) }),
-            "padding": paddingAttribute(geometry.padding),
-            "groups": .integer(options.groups),
-        ]
+        var attributes = options.windowAttributes(layout: layout, padding: paddingAttribute(geometry.padding))
+        attributes["groups"] = .integer(options.groups)
         return try emitWithActivation(call, op: .conv2D, inputs: [input],
                                       shape: shape4(layout: layout, height: geometry.height, width: geometry.width, channels: filters),
                                       layout: layout, attributes: attributes, weights: names)
@@ -566,14 +571,8 @@ extension GraphBuilder {
         }
         let geometry = try windowGeometry(input: input, layout: layout, kernel: options.kernel, strides: options.strides,
                                           dilations: options.dilations, padding: options.padding, call: call)
-        let attributes: [String: JSONValue] = [
-            "layout": .string(layout.rawValue),
-            "kernel_size": .array(options.kernel.map { .integer($0) }),
-            "strides": .array(options.strides.map { .integer($0) }),
-            "dilations": .array(options.dilations.map { .integer($0) }),
-            "padding": paddingAttribute(geometry.padding),
-            "depth_multiplier": .integer(options.depthMultiplier),
-        ]
+        var attributes = options.windowAttributes(layout: layout, padding: paddingAttribute(geometry.padding))
+        attributes["depth_multiplier"] = .integer(options.depthMultiplier)
         return try emitWithActivation(call, op: .depthwiseConv2D, inputs: [input],
                                       shape: shape4(layout: layout, height: geometry.height, width: geometry.width,
                                                     channels: channels.map { $0 * options.depthMultiplier }),
@@ -619,15 +618,8 @@ extension GraphBuilder {
         let depthwise = try emit(
             call.nodeName + "/depthwise", .depthwiseConv2D, [input],
             shape: shape4(layout: layout, height: geometry.height, width: geometry.width, channels: middle), layout: layout,
-            attributes: [
-                "layout": .string(layout.rawValue),
-                "kernel_size": .array(options.kernel.map { .integer($0) }),
-                "strides": .array(options.strides.map { .integer($0) }),
-                "dilations": .array(options.dilations.map { .integer($0) }),
-                "padding": paddingAttribute(geometry.padding),
-                "depth_multiplier": .integer(options.depthMultiplier),
-                "activation": "linear",
-            ],
+            attributes: options.windowAttributes(layout: layout, padding: paddingAttribute(geometry.padding))
+                .merging(["depth_multiplier": .integer(options.depthMultiplier), "activation": "linear"]) { _, new in new },
             weights: ["kernel": names["depthwise_kernel"]!])
         var pointwiseWeights = ["kernel": names["pointwise_kernel"]!]
         if let bias = names["bias"] { pointwiseWeights["bias"] = bias }
@@ -693,15 +685,9 @@ extension GraphBuilder {
             extra[axis] = max(length - (full - before), 0)
             outputs[axis] = length
         }
-        let attributes: [String: JSONValue] = [
-            "layout": .string(layout.rawValue),
-            "kernel_size": .array(options.kernel.map { .integer($0) }),
-            "strides": .array(options.strides.map { .integer($0) }),
-            "dilations": .array(options.dilations.map { .integer($0) }),
-            "padding": .array(crop.map { .integer($0) }),
-            "output_padding": .array(extra.map { .integer($0) }),
-            "groups": 1,
-        ]
+        var attributes = options.windowAttributes(layout: layout, padding: .array(crop.map { .integer($0) }))
+        attributes["output_padding"] = .array(extra.map { .integer($0) })
+        attributes["groups"] = 1
         return try emitWithActivation(call, op: .conv2DTranspose, inputs: [input],
                                       shape: shape4(layout: layout, height: outputs[0], width: outputs[1], channels: filters),
                                       layout: layout, attributes: attributes, weights: names)

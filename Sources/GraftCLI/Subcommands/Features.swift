@@ -86,7 +86,7 @@ struct Features: ParsableCommand {
             fixedClasses = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
         }
 
-        var options = FeatureExtractionOptions(
+        let options = FeatureExtractionOptions(
             layers: layers, pooling: FeaturePooling(rawValue: pool)!, batchSize: batch, threadCount: threads,
             limit: limit, compressed: compress, preprocessing: try preprocessing.overrides())
         let extractor = try FeatureExtractor(modelPath: model, options: options)
