@@ -21,6 +21,7 @@ demo: release
 test: deps
 	$(SWIFT) build
 	$(SWIFT) test
+	GRAFT=$(CURDIR)/.build/debug/graft Tests/spark/run.sh
 
 venv:
 	Tools/setup-venv.sh

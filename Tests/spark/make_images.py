@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Writes a folder of seeded PNG images in class subfolders, for the Spark tests and benchmark.
 
-    make_images.py OUT_DIR --count N [--classes K] [--size S] [--seed SEED]
+    make_images.py OUT_DIR --count N [--classes K] [--size S] [--seed SEED] [--spaced]
 
 Each image is S x S (S varies by up to 25% per image, so graft resizes them), 8-bit RGB, with a
 smooth gradient, a few rectangles and noise drawn from Python's seeded `random`, so every run
-writes the same bytes. Images are spread round-robin over K classes named `class-0` … (one
-class also gets a name with a space, which a `path label` list cannot express). Only the
-standard library is used (zlib for PNG's deflate), so it runs with any Python 3.
+writes the same bytes. Images are spread round-robin over K classes named `class-0` …; with
+--spaced the last class is named `class K-1 spaced`, a name a `path label` list cannot carry.
+Only the standard library is used (zlib for PNG's deflate), so it runs with any Python 3.
 """
 import argparse
 import os

@@ -14,9 +14,12 @@
 #   single: graft features MODEL IMAGES -o single.h5 --batch B --threads <cores>
 #   spark:  spark-submit --master local[<cores>] graft_features.py ... --rows-per-shard N/<cores>
 #           --threads-per-task 1 --merge merged.h5
-# and prints the fastest wall time of each, the Spark run's overhead ((spark - single) / single), also without
-# the JVM and SparkContext start-up (the driver's own seconds from its manifest), and whether the
-# merged cache's features equal the single run's (SHA-256 of `graft cache export`).
+#   plain:  the same shards as <cores> `graft features --threads 1` processes started by the shell,
+#           then `graft cache merge`
+# and prints the fastest wall time of each kind, the Spark run's overhead against the single
+# process ((spark - single) / single) and against the plain processes (Spark's own cost), also
+# without the JVM and SparkContext start-up (the driver's own seconds from its manifest), and
+# whether the merged cache's features equal the single run's (SHA-256 of `graft cache export`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -88,19 +91,50 @@ spark_command=("$venv/bin/spark-submit" --master "local[$cores]" --conf spark.dr
                --preprocess "$preprocess")
 # Alternating runs, the fastest of each kind: the machine may be shared, and the minimum is the
 # run least disturbed by others.
-singles=() sparks=() drivers=()
+# The third kind: the same shards as plain processes started by the shell, then merged, to
+# tell Spark's own cost from the gain of running one single-threaded graft per core.
+plain() {
+    local shard
+    for (( shard = 0; shard < cores; shard++ )); do
+        "$graft" features "$model" "$work/list-$shard.txt" --root "$images" -o "$work/plain-$shard.h5" --batch "$batch" \
+            --threads 1 --preprocess "$preprocess" --classes-file "$work/classes.txt" --quiet &
+    done
+    wait
+    "$graft" cache merge "$work"/plain-*.h5 -o "$work/plain.h5"
+}
+singles=() sparks=() drivers=() plains=()
 for (( round = 1; round <= repeat; round++ )); do
-    rm -rf "$work/single.h5" "$work/out" "$work/merged.h5"
+    rm -rf "$work/single.h5" "$work/out" "$work/merged.h5" "$work"/plain*.h5
     start=$(now)
     "${single_command[@]}"
     singles+=("$(echo "$(now) - $start" | bc)")
+    if (( round == 1 )); then
+        # The shards' lists, in the single run's row order (the order the driver uses too).
+        "$venv/bin/python" - "$work/single.h5" "$work" "$rows" <<'EOF'
+import sys, h5py
+cache, folder, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with h5py.File(cache, "r") as file:
+    ids = [value.decode() for value in file["ids"][:]]
+    classes = [value.decode() for value in file["classes"][:]]
+    lines = [identifier + " " + classes[label] + "\n" for identifier, label in zip(ids, file["labels"][:])]
+with open("%s/classes.txt" % folder, "w") as classes_file:
+    classes_file.writelines(name + "\n" for name in classes)
+for shard, start in enumerate(range(0, len(lines), rows)):
+    with open("%s/list-%d.txt" % (folder, shard), "w") as list_file:
+        list_file.writelines(lines[start:start + rows])
+EOF
+    fi
+    start=$(now)
+    plain
+    plains+=("$(echo "$(now) - $start" | bc)")
     start=$(now)
     "${spark_command[@]}" 2>"$work/spark.log" || { tail -20 "$work/spark.log" >&2; exit 1; }
     sparks+=("$(echo "$(now) - $start" | bc)")
     drivers+=("$("$venv/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["seconds"])' "$work/out/_manifest.json")")
-    echo "spark.sh: round $round: single ${singles[-1]} s, spark ${sparks[-1]} s (driver job ${drivers[-1]} s)" >&2
+    echo "spark.sh: round $round: single ${singles[-1]} s, $cores plain processes ${plains[-1]} s, spark ${sparks[-1]} s (driver job ${drivers[-1]} s)" >&2
 done
 single=$(minimum "${singles[@]}")
+plain=$(minimum "${plains[@]}")
 spark=$(minimum "${sparks[@]}")
 driver=$(minimum "${drivers[@]}")
 
@@ -116,6 +150,10 @@ echo "spark          : ${spark_command[*]}"
 printf 'single process : %7.1f s  (%.1f images/s)\n' "$single" "$(echo "$count / $single" | bc -l)"
 printf 'spark local[%d] : %7.1f s  (%.1f images/s), driver job %.1f s without JVM/SparkContext start-up\n' \
     "$cores" "$spark" "$(echo "$count / $spark" | bc -l)" "$driver"
-printf 'overhead       : %+6.1f %% end to end, %+6.1f %% for the driver job\n' \
+printf '%d plain procs  : %7.1f s  (the same shards, one graft --threads 1 each, started by the shell, then merged)\n' \
+    "$cores" "$plain"
+printf 'overhead       : %+6.1f %% end to end, %+6.1f %% for the driver job, against the single process\n' \
     "$(echo "($spark - $single) * 100 / $single" | bc -l)" "$(echo "($driver - $single) * 100 / $single" | bc -l)"
+printf "Spark's cost   : %+6.1f %% end to end, %+6.1f %% for the driver job, against the plain processes\n" \
+    "$(echo "($spark - $plain) * 100 / $plain" | bc -l)" "$(echo "($driver - $plain) * 100 / $plain" | bc -l)"
 echo "merged features equal the single run's: $same"
