@@ -131,6 +131,21 @@ extension GraphBuilder {
         return call.inputs[0]
     }
 
+    /// The one input of a layer that reads an image-like (rank 4) value.
+    func singleImage(_ call: LayerCall) throws -> Value {
+        let input = try single(call)
+        guard input.rank == 4 else { throw unsupported(call, "reads a value of rank \(input.rank), not 4") }
+        return input
+    }
+
+    /// The number of filters of a convolution, which its configuration must give.
+    func filterCount(_ options: ConvolutionOptions, _ call: LayerCall) throws -> Int {
+        guard let filters = options.filters else {
+            throw KerasImportError.badConfiguration(path: path, reason: "convolution '\(call.nodeName)' has no filter count")
+        }
+        return filters
+    }
+
     /// An integer list option given as one integer or a list (`kernel_size: 3` or `[3, 3]`).
     func integers(_ value: JSONValue?, count: Int) -> [Int]? {
         if let single = value?.integerValue { return Array(repeating: single, count: count) }
@@ -445,12 +460,9 @@ extension GraphBuilder {
     }
 
     func convertConvolution(_ call: LayerCall) throws -> Value {
-        let input = try single(call)
-        guard input.rank == 4 else { throw unsupported(call, "reads a value of rank \(input.rank), not 4") }
+        let input = try singleImage(call)
         let options = try convolutionOptions(call)
-        guard let filters = options.filters else {
-            throw KerasImportError.badConfiguration(path: path, reason: "convolution '\(call.nodeName)' has no filter count")
-        }
+        let filters = try filterCount(options, call)
         let layout = layout(forFormat: options.format, rank: 4, call: call)
         let channels = input.shape[axes(of: layout).channels]
         let inputPerGroup = channels.map { $0 / options.groups }
@@ -552,8 +564,7 @@ extension GraphBuilder {
     }
 
     func convertDepthwise(_ call: LayerCall) throws -> Value {
-        let input = try single(call)
-        guard input.rank == 4 else { throw unsupported(call, "reads a value of rank \(input.rank), not 4") }
+        let input = try singleImage(call)
         let options = try convolutionOptions(call)
         let layout = layout(forFormat: options.format, rank: 4, call: call)
         let channels = input.shape[axes(of: layout).channels]
@@ -583,12 +594,9 @@ extension GraphBuilder {
     /// dilations of the layer, no bias) and a 1×1 Conv2D named `<layer>` with the bias and the
     /// activation.
     func convertSeparable(_ call: LayerCall) throws -> Value {
-        let input = try single(call)
-        guard input.rank == 4 else { throw unsupported(call, "reads a value of rank \(input.rank), not 4") }
+        let input = try singleImage(call)
         let options = try convolutionOptions(call)
-        guard let filters = options.filters else {
-            throw KerasImportError.badConfiguration(path: path, reason: "convolution '\(call.nodeName)' has no filter count")
-        }
+        let filters = try filterCount(options, call)
         let layout = layout(forFormat: options.format, rank: 4, call: call)
         let channels = input.shape[axes(of: layout).channels]
         let middle = channels.map { $0 * options.depthMultiplier }
@@ -639,12 +647,9 @@ extension GraphBuilder {
     /// 0) // 2` cells early. graft writes that as the crop before, the crop after that leaves
     /// `L` cells, and extra zero cells at the bottom/right (`output_padding`) when `L` is longer.
     func convertTransposed(_ call: LayerCall) throws -> Value {
-        let input = try single(call)
-        guard input.rank == 4 else { throw unsupported(call, "reads a value of rank \(input.rank), not 4") }
+        let input = try singleImage(call)
         let options = try convolutionOptions(call)
-        guard let filters = options.filters else {
-            throw KerasImportError.badConfiguration(path: path, reason: "convolution '\(call.nodeName)' has no filter count")
-        }
+        let filters = try filterCount(options, call)
         let layout = layout(forFormat: options.format, rank: 4, call: call)
         let spatial = axes(of: layout)
         let channels = input.shape[spatial.channels]
@@ -951,8 +956,7 @@ extension GraphBuilder {
     }
 
     func convertPadding(_ call: LayerCall) throws -> Value {
-        let input = try single(call)
-        guard input.rank == 4 else { throw unsupported(call, "reads a value of rank \(input.rank), not 4") }
+        let input = try singleImage(call)
         let sides = try fourSides(call.config["padding"], keys: ["top_pad", "bottom_pad", "left_pad", "right_pad"], call: call)
         let layout = layout(forFormat: dataFormat(of: call.config) ?? "channels_last", rank: 4, call: call)
         let spatial = axes(of: layout)
@@ -964,8 +968,7 @@ extension GraphBuilder {
     }
 
     func convertCropping(_ call: LayerCall) throws -> Value {
-        let input = try single(call)
-        guard input.rank == 4 else { throw unsupported(call, "reads a value of rank \(input.rank), not 4") }
+        let input = try singleImage(call)
         let sides = try fourSides(call.config["cropping"], keys: ["top_crop", "bottom_crop", "left_crop", "right_crop"], call: call)
         let layout = layout(forFormat: dataFormat(of: call.config) ?? "channels_last", rank: 4, call: call)
         let spatial = axes(of: layout)
@@ -977,8 +980,7 @@ extension GraphBuilder {
     }
 
     func convertUpSampling(_ call: LayerCall) throws -> Value {
-        let input = try single(call)
-        guard input.rank == 4 else { throw unsupported(call, "reads a value of rank \(input.rank), not 4") }
+        let input = try singleImage(call)
         guard let size = integers(call.config["size"], count: 2) else { throw unsupported(call, "has no size") }
         let interpolation = call.config["interpolation"]?.stringValue ?? "nearest"
         guard interpolation == "nearest" || interpolation == "bilinear" else { throw unsupported(call, "uses '\(interpolation)' interpolation") }
