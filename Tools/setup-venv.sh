@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv/ with the reference frameworks graft is checked against: tensorflow-cpu (Keras),
-# h5py, numpy, safetensors, OpenCV dnn (Caffe, opencv-python-headless<5), onnxruntime,
+# h5py, numpy, safetensors, OpenCV dnn (Caffe, opencv-python-headless<5), onnxruntime and onnx
+# (the runtime benchmark's third engine),
 # scikit-learn, protobuf, Pillow (Keras's load_img) and tf_keras (Keras 2 files). graft itself
 # never needs Python; the fixture generators, parity scripts and benchmarks in Tools/ do. Usage: Tools/setup-venv.sh [--minimal]
 #   --minimal   numpy, h5py and safetensors only (enough for the format checks)
@@ -12,7 +13,7 @@ python=${PYTHON:-python3}
 if [ "${1:-}" = "--minimal" ]; then
     .venv/bin/pip install -q numpy h5py safetensors
 else
-    .venv/bin/pip install -q numpy h5py safetensors "opencv-python-headless<5" scikit-learn protobuf tensorflow-cpu onnxruntime pillow
+    .venv/bin/pip install -q numpy h5py safetensors "opencv-python-headless<5" scikit-learn protobuf tensorflow-cpu onnxruntime onnx pillow
     # Keras 2 (tf.keras) files for the fixtures and the zoo: tf_keras matching tensorflow-cpu,
     # without letting it replace tensorflow-cpu by the full tensorflow package.
     tf_version=$(.venv/bin/python -c "import importlib.metadata as m; print(m.version('tensorflow-cpu'))")

@@ -83,14 +83,21 @@ enum ActivationKernel: Equatable, Sendable {
         case .linear:
             if UnsafePointer(output) != input { output.update(from: input, count: count) }
         case .relu:
-            for i in 0..<count { output[i] = Swift.max(input[i], 0) }
+            // Explicit SIMD: input and output may be the same memory, which keeps the compiler
+            // from vectorising the scalar loop. `x <= 0 ? 0 : x`, as Swift.max(x, 0) computes it.
+            let zero = SIMD8<Float>()
+            forEachVector(input, output, count: count) { x in x.replacing(with: zero, where: x .<= zero) } scalar: { x in Swift.max(x, 0) }
         case let .parameterizedReLU(slope, maximum, threshold):
             for i in 0..<count {
                 let x = input[i]
                 output[i] = x >= threshold ? Swift.min(x, maximum) : slope * (x - threshold)
             }
         case .relu6:
-            for i in 0..<count { output[i] = Swift.min(Swift.max(input[i], 0), 6) }
+            let zero = SIMD8<Float>(), six = SIMD8<Float>(repeating: 6)
+            forEachVector(input, output, count: count) { x in
+                let positive = x.replacing(with: zero, where: x .<= zero)
+                return positive.replacing(with: six, where: six .<= positive)
+            } scalar: { x in Swift.min(Swift.max(x, 0), 6) }
         case let .leakyReLU(alpha):
             for i in 0..<count { let x = input[i]; output[i] = x >= 0 ? x : alpha * x }
         case let .elu(alpha):
@@ -144,6 +151,23 @@ enum ActivationKernel: Equatable, Sendable {
         parallelFor(count, threads: threads, minimumPerThread: 16_384) { range in
             apply(input + range.lowerBound, output + range.lowerBound, count: range.count)
         }
+    }
+}
+
+/// `output[i] = vector(input[i...i+7])` eight at a time, then `scalar` on the rest; `input` may
+/// equal `output`. Both closures must compute the same function.
+@inline(__always)
+func forEachVector(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int,
+                   _ vector: (SIMD8<Float>) -> SIMD8<Float>, scalar: (Float) -> Float) {
+    var i = 0
+    let source = UnsafeRawPointer(input), target = UnsafeMutableRawPointer(output)
+    while i + 8 <= count {
+        target.storeBytes(of: vector(source.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)), toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count {
+        output[i] = scalar(input[i])
+        i += 1
     }
 }
 

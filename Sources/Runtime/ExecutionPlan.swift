@@ -39,7 +39,7 @@ final class ExecutionPlan {
     let inputs: [InputBinding]
     let outputs: [OutputBinding]
     private let steps: [() -> Void]
-    private let labels: [String]
+    let labels: [String]
     private let arena: UnsafeMutableRawPointer
     private let ownedConstants: [UnsafeMutableBufferPointer<Float>]
     let threads: Int

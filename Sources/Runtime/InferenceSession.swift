@@ -111,7 +111,7 @@ public final class InferenceSession: @unchecked Sendable {
         let plan = try plan(for: inputShapes)
         let size = MemoryLayout<Float>.size
         return MemoryPlan(activationBytes: plan.arenaFloats * size, workspaceBytes: plan.workspaceFloats * size,
-                          unsharedActivationBytes: plan.unsharedFloats * size)
+                          unsharedActivationBytes: plan.unsharedFloats * size, steps: plan.labels)
     }
 
     private func plan(for shapes: [[Int]]) throws(RuntimeError) -> ExecutionPlan {
@@ -134,4 +134,7 @@ public struct MemoryPlan: Sendable, Equatable {
     public var workspaceBytes: Int
     /// What the activations would take if each had its own buffer.
     public var unsharedActivationBytes: Int
+    /// The kernel calls in execution order, each named by its node and what it does (as
+    /// `GRAFT_PROFILE=1` prints them); nodes folded into another node's kernel have none.
+    public var steps: [String]
 }

@@ -24,11 +24,21 @@ final class PlanBuilder {
     private var conversions: [String: PlannedValue] = [:]
     private let requested: Set<String>
     private var position = 0
+    /// The nodes that read each value, in execution order.
+    private let readers: [String: [Int]]
+    /// Residual Adds folded into the convolution that computes one of their operands: node index
+    /// to the buffer that holds the sum.
+    private var foldedResiduals: [Int: Int] = [:]
 
     init(graph: CompiledGraph, threads: Int) {
         self.graph = graph
         self.threads = threads
         self.requested = Set(graph.outputs)
+        var readers: [String: [Int]] = [:]
+        for (index, item) in graph.nodes.enumerated() {
+            for input in item.node.inputs where readers[input]?.last != index { readers[input, default: []].append(index) }
+        }
+        self.readers = readers
     }
 
     /// Plans the whole graph for inputs of the given shapes (one per `graph.inputs`, in order).
@@ -233,7 +243,9 @@ final class PlanBuilder {
                                            kernelHeight: kh, kernelWidth: kw, strideHeight: strides.0, strideWidth: strides.1,
                                            dilationHeight: dilations.0, dilationWidth: dilations.1,
                                            padTop: pads.top, padLeft: pads.left, groups: isDepthwise ? 1 : groups)
-        let output = newBuffer(n * oh * ow * outputChannels)
+        let outputLayout = ValueLayout.image(batch: n, height: oh, width: ow, channels: outputChannels, layout: layout)
+        let residual = isDepthwise ? nil : foldableResidual(after: item, layout: outputLayout)
+        let output = residual?.buffer ?? newBuffer(n * oh * ow * outputChannels)
         let bias = item.weights["bias"]?.pointer
         if isDepthwise {
             let kernelPointer = kernel.pointer
@@ -243,13 +255,42 @@ final class PlanBuilder {
                 return { depthwise.run(input: input, output: out, threads: threads) }
             }
         } else {
-            let convolution = Convolution2D(geometry: geometry, kernel: kernel.pointer, bias: bias, activation: item.activation, threads: threads)
-            addStep(reads: [x.buffer], writes: [output], workspace: convolution.workspaceCount) { memory in
+            let convolution = Convolution2D(geometry: geometry, kernel: kernel.pointer, bias: bias, activation: residual?.activation ?? item.activation,
+                                            threads: threads, accumulates: residual != nil)
+            addStep(reads: residual == nil ? [x.buffer] : [x.buffer, output], writes: [output], workspace: convolution.workspaceCount,
+                    kind: residual == nil ? nil : "Conv2D + residual Add") { memory in
                 let input = memory[x.buffer], out = memory[output], workspace = memory.workspace, threads = memory.threads
                 return { convolution.run(input: input, output: out, workspace: workspace, threads: threads) }
             }
         }
-        define(item.outputs[0], PlannedValue(layout: .image(batch: n, height: oh, width: ow, channels: outputChannels, layout: layout), buffer: output))
+        define(item.outputs[0], PlannedValue(layout: outputLayout, buffer: output))
+    }
+
+    /// A residual `Add` this convolution can compute in its own GEMM, accumulating onto the Add's
+    /// other operand (ResNet's `relu(shortcut + bn(conv(x)))`), which saves a pass over memory.
+    ///
+    /// Folded only when nothing can observe the difference: the convolution's result is read by
+    /// that Add alone and is not a requested output; the Add adds exactly two values without
+    /// coefficients and has no broadcasting (the other operand is already computed and stored in
+    /// the same shape and order); and every value stored in the other operand's buffer is not
+    /// requested and is read by no node after this convolution except the Add. The convolution
+    /// then writes the sum into that buffer, with the Add's activation, and the Add runs no step.
+    private func foldableResidual(after item: ExecutableNode, layout: ValueLayout) -> (buffer: Int, activation: ActivationKernel)? {
+        guard item.activation == .linear, item.outputs.count == 1 else { return nil }
+        let result = item.outputs[0]
+        guard !requested.contains(result), let users = readers[result], users.count == 1, users[0] > position else { return nil }
+        let addIndex = users[0]
+        let add = graph.nodes[addIndex]
+        guard add.node.op == .add, add.node.inputs.count == 2, add.node.inputs.filter({ $0 == result }).count == 1,
+              add.node.attributes["coefficients"] == nil,
+              let other = add.node.inputs.first(where: { $0 != result }),
+              let stored = values[other], stored.layout == layout else { return nil }
+        for name in bufferValues[stored.buffer, default: []] {
+            if requested.contains(name) || graph.inputs.contains(where: { $0.name == name }) { return nil }
+            if (readers[name] ?? []).contains(where: { $0 > position && $0 != addIndex }) { return nil }
+        }
+        foldedResiduals[addIndex] = stored.buffer
+        return (stored.buffer, add.activation)
     }
 
     private func planTransposedConvolution(_ item: ExecutableNode) throws(RuntimeError) {
@@ -750,6 +791,11 @@ final class PlanBuilder {
     private func planCombination(_ item: ExecutableNode) throws(RuntimeError) {
         let op = item.node.op
         let names = item.node.inputs
+        if let buffer = foldedResiduals[position], let operand = values[names[0]] {
+            // Computed by the convolution that produced one operand (see foldableResidual).
+            define(item.outputs[0], PlannedValue(layout: operand.layout, buffer: buffer))
+            return
+        }
         guard names.count >= 2 else { throw .incompatibleShapes(node: item.name, reason: "needs at least two inputs, has \(names.count)") }
         if op == .subtract && names.count != 2 {
             throw .incompatibleShapes(node: item.name, reason: "subtracts exactly two inputs, has \(names.count)")

@@ -38,6 +38,58 @@ import Tensors
         #expect(try Tensor(npyFile: output).shape == [2, 6])
     }
 
+    @Test func batchRunsTheRowsInSlicesAndJoinsThemInOrder() throws {
+        let folder = try RunCommand.scratchFolder()
+        // Five rows (the fixture's two in the order 0 1 1 0 1, each one scaled differently), so
+        // --batch 2 makes two full slices and a short one, and a misplaced slice shows.
+        let fixture = try Tensor(npyFile: "\(GraftBinary.repository.path)/\(RunCommand.input)")
+        let rowSize = fixture.elementCount / fixture.shape[0]
+        var scalars: [Float] = []
+        for (row, factor) in zip([0, 1, 1, 0, 1], [Float(1), 1, 0.5, 2, 1.5]) {
+            scalars += fixture.scalars[(row * rowSize)..<((row + 1) * rowSize)].map { $0 * factor }
+        }
+        let input = folder.appendingPathComponent("five.npy").path
+        try Tensor(shape: [5] + fixture.shape.dropFirst(), scalars: scalars).writeNumPy(to: input)
+        for layer in [nil, "pool1"] as [String?] {
+            let whole = folder.appendingPathComponent("whole.npy").path
+            let sliced = folder.appendingPathComponent("sliced.npy").path
+            let layerArguments = layer.map { ["--layer", $0] } ?? []
+            let one = try GraftBinary.run(["run", RunCommand.model, "--input", input, "--output", whole] + layerArguments)
+            #expect(one.status == 0, "\(one.standardError)")
+            let expected = try Tensor(npyFile: whole)
+            #expect(expected.shape.first == 5)
+            for batch in ["1", "2", "5", "9"] {
+                let result = try GraftBinary.run(["run", RunCommand.model, "--input", input, "--output", sliced, "--batch", batch]
+                                                 + layerArguments)
+                #expect(result.status == 0, "\(result.standardError)")
+                let written = try Tensor(npyFile: sliced)
+                #expect(written.shape == expected.shape, "--batch \(batch) \(layer ?? "output")")
+                #expect(written.relativeMaxError(to: expected) <= 1e-6, "--batch \(batch) \(layer ?? "output")")
+            }
+        }
+        // Rows 0 and 3 of the model output are Keras's for the fixture's row 0 (scaled by 1 and 2,
+        // so row 3 differs), row 1 is Keras's row 1.
+        let keras = try Tensor(npyFile: "\(GraftBinary.repository.path)/\(RunCommand.fixtures)/expected_0.npy")
+        let output = folder.appendingPathComponent("out.npy").path
+        #expect(try GraftBinary.run(["run", RunCommand.model, "--input", input, "--output", output, "--batch", "2"]).status == 0)
+        let written = try Tensor(npyFile: output)
+        let width = keras.shape[1]
+        let rows = (0..<5).map { Tensor(shape: [1, width], scalars: Array(written.scalars[($0 * width)..<(($0 + 1) * width)])) }
+        let kerasRows = (0..<2).map { Tensor(shape: [1, width], scalars: Array(keras.scalars[($0 * width)..<(($0 + 1) * width)])) }
+        #expect(rows[0].relativeMaxError(to: kerasRows[0]) <= 1e-4)
+        #expect(rows[1].relativeMaxError(to: kerasRows[1]) <= 1e-4)
+        #expect(rows[3].relativeMaxError(to: kerasRows[0]) > 1e-3)
+    }
+
+    @Test func aBatchBelowOneIsAUsageError() throws {
+        let folder = try RunCommand.scratchFolder()
+        let output = folder.appendingPathComponent("out.npy").path
+        let result = try GraftBinary.run(["run", RunCommand.model, "--input", RunCommand.input, "--output", output, "--batch", "0"])
+        #expect(result.status == 64)
+        #expect(result.standardError.contains("--batch must be 1 or more"))
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
     @Test func anUnknownLayerExits65AndWritesNothing() throws {
         let folder = try RunCommand.scratchFolder()
         let output = folder.appendingPathComponent("out.npy").path

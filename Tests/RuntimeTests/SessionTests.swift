@@ -47,6 +47,20 @@ struct SessionTests {
         #expect(!session.executedNodeNames.contains("block_out"))
     }
 
+    @Test func residualAddFoldsIntoTheConvolutionBeforeIt() throws {
+        let fixture = try FixtureCase("residual_net")
+        let session = try InferenceSession(model: fixture.model, outputs: ["block_add"])
+        let steps = try session.memoryPlan(inputShapes: [fixture.input.shape]).steps
+        #expect(steps.contains("block_conv3 Conv2D + residual Add"))
+        #expect(!steps.contains { $0.hasPrefix("block_add ") })
+        let expected = fixture.outputs.first { $0.name == "block_add" }!.expected
+        #expect(try session.run(fixture.input)[0].relativeMaxError(to: expected) <= parityTolerance)
+        // Requesting the convolution's own value keeps the Add separate, and both stay exact.
+        let separate = try InferenceSession(model: fixture.model, outputs: ["block_bn3", "block_add"])
+        #expect(try separate.memoryPlan(inputShapes: [fixture.input.shape]).steps.contains { $0.hasPrefix("block_add ") })
+        #expect(try separate.run(fixture.input)[1].relativeMaxError(to: expected) <= parityTolerance)
+    }
+
     @Test func caffeBatchNormAndScaleFoldIntoTheConvolution() throws {
         let fixture = try FixtureCase("caffe_conv_bn_scale")
         let session = try InferenceSession(model: fixture.model)

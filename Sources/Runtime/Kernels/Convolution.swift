@@ -28,35 +28,81 @@ struct ConvolutionGeometry: Equatable {
     }
 }
 
+/// im2col floats of one row block: about 256 KiB, a quarter of a Zen 4 or Skylake-SP core's L2.
+let blockTargetFloats = 1 << 16
+
 /// im2col floats per thread: bounded so the workspace stays near 16 MiB in all, large enough for
 /// GEMM efficiency.
 let workspaceTargetFloats = 1 << 22
 
-/// `C = A·B (+ C when accumulate)` on OpenBLAS, split over `threads` threads by rows of C (or by
-/// columns when there are too few rows), each part a single-threaded `sgemm`.
+/// `C = A·B (+ C when accumulate)` on OpenBLAS, cut into blocks of rows and columns of C that
+/// `threads` threads take in turn, each block a single-threaded `sgemm`.
 ///
 /// The session keeps OpenBLAS itself at one thread: graft's threads own the parallelism, so
 /// OpenBLAS workers never spin while graft's kernels run. Each element of C is still one dot
 /// product over the same K in the same order, whatever the split.
+///
+/// Every `sgemm` call packs its share of A (rows × K) and of B (K × columns) before multiplying,
+/// so a split into `r` row blocks and `c` column blocks packs `r·K·N + c·M·K` floats. The split
+/// chosen packs least among those with two blocks per thread (so a thread slowed by other work is
+/// evened out): row blocks for the tall products of early layers, column blocks for the wide,
+/// short products of late layers and small batches. When B is small (at most 512 KiB), row blocks
+/// are then cut further until a block of C is about 256 KiB, so that `prepare` (run on a block before its product, e.g. filling
+/// it with the bias) and `finish` (after, e.g. the activation) find it in the core's cache.
 func parallelProduct(rows m: Int, columns n: Int, depth k: Int, _ a: UnsafePointer<Float>, _ lda: Int, transposeB: Bool = false,
                      _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-                     accumulate: Bool, threads: Int) {
+                     accumulate: Bool, threads: Int,
+                     prepare: ((_ rows: Range<Int>, _ columns: Range<Int>) -> Void)? = nil,
+                     finish: ((_ rows: Range<Int>, _ columns: Range<Int>) -> Void)? = nil) {
     let beta: Float = accumulate ? 1 : 0
     let transB = transposeB ? CblasTrans : CblasNoTrans
-    if m >= threads * 16 || n < threads * 16 {
-        // Up to four blocks per thread, taken dynamically, each at least 64 rows.
-        let blocks = max(1, min(threads * 4, m / 64))
-        parallelItems(blocks, threads: threads) { _, item in
-            let first = m * item / blocks, end = m * (item + 1) / blocks
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, transB, Int32(end - first), Int32(n), Int32(k),
-                        1, a + first * lda, Int32(lda), b, Int32(ldb), beta, c + first * ldc, Int32(ldc))
+    let split = ProductSplit(rows: m, columns: n, depth: k, threads: threads)
+    let columnStep = split.columnStep
+    parallelItems(split.rowBlocks * split.columnBlocks, threads: threads) { _, item in
+        let rowBlock = item / split.columnBlocks, columnBlock = item % split.columnBlocks
+        let first = m * rowBlock / split.rowBlocks, end = m * (rowBlock + 1) / split.rowBlocks
+        let firstColumn = columnBlock * columnStep, endColumn = min(n, firstColumn + columnStep)
+        guard first < end, firstColumn < endColumn else { return }
+        prepare?(first..<end, firstColumn..<endColumn)
+        let columns = transposeB ? b + firstColumn * ldb : b + firstColumn
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, transB, Int32(end - first), Int32(endColumn - firstColumn), Int32(k),
+                    1, a + first * lda, Int32(lda), columns, Int32(ldb), beta, c + first * ldc + firstColumn, Int32(ldc))
+        finish?(first..<end, firstColumn..<endColumn)
+    }
+}
+
+/// How `parallelProduct` cuts an `M × N` product (see there).
+struct ProductSplit: Equatable {
+    var rowBlocks: Int
+    var columnBlocks: Int
+    /// Columns per column block: a multiple of 16 (whole SIMD registers) except for the last.
+    var columnStep: Int
+
+    init(rows m: Int, columns n: Int, depth k: Int, threads: Int) {
+        var best = (rows: 1, columns: 1, cost: Int.max)
+        if threads > 1 {
+            for blocks in [threads * 2, threads] {
+                for rowBlocks in 1...blocks where blocks % rowBlocks == 0 {
+                    let columnBlocks = blocks / rowBlocks
+                    // Blocks below 16 rows or 32 columns run the GEMM kernel's slow edge paths.
+                    guard m / rowBlocks >= 16 || rowBlocks == 1, n / columnBlocks >= 32 || columnBlocks == 1 else { continue }
+                    let cost = rowBlocks * n + columnBlocks * m
+                    if cost < best.cost { best = (rowBlocks, columnBlocks, cost) }
+                }
+                if best.cost != Int.max { break }
+            }
         }
-    } else {
-        parallelFor(n, threads: threads, minimumPerThread: 16) { block in
-            let columns = transposeB ? b + block.lowerBound * ldb : b + block.lowerBound
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, transB, Int32(m), Int32(block.count), Int32(k),
-                        1, a, Int32(lda), columns, Int32(ldb), beta, c + block.lowerBound, Int32(ldc))
+        if best.cost == Int.max { best = (1, 1, 0) }
+        if best.columns == 1 && k * n <= 2 * blockTargetFloats {
+            // Blocks of C of about blockTargetFloats, but at least 128 rows, when B is small
+            // enough (early layers) that packing it once more per block costs little.
+            let rowsPerBlock = max(128, blockTargetFloats / max(n, 1))
+            best.rows = max(best.rows, min(m / 128, (m + rowsPerBlock - 1) / rowsPerBlock))
         }
+        rowBlocks = max(1, best.rows)
+        let step = (n + best.columns - 1) / best.columns
+        columnStep = best.columns == 1 ? n : (step + 15) / 16 * 16
+        columnBlocks = (n + columnStep - 1) / columnStep
     }
 }
 
@@ -70,37 +116,78 @@ func parallelProduct(rows m: Int, columns n: Int, depth k: Int, _ a: UnsafePoint
 /// Otherwise the output rows are cut into blocks that the threads take in turn; a thread gathers
 /// a block's im2col rows into its own slice of the workspace and multiplies them (single-threaded
 /// sgemm) onto rows pre-filled with the bias, so the patches are still in cache when the GEMM
-/// reads them and no thread waits for another.
+/// reads them and no thread waits for another. A convolution with few output rows (late layers,
+/// small batches), whose patches all fit the workspace budget, gathers every row first and then
+/// runs one `parallelProduct`, which splits the weights' columns among the threads instead of
+/// leaving threads idle and packing the weights once per row block.
+///
+/// With `accumulates`, the output already holds a value of the output's shape (the other operand
+/// of a residual Add folded into this convolution) and the product is added to it:
+/// `activation(output + conv + bias)`. Keras adds in the order `(conv + bias) + residual`; the two
+/// differ by float rounding only.
 struct Convolution2D {
     let geometry: ConvolutionGeometry
     let kernel: UnsafePointer<Float>
     let bias: UnsafePointer<Float>?
     let activation: ActivationKernel
     let threads: Int
+    let accumulates: Bool
     /// Output rows per im2col block and GEMM call.
     let rowsPerBlock: Int
+    /// Whether every row's patches are gathered before one parallel product (see above).
+    let gathersAllRows: Bool
 
-    init(geometry: ConvolutionGeometry, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?, activation: ActivationKernel, threads: Int) {
+    init(geometry: ConvolutionGeometry, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?, activation: ActivationKernel,
+         threads: Int, accumulates: Bool = false) {
         self.geometry = geometry
         self.kernel = kernel
         self.bias = bias
         self.activation = activation
         self.threads = threads
+        self.accumulates = accumulates
         // Blocks small enough that each thread gets about four (so threads slowed by other work
-        // even out), large enough (256 rows) for GEMM efficiency, and within the workspace budget.
-        let perBlock = max(256, (geometry.outputRows + threads * 4 - 1) / (threads * 4))
+        // even out) and that a block's patches (about 256 KiB) stay in the core's L2 cache
+        // between the gather and the GEMM, but at least 128 rows for GEMM efficiency, and within
+        // the workspace budget. (ResNet50 at batch 8: 20 -> 15 ms for conv1, 86 -> 78 ms for the
+        // conv2 stage against fixed 256-row-or-larger blocks.)
+        let cacheRows = max(128, blockTargetFloats / max(geometry.patchSize, 1))
+        let perBlock = min(cacheRows, max(256, (geometry.outputRows + threads * 4 - 1) / (threads * 4)))
         rowsPerBlock = max(1, min(perBlock, geometry.outputRows, workspaceTargetFloats / threads / max(geometry.patchSize, 1)))
+        gathersAllRows = !geometry.isPointwise && geometry.groups == 1 && threads > 1
+            && geometry.outputRows < threads * 4 * 256
+            && geometry.outputRows * geometry.patchSize <= max(workspaceTargetFloats, threads * rowsPerBlock * geometry.patchSize)
     }
 
-    var workspaceCount: Int { geometry.isPointwise ? 0 : threads * rowsPerBlock * geometry.patchSize }
+    var workspaceCount: Int {
+        if geometry.isPointwise { return 0 }
+        return gathersAllRows ? geometry.outputRows * geometry.patchSize : threads * rowsPerBlock * geometry.patchSize
+    }
 
     func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>, threads: Int) {
         let g = geometry
-        if g.isPointwise {
-            fillRows(output, rows: g.outputRows, channels: g.outputChannels, with: bias, threads: threads)
-            parallelProduct(rows: g.outputRows, columns: g.outputChannels, depth: g.inputChannels, input, g.inputChannels,
-                            kernel, g.outputChannels, output, g.outputChannels, accumulate: true, threads: threads)
-            finishRows(output, rows: g.outputRows, channels: g.outputChannels, bias: nil, activation: activation, threads: threads)
+        // Without a residual, C starts as the bias and the GEMM adds onto it; with one, C holds
+        // the residual and the bias is added with the activation afterwards.
+        let lateBias = accumulates ? bias : nil
+        if g.isPointwise || gathersAllRows {
+            let left: UnsafePointer<Float>
+            if g.isPointwise {
+                left = input
+            } else {
+                let patch = g.patchSize
+                parallelFor(g.outputRows, threads: threads, minimumPerThread: 16) { block in
+                    gatherPatches(input: input, rows: block, group: 0, into: workspace + block.lowerBound * patch)
+                }
+                left = UnsafePointer(workspace)
+            }
+            let channels = g.outputChannels, bias = bias, activation = activation
+            parallelProduct(rows: g.outputRows, columns: channels, depth: g.patchSize, left, g.patchSize,
+                            kernel, channels, output, channels, accumulate: true, threads: threads,
+                            prepare: accumulates ? nil : { rows, columns in
+                                fillBlock(output, rowLength: channels, rows: rows, columns: columns, with: bias)
+                            },
+                            finish: { rows, columns in
+                                finishBlock(output, rowLength: channels, rows: rows, columns: columns, bias: lateBias, activation: activation)
+                            })
             return
         }
         let patch = g.patchSize
@@ -112,14 +199,14 @@ struct Convolution2D {
                 let start = item * rowsPerBlock
                 let count = min(rowsPerBlock, g.outputRows - start)
                 let block = output + start * g.outputChannels
-                fillRows(block, rows: count, channels: g.outputChannels, with: bias, threads: 1)
+                if !accumulates { fillRows(block, rows: count, channels: g.outputChannels, with: bias, threads: 1) }
                 for group in 0..<g.groups {
                     gatherPatches(input: input, rows: start..<(start + count), group: group, into: patches)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(g.outputGroupChannels), Int32(patch),
                                 1, patches, Int32(patch), kernel + group * g.outputGroupChannels, Int32(g.outputChannels),
                                 1, block + group * g.outputGroupChannels, Int32(g.outputChannels))
                 }
-                finishRows(block, rows: count, channels: g.outputChannels, bias: nil, activation: activation, threads: 1)
+                finishRows(block, rows: count, channels: g.outputChannels, bias: lateBias, activation: activation, threads: 1)
             }
         }
     }
@@ -179,15 +266,49 @@ func fillRows(_ data: UnsafeMutablePointer<Float>, rows: Int, channels: Int, wit
     }
 }
 
+/// `line[c] += bias[c]` for `c < count`, eight at a time.
+@inline(__always)
+func addBias(_ bias: UnsafePointer<Float>, to line: UnsafeMutablePointer<Float>, count: Int) {
+    let source = UnsafeRawPointer(bias), target = UnsafeMutableRawPointer(line)
+    var c = 0
+    while c + 8 <= count {
+        let sum = target.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self) + source.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
+        target.storeBytes(of: sum, toByteOffset: c * 4, as: SIMD8<Float>.self)
+        c += 8
+    }
+    while c < count { line[c] += bias[c]; c += 1 }
+}
+
+/// Sets columns `columns` of rows `rows` (of `rowLength` values) to the bias, or to zero.
+func fillBlock(_ data: UnsafeMutablePointer<Float>, rowLength: Int, rows: Range<Int>, columns: Range<Int>, with bias: UnsafePointer<Float>?) {
+    for row in rows {
+        let line = data + row * rowLength + columns.lowerBound
+        if let bias { line.update(from: bias + columns.lowerBound, count: columns.count) } else { line.update(repeating: 0, count: columns.count) }
+    }
+}
+
+/// Adds the bias (when given) to columns `columns` of rows `rows` and applies the activation.
+func finishBlock(_ data: UnsafeMutablePointer<Float>, rowLength: Int, rows: Range<Int>, columns: Range<Int>,
+                 bias: UnsafePointer<Float>?, activation: ActivationKernel) {
+    if bias == nil && activation == .linear { return }
+    if bias == nil && columns.count == rowLength {
+        activation.apply(data + rows.lowerBound * rowLength, data + rows.lowerBound * rowLength, count: rows.count * rowLength)
+        return
+    }
+    for row in rows {
+        let line = data + row * rowLength + columns.lowerBound
+        if let bias { addBias(bias + columns.lowerBound, to: line, count: columns.count) }
+        activation.apply(line, line, count: columns.count)
+    }
+}
+
 /// Adds the bias to each row of `channels` values and applies the activation, in parallel.
 func finishRows(_ data: UnsafeMutablePointer<Float>, rows: Int, channels: Int, bias: UnsafePointer<Float>?, activation: ActivationKernel, threads: Int) {
     if bias == nil && activation == .linear { return }
     parallelFor(rows, threads: threads, minimumPerThread: max(1, 4096 / max(channels, 1))) { block in
         for row in block {
             let line = data + row * channels
-            if let bias {
-                for c in 0..<channels { line[c] += bias[c] }
-            }
+            if let bias { addBias(bias, to: line, count: channels) }
             activation.apply(line, line, count: channels)
         }
     }
@@ -201,16 +322,25 @@ struct DenseProduct {
     let activation: ActivationKernel
 
     func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, threads: Int) {
-        fillRows(output, rows: rows, channels: outputFeatures, with: bias, threads: threads)
-        parallelProduct(rows: rows, columns: outputFeatures, depth: inputFeatures, input, inputFeatures,
-                        kernel, outputFeatures, output, outputFeatures, accumulate: true, threads: threads)
-        finishRows(output, rows: rows, channels: outputFeatures, bias: nil, activation: activation, threads: threads)
+        let features = outputFeatures, bias = bias, activation = activation
+        parallelProduct(rows: rows, columns: features, depth: inputFeatures, input, inputFeatures,
+                        kernel, features, output, features, accumulate: true, threads: threads,
+                        prepare: { rows, columns in fillBlock(output, rowLength: features, rows: rows, columns: columns, with: bias) },
+                        finish: { rows, columns in
+                            finishBlock(output, rowLength: features, rows: rows, columns: columns, bias: nil, activation: activation)
+                        })
     }
 }
 
 /// DepthwiseConv2D over NHWC: each tap multiplies a pixel's channel vector by the kernel's
-/// channel vector, so the work runs over contiguous channels. For each output pixel and block of
-/// eight channels, the sum over the window stays in one SIMD register and is stored once.
+/// channel vector, so the work runs over contiguous channels.
+///
+/// With a multiplier of 1 (every depthwise layer of keras.applications), one output row is
+/// accumulated in place, tap by tap: the row starts as the bias, and for each tap `(ki, kj)` and
+/// block of eight channels the tap's weights stay in one SIMD register while the loop runs along
+/// the row's pixels (whose input pixels are `stride` apart), so the inner loop is one load, one
+/// multiply-add and one store, with no bounds checks: the pixels whose window reads padding are
+/// cut from the range beforehand. Each output is `bias + Σ tap·pixel` summed in (ki, kj) order.
 /// Output channel `c·multiplier + j` reads input channel `c`, as the spec's kernel
 /// `[kh, kw, C, multiplier]` orders them; a multiplier above 1 takes a scalar loop.
 struct DepthwiseConvolution2D {
@@ -221,6 +351,67 @@ struct DepthwiseConvolution2D {
     let activation: ActivationKernel
 
     func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, threads: Int) {
+        if multiplier == 1 {
+            runAlongRows(input: input, output: output, threads: threads)
+        } else {
+            runWithMultiplier(input: input, output: output, threads: threads)
+        }
+    }
+
+    private func runAlongRows(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, threads: Int) {
+        let g = geometry
+        let channels = g.inputChannels
+        let rowLength = g.outputWidth * channels
+        let vectorEnd = channels / 8 * 8
+        let inputStep = g.strideWidth * channels
+        parallelFor(g.batch * g.outputHeight, threads: threads) { block in
+            for line in block {
+                let oh = line % g.outputHeight
+                let image = input + (line / g.outputHeight) * g.inputHeight * g.inputWidth * channels
+                let row = output + line * rowLength
+                for ow in 0..<g.outputWidth {
+                    if let bias { (row + ow * channels).update(from: bias, count: channels) } else { (row + ow * channels).update(repeating: 0, count: channels) }
+                }
+                for ki in 0..<g.kernelHeight {
+                    let ih = oh * g.strideHeight - g.padTop + ki * g.dilationHeight
+                    if ih < 0 || ih >= g.inputHeight { continue }
+                    let inputLine = image + ih * g.inputWidth * channels
+                    for kj in 0..<g.kernelWidth {
+                        // Output pixels whose input column `ow·stride + shift` is inside the image.
+                        let shift = kj * g.dilationWidth - g.padLeft
+                        let first = shift >= 0 ? 0 : (g.strideWidth - 1 - shift) / g.strideWidth
+                        let end = g.inputWidth - 1 - shift < 0 ? 0 : min(g.outputWidth, (g.inputWidth - 1 - shift) / g.strideWidth + 1)
+                        if first >= end { continue }
+                        let taps = kernel + (ki * g.kernelWidth + kj) * channels
+                        let count = end - first
+                        var c = 0
+                        while c < vectorEnd {
+                            let weights = UnsafeRawPointer(taps + c).loadUnaligned(as: SIMD8<Float>.self)
+                            var source = UnsafeRawPointer(inputLine + (first * g.strideWidth + shift) * channels + c)
+                            var target = UnsafeMutableRawPointer(row + first * channels + c)
+                            for _ in 0..<count {
+                                let sum = target.loadUnaligned(as: SIMD8<Float>.self) + source.loadUnaligned(as: SIMD8<Float>.self) * weights
+                                target.storeBytes(of: sum, as: SIMD8<Float>.self)
+                                source += inputStep * MemoryLayout<Float>.stride
+                                target += channels * MemoryLayout<Float>.stride
+                            }
+                            c += 8
+                        }
+                        while c < channels {
+                            let weight = taps[c]
+                            for ow in first..<end {
+                                row[ow * channels + c] += inputLine[(ow * g.strideWidth + shift) * channels + c] * weight
+                            }
+                            c += 1
+                        }
+                    }
+                }
+                activation.apply(row, row, count: rowLength)
+            }
+        }
+    }
+
+    private func runWithMultiplier(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, threads: Int) {
         let g = geometry
         let channels = g.inputChannels
         let outChannels = g.outputChannels

@@ -95,13 +95,16 @@ struct ElementwiseCombine {
                 let b = right + space.offset(ofRow: row, operand: 1)
                 let out = output + row * inner
                 switch operation {
-                case .add: combineRow(a, leftStride, b, rightStride, out, inner) { $0 + $1 }
-                case .subtract: combineRow(a, leftStride, b, rightStride, out, inner) { $0 - $1 }
-                case .multiply: combineRow(a, leftStride, b, rightStride, out, inner) { $0 * $1 }
-                case .maximum: combineRow(a, leftStride, b, rightStride, out, inner) { Swift.max($0, $1) }
-                case .minimum: combineRow(a, leftStride, b, rightStride, out, inner) { Swift.min($0, $1) }
-                case let .weighted(p, q): combineRow(a, leftStride, b, rightStride, out, inner) { p * $0 + q * $1 }
-                case .parametricReLU: combineRow(a, leftStride, b, rightStride, out, inner) { $0 >= 0 ? $0 : $1 * $0 }
+                case .add: combineRow(a, leftStride, b, rightStride, out, inner, { $0 + $1 }) { $0 + $1 }
+                case .subtract: combineRow(a, leftStride, b, rightStride, out, inner, { $0 - $1 }) { $0 - $1 }
+                case .multiply: combineRow(a, leftStride, b, rightStride, out, inner, { $0 * $1 }) { $0 * $1 }
+                // Swift.max(x, y) is `y >= x ? y : x`; Swift.min(x, y) is `y < x ? y : x`.
+                case .maximum: combineRow(a, leftStride, b, rightStride, out, inner, { $0.replacing(with: $1, where: $1 .>= $0) }) { Swift.max($0, $1) }
+                case .minimum: combineRow(a, leftStride, b, rightStride, out, inner, { $0.replacing(with: $1, where: $1 .< $0) }) { Swift.min($0, $1) }
+                case let .weighted(p, q): combineRow(a, leftStride, b, rightStride, out, inner, { p * $0 + q * $1 }) { p * $0 + q * $1 }
+                case .parametricReLU:
+                    let zero = SIMD8<Float>()
+                    combineRow(a, leftStride, b, rightStride, out, inner, { $0.replacing(with: $1 * $0, where: .!($0 .>= zero)) }) { $0 >= 0 ? $0 : $1 * $0 }
                 }
                 if activation != .linear { activation.apply(out, out, count: inner) }
             }
@@ -109,11 +112,23 @@ struct ElementwiseCombine {
     }
 }
 
+/// `out[i] = f(a[i·sa], b[i·sb])`; `vector` is the same function on eight lanes, used when both
+/// operands are contiguous (explicit SIMD: `out` may be the same memory as `a`, which keeps the
+/// compiler from vectorising the scalar loop).
 @inline(__always)
 private func combineRow(_ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
-                        _ out: UnsafeMutablePointer<Float>, _ count: Int, _ f: (Float, Float) -> Float) {
+                        _ out: UnsafeMutablePointer<Float>, _ count: Int,
+                        _ vector: (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>, _ f: (Float, Float) -> Float) {
     if sa == 1 && sb == 1 {
-        for i in 0..<count { out[i] = f(a[i], b[i]) }
+        let left = UnsafeRawPointer(a), right = UnsafeRawPointer(b), target = UnsafeMutableRawPointer(out)
+        var i = 0
+        while i + 8 <= count {
+            let x = left.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            let y = right.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            target.storeBytes(of: vector(x, y), toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { out[i] = f(a[i], b[i]); i += 1 }
     } else if sa == 1 && sb == 0 {
         let y = b[0]
         for i in 0..<count { out[i] = f(a[i], y) }
