@@ -81,33 +81,33 @@ import Tensors
         #expect(rows[3].relativeMaxError(to: kerasRows[0]) > 1e-3)
     }
 
+    /// Runs `graft run` on `input` with `options`, and returns the result after checking that the
+    /// output file was not written.
+    static func runExpectingNoOutput(input: String = RunCommand.input, _ options: [String]) throws -> GraftBinary.Result {
+        let output = try RunCommand.scratchFolder().appendingPathComponent("out.npy").path
+        let result = try GraftBinary.run(["run", RunCommand.model, "--input", input, "--output", output] + options)
+        #expect(!FileManager.default.fileExists(atPath: output))
+        return result
+    }
+
     @Test func aBatchBelowOneIsAUsageError() throws {
-        let folder = try RunCommand.scratchFolder()
-        let output = folder.appendingPathComponent("out.npy").path
-        let result = try GraftBinary.run(["run", RunCommand.model, "--input", RunCommand.input, "--output", output, "--batch", "0"])
+        let result = try RunCommand.runExpectingNoOutput(["--batch", "0"])
         #expect(result.status == 64)
         #expect(result.standardError.contains("--batch must be 1 or more"))
-        #expect(!FileManager.default.fileExists(atPath: output))
     }
 
     @Test func anUnknownLayerExits65AndWritesNothing() throws {
-        let folder = try RunCommand.scratchFolder()
-        let output = folder.appendingPathComponent("out.npy").path
-        let result = try GraftBinary.run(["run", RunCommand.model, "--input", RunCommand.input, "--output", output, "--layer", "conv9"])
+        let result = try RunCommand.runExpectingNoOutput(["--layer", "conv9"])
         #expect(result.status == 65)
         #expect(result.standardError.hasPrefix("graft: error: the model has no layer or value named 'conv9'; layers include"))
-        #expect(!FileManager.default.fileExists(atPath: output))
     }
 
     @Test func aWrongInputShapeExits65AndWritesNothing() throws {
-        let folder = try RunCommand.scratchFolder()
-        let wrong = folder.appendingPathComponent("wrong.npy").path
+        let wrong = try RunCommand.scratchFolder().appendingPathComponent("wrong.npy").path
         try Tensor(shape: [2, 8, 8, 4], repeating: 0).writeNumPy(to: wrong)
-        let output = folder.appendingPathComponent("out.npy").path
-        let result = try GraftBinary.run(["run", RunCommand.model, "--input", wrong, "--output", output])
+        let result = try RunCommand.runExpectingNoOutput(input: wrong, [])
         #expect(result.status == 65)
         #expect(result.standardError == "graft: error: input 'image' has shape [2, 8, 8, 4], but the model expects [?, 8, 8, 3] (? is any size)\n")
-        #expect(!FileManager.default.fileExists(atPath: output))
     }
 
     @Test func diffPassesOnTheFrameworksOwnActivations() throws {
