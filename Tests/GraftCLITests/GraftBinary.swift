@@ -11,8 +11,13 @@ struct GraftBinary {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The `graft` built next to this test bundle.
+    /// The `graft` built next to this test bundle, or the one `GRAFT_BINARY` names (`make test`
+    /// runs these tests a second time on the release build, whose optimiser can expose undefined
+    /// behaviour a debug build hides).
     static let url: URL = {
+        if let chosen = ProcessInfo.processInfo.environment["GRAFT_BINARY"], !chosen.isEmpty {
+            return URL(fileURLWithPath: chosen)
+        }
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("graft")
         if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
         return repository.appendingPathComponent(".build/debug/graft")
