@@ -44,9 +44,14 @@ let workspaceTargetFloats = 1 << 22
 ///
 /// Every `sgemm` call packs its share of A (rows × K) and of B (K × columns) before multiplying,
 /// so a split into `r` row blocks and `c` column blocks packs `r·K·N + c·M·K` floats. The split
-/// chosen packs least among those with two blocks per thread (so a thread slowed by other work is
-/// evened out): row blocks for the tall products of early layers, column blocks for the wide,
-/// short products of late layers and small batches. When B is small (at most 512 KiB), row blocks
+/// chosen packs least among those with `notionalParallelism` blocks (so that up to that many
+/// threads are kept busy, and two threads take several blocks each, evening out a thread slowed
+/// by other work): row blocks for the tall products of early layers, column blocks for the
+/// wide, short products of late layers and small batches.
+///
+/// The split depends on the product's shape only, never on `threads`: OpenBLAS picks its kernels
+/// by the size of each call (small products take a different path), so the same calls must be
+/// made whatever the thread count for results to be bit-identical across thread counts. When B is small (at most 512 KiB), row blocks
 /// are then cut further until a block of C is about 256 KiB, so that `prepare` (run on a block before its product, e.g. filling
 /// it with the bias) and `finish` (after, e.g. the activation) find it in the core's cache.
 func parallelProduct(rows m: Int, columns n: Int, depth k: Int, _ a: UnsafePointer<Float>, _ lda: Int, transposeB: Bool = false,
@@ -56,7 +61,7 @@ func parallelProduct(rows m: Int, columns n: Int, depth k: Int, _ a: UnsafePoint
                      finish: ((_ rows: Range<Int>, _ columns: Range<Int>) -> Void)? = nil) {
     let beta: Float = accumulate ? 1 : 0
     let transB = transposeB ? CblasTrans : CblasNoTrans
-    let split = ProductSplit(rows: m, columns: n, depth: k, threads: threads)
+    let split = ProductSplit(rows: m, columns: n, depth: k)
     let columnStep = split.columnStep
     parallelItems(split.rowBlocks * split.columnBlocks, threads: threads) { _, item in
         let rowBlock = item / split.columnBlocks, columnBlock = item % split.columnBlocks
@@ -71,6 +76,9 @@ func parallelProduct(rows m: Int, columns n: Int, depth k: Int, _ a: UnsafePoint
     }
 }
 
+/// Blocks a product or convolution is cut into, whatever the thread count (see `parallelProduct`).
+let notionalParallelism = 8
+
 /// How `parallelProduct` cuts an `M × N` product (see there).
 struct ProductSplit: Equatable {
     var rowBlocks: Int
@@ -78,19 +86,17 @@ struct ProductSplit: Equatable {
     /// Columns per column block: a multiple of 16 (whole SIMD registers) except for the last.
     var columnStep: Int
 
-    init(rows m: Int, columns n: Int, depth k: Int, threads: Int) {
+    init(rows m: Int, columns n: Int, depth k: Int) {
         var best = (rows: 1, columns: 1, cost: Int.max)
-        if threads > 1 {
-            for blocks in [threads * 2, threads] {
-                for rowBlocks in 1...blocks where blocks % rowBlocks == 0 {
-                    let columnBlocks = blocks / rowBlocks
-                    // Blocks below 16 rows or 32 columns run the GEMM kernel's slow edge paths.
-                    guard m / rowBlocks >= 16 || rowBlocks == 1, n / columnBlocks >= 32 || columnBlocks == 1 else { continue }
-                    let cost = rowBlocks * n + columnBlocks * m
-                    if cost < best.cost { best = (rowBlocks, columnBlocks, cost) }
-                }
-                if best.cost != Int.max { break }
+        for blocks in [notionalParallelism, notionalParallelism / 2, notionalParallelism / 4] {
+            for rowBlocks in 1...blocks where blocks % rowBlocks == 0 {
+                let columnBlocks = blocks / rowBlocks
+                // Blocks below 16 rows or 32 columns run the GEMM kernel's slow edge paths.
+                guard m / rowBlocks >= 16 || rowBlocks == 1, n / columnBlocks >= 32 || columnBlocks == 1 else { continue }
+                let cost = rowBlocks * n + columnBlocks * m
+                if cost < best.cost { best = (rowBlocks, columnBlocks, cost) }
             }
+            if best.cost != Int.max { break }
         }
         if best.cost == Int.max { best = (1, 1, 0) }
         if best.columns == 1 && k * n <= 2 * blockTargetFloats {
@@ -145,17 +151,18 @@ struct Convolution2D {
         self.activation = activation
         self.threads = threads
         self.accumulates = accumulates
-        // Blocks small enough that each thread gets about four (so threads slowed by other work
-        // even out) and that a block's patches (about 256 KiB) stay in the core's L2 cache
-        // between the gather and the GEMM, but at least 128 rows for GEMM efficiency, and within
-        // the workspace budget. (ResNet50 at batch 8: 20 -> 15 ms for conv1, 86 -> 78 ms for the
+        // About 2 × notionalParallelism blocks (so threads slowed by other work even out), small
+        // enough that a block's patches (about 256 KiB) stay in the core's L2 cache between the
+        // gather and the GEMM, but at least 128 rows for GEMM efficiency, and within the
+        // workspace budget. Like `ProductSplit`, this depends on the shape only, so the GEMM
+        // calls, and so the results, are the same for every thread count. (ResNet50 at batch 8: 20 -> 15 ms for conv1, 86 -> 78 ms for the
         // conv2 stage against fixed 256-row-or-larger blocks.)
         let cacheRows = max(128, blockTargetFloats / max(geometry.patchSize, 1))
-        let perBlock = min(cacheRows, max(256, (geometry.outputRows + threads * 4 - 1) / (threads * 4)))
-        rowsPerBlock = max(1, min(perBlock, geometry.outputRows, workspaceTargetFloats / threads / max(geometry.patchSize, 1)))
-        gathersAllRows = !geometry.isPointwise && geometry.groups == 1 && threads > 1
-            && geometry.outputRows < threads * 4 * 256
-            && geometry.outputRows * geometry.patchSize <= max(workspaceTargetFloats, threads * rowsPerBlock * geometry.patchSize)
+        let perBlock = min(cacheRows, max(256, (geometry.outputRows + notionalParallelism * 2 - 1) / (notionalParallelism * 2)))
+        rowsPerBlock = max(1, min(perBlock, geometry.outputRows, workspaceTargetFloats / notionalParallelism / max(geometry.patchSize, 1)))
+        gathersAllRows = !geometry.isPointwise && geometry.groups == 1
+            && geometry.outputRows < 2048
+            && geometry.outputRows * geometry.patchSize <= workspaceTargetFloats
     }
 
     var workspaceCount: Int {
