@@ -31,29 +31,29 @@ struct ConvolutionGeometry: Equatable {
 /// im2col floats of one row block: about 256 KiB, a quarter of a Zen 4 or Skylake-SP core's L2.
 let blockTargetFloats = 1 << 16
 
-/// im2col floats per thread: bounded so the workspace stays near 16 MiB in all, large enough for
-/// GEMM efficiency.
+/// The im2col budget, 16 MiB: a convolution with few output rows gathers all of them when they fit
+/// in it, and a row block takes at most `1/notionalParallelism` of it.
 let workspaceTargetFloats = 1 << 22
 
 /// `C = A·B (+ C when accumulate)` on OpenBLAS, cut into blocks of rows and columns of C that
-/// `threads` threads take in turn, each block a single-threaded `sgemm`.
-///
-/// The session keeps OpenBLAS itself at one thread: graft's threads own the parallelism, so
-/// OpenBLAS workers never spin while graft's kernels run. Each element of C is still one dot
-/// product over the same K in the same order, whatever the split.
+/// `threads` threads take in turn, each block a single-threaded `sgemm`. The session keeps
+/// OpenBLAS itself at one thread: graft's threads own the parallelism, so OpenBLAS workers never
+/// spin while graft's kernels run.
 ///
 /// Every `sgemm` call packs its share of A (rows × K) and of B (K × columns) before multiplying,
 /// so a split into `r` row blocks and `c` column blocks packs `r·K·N + c·M·K` floats. The split
 /// chosen packs least among those with `notionalParallelism` blocks (so that up to that many
 /// threads are kept busy, and two threads take several blocks each, evening out a thread slowed
 /// by other work): row blocks for the tall products of early layers, column blocks for the
-/// wide, short products of late layers and small batches.
+/// wide, short products of late layers and small batches. When B is small (at most 512 KiB), row
+/// blocks are cut further until a block of C is about 256 KiB, so that `prepare` (run on a block
+/// before its product, e.g. filling it with the bias) and `finish` (after it, e.g. the
+/// activation) find the block in the core's cache.
 ///
 /// The split depends on the product's shape only, never on `threads`: OpenBLAS picks its kernels
-/// by the size of each call (small products take a different path), so the same calls must be
-/// made whatever the thread count for results to be bit-identical across thread counts. When B is small (at most 512 KiB), row blocks
-/// are then cut further until a block of C is about 256 KiB, so that `prepare` (run on a block before its product, e.g. filling
-/// it with the bias) and `finish` (after, e.g. the activation) find it in the core's cache.
+/// by the size of each call (small products take another path, which sums in another order), so
+/// the same calls must be made whatever the thread count for results to be bit-identical across
+/// thread counts.
 func parallelProduct(rows m: Int, columns n: Int, depth k: Int, _ a: UnsafePointer<Float>, _ lda: Int, transposeB: Bool = false,
                      _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
                      accumulate: Bool, threads: Int,
