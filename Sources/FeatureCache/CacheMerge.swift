@@ -64,26 +64,14 @@ public enum FeatureCacheMerge {
         provenance.graftVersion = GraftVersion.current
         provenance.inputListSHA256 = SHA256.hexDigest(of: Array(caches.map { $0.provenance.inputListSHA256 + "\n" }.joined().utf8))
 
-        let temporary = temporaryPath(for: output)
-        let outputName = output.split(separator: "/").last.map(String.init) ?? output
-        removeStaleTemporaries(besides: output, prefix: ".\(outputName).merging-")
-        do {
+        try publishFile(at: output, purpose: "merging") { temporary in
             if virtual {
                 try writeVirtual(caches, dimensions: dimensions, failures: allFailures, provenance: provenance,
                                  temporary: temporary, output: output)
             } else {
                 try writeCopy(caches, dimensions: dimensions, failures: allFailures, provenance: provenance, temporary: temporary)
             }
-        } catch {
-            unlink(temporary)
-            throw error
         }
-        guard rename(temporary, output) == 0 else {
-            let reason = systemErrorMessage()
-            unlink(temporary)
-            throw FileError.cannotCreate(path: output, reason: reason)
-        }
-        syncFolder(of: output)
     }
 
     /// Copies the shards' rows into a new appendable cache at `temporary`.
@@ -134,13 +122,6 @@ public enum FeatureCacheMerge {
         try file.root.createDataset("/failed/reasons", shape: [failures.count], strings: failures.map(\.reason), layout: listLayout)
         try FeatureCacheWriter.writeAttributes(of: provenance, rows: total, failedRows: failures.count, to: file)
         try file.flushToDisk()
-    }
-
-    private static func temporaryPath(for output: String) -> String {
-        let slash = output.lastIndex(of: "/")
-        let folder = slash.map { String(output[...$0]) } ?? ""
-        let name = slash.map { String(output[output.index(after: $0)...]) } ?? output
-        return folder + ".\(name).merging-\(getpid())"
     }
 }
 

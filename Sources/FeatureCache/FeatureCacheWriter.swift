@@ -82,26 +82,12 @@ public final class FeatureCacheWriter {
     public convenience init(creating path: String, provenance: FeatureCacheProvenance, dimensions: [Int],
                             classes: [String], compressed: Bool) throws {
         precondition(dimensions.count == provenance.layers.count, "one dimension per layer")
-        let slash = path.lastIndex(of: "/")
-        let folder = slash.map { String(path[...$0]) } ?? ""
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        let temporary = folder + ".\(name).creating-\(getpid())"
-        removeStaleTemporaries(besides: path, prefix: ".\(name).creating-")
-        do {
+        try publishFile(at: path, purpose: "creating") { temporary in
             let file = try HDF5File.createForAppending(at: temporary)
             try FeatureCacheWriter.writeStructure(in: file, provenance: provenance, dimensions: dimensions,
                                                   classes: classes, compressed: compressed)
             try file.flushToDisk()
-        } catch {
-            unlink(temporary)
-            throw error
         }
-        guard rename(temporary, path) == 0 else {
-            let reason = systemErrorMessage()
-            unlink(temporary)
-            throw FileError.cannotCreate(path: path, reason: reason)
-        }
-        syncFolder(of: path)
         try self.init(resuming: path, provenance: provenance, dimensions: dimensions, classes: classes)
     }
 
@@ -258,6 +244,31 @@ public final class FeatureCacheWriter {
 
 /// Removes files and folders in the folder of `path` named `prefix` + a process id (+ anything)
 /// whose process no longer runs: what a killed graft left behind while creating `path`.
+/// Writes a file at `path` the crash-safe way: `write` fills a temporary file beside it
+/// (`.<name>.<purpose>-<pid>`, after removing those that dead processes left), which is then
+/// renamed into place and the folder synced. On any error the temporary file is removed and
+/// `path` is left as it was.
+package func publishFile(at path: String, purpose: String, _ write: (_ temporary: String) throws -> Void) throws {
+    let slash = path.lastIndex(of: "/")
+    let folder = slash.map { String(path[...$0]) } ?? ""
+    let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    let prefix = ".\(name).\(purpose)-"
+    let temporary = folder + prefix + "\(getpid())"
+    removeStaleTemporaries(besides: path, prefix: prefix)
+    do {
+        try write(temporary)
+    } catch {
+        unlink(temporary)
+        throw error
+    }
+    guard rename(temporary, path) == 0 else {
+        let reason = systemErrorMessage()
+        unlink(temporary)
+        throw FileError.cannotCreate(path: path, reason: reason)
+    }
+    syncFolder(of: path)
+}
+
 package func removeStaleTemporaries(besides path: String, prefix: String) {
     let slash = path.lastIndex(of: "/")
     let folder = slash.map { String(path[..<$0]) } ?? "."

@@ -342,34 +342,20 @@ final class TextBuffer: @unchecked Sendable {
         defer { close(descriptor) }
         var information = stat()
         guard fstat(descriptor, &information) == 0 else { throw .readFailed(path: path, reason: String(cString: strerror(errno))) }
-        if (information.st_mode & S_IFMT) == S_IFREG {
-            let size = Int(information.st_size)
-            let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: size + 1, alignment: 16)
-            var filled = 0
-            while filled < size {
-                let got = read(descriptor, storage.baseAddress! + filled, size - filled)
-                if got < 0 && errno == EINTR { continue }
-                if got < 0 {
-                    storage.deallocate()
-                    throw .readFailed(path: path, reason: String(cString: strerror(errno)))
-                }
-                if got == 0 { break }
-                filled += got
-            }
-            storage[filled] = 0
-            bytes = storage
-            count = filled
-        } else {
-            (bytes, count) = try Self.readToEnd(descriptor, path: path)
-        }
+        // A regular file is read into one buffer of its size (plus room to see the end); a pipe
+        // grows its buffer as it goes.
+        let size = (information.st_mode & S_IFMT) == S_IFREG ? Int(information.st_size) : 0
+        (bytes, count) = try Self.readToEnd(descriptor, path: path, capacity: max(1 << 20, size + (1 << 16) + 2))
     }
 
     init(readingStandardInput: ()) throws(FileError) {
-        (bytes, count) = try Self.readToEnd(0, path: "<stdin>")
+        (bytes, count) = try Self.readToEnd(0, path: "<stdin>", capacity: 1 << 20)
     }
 
-    private static func readToEnd(_ descriptor: Int32, path: String) throws(FileError) -> (UnsafeMutableRawBufferPointer, Int) {
-        var capacity = 1 << 20
+    /// Reads until end of file into a buffer of `capacity` bytes, doubled when less than 64 KiB
+    /// is left, with a 0 byte after the data.
+    private static func readToEnd(_ descriptor: Int32, path: String, capacity initial: Int) throws(FileError) -> (UnsafeMutableRawBufferPointer, Int) {
+        var capacity = initial
         var storage = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
         var filled = 0
         while true {

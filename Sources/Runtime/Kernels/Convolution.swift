@@ -206,14 +206,14 @@ struct Convolution2D {
                 let start = item * rowsPerBlock
                 let count = min(rowsPerBlock, g.outputRows - start)
                 let block = output + start * g.outputChannels
-                if !accumulates { fillRows(block, rows: count, channels: g.outputChannels, with: bias, threads: 1) }
+                if !accumulates { fillBlock(block, rowLength: g.outputChannels, rows: 0..<count, columns: 0..<g.outputChannels, with: bias) }
                 for group in 0..<g.groups {
                     gatherPatches(input: input, rows: start..<(start + count), group: group, into: patches)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(g.outputGroupChannels), Int32(patch),
                                 1, patches, Int32(patch), kernel + group * g.outputGroupChannels, Int32(g.outputChannels),
                                 1, block + group * g.outputGroupChannels, Int32(g.outputChannels))
                 }
-                finishRows(block, rows: count, channels: g.outputChannels, bias: lateBias, activation: activation, threads: 1)
+                finishBlock(block, rowLength: g.outputChannels, rows: 0..<count, columns: 0..<g.outputChannels, bias: lateBias, activation: activation)
             }
         }
     }
@@ -263,16 +263,6 @@ struct Convolution2D {
     }
 }
 
-/// Sets each row of `channels` values to the bias (or zero), in parallel.
-func fillRows(_ data: UnsafeMutablePointer<Float>, rows: Int, channels: Int, with bias: UnsafePointer<Float>?, threads: Int) {
-    parallelFor(rows, threads: threads, minimumPerThread: max(1, 8192 / max(channels, 1))) { block in
-        for row in block {
-            let line = data + row * channels
-            if let bias { line.update(from: bias, count: channels) } else { line.update(repeating: 0, count: channels) }
-        }
-    }
-}
-
 /// `line[c] += bias[c]` for `c < count`, eight at a time.
 @inline(__always)
 func addBias(_ bias: UnsafePointer<Float>, to line: UnsafeMutablePointer<Float>, count: Int) {
@@ -313,11 +303,7 @@ func finishBlock(_ data: UnsafeMutablePointer<Float>, rowLength: Int, rows: Rang
 func finishRows(_ data: UnsafeMutablePointer<Float>, rows: Int, channels: Int, bias: UnsafePointer<Float>?, activation: ActivationKernel, threads: Int) {
     if bias == nil && activation == .linear { return }
     parallelFor(rows, threads: threads, minimumPerThread: max(1, 4096 / max(channels, 1))) { block in
-        for row in block {
-            let line = data + row * channels
-            if let bias { addBias(bias, to: line, count: channels) }
-            activation.apply(line, line, count: channels)
-        }
+        finishBlock(data, rowLength: channels, rows: block, columns: 0..<channels, bias: bias, activation: activation)
     }
 }
 
