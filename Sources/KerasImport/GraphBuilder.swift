@@ -240,6 +240,22 @@ final class GraphBuilder {
         return result.isEmpty ? nil : result
     }
 
+    /// The weight tensors of a layer call, role → tensor name: those an earlier call of the same
+    /// (shared) layer added, or else the arrays `load` returns (in the spec's layout), each added
+    /// as `<layer path>/<role>` in the order given, so that files are written the same every time.
+    func layerWeights(of call: LayerCall, roles: [String],
+                      load: () throws -> [(role: String, shape: [Int], values: [Float])]) throws -> [String: String] {
+        if let existing = registeredWeights(of: call, roles: roles) { return existing }
+        var names: [String: String] = [:]
+        for weight in try load() { names[weight.role] = addTensor(of: call, role: weight.role, shape: weight.shape, values: weight.values) }
+        return names
+    }
+
+    /// The bias among fetched weights, when the layer has one, for `layerWeights`.
+    func biasWeight(_ stored: [String: StoredWeight]) -> [(role: String, shape: [Int], values: [Float])] {
+        stored["bias"].map { [("bias", $0.shape, $0.values)] } ?? []
+    }
+
     /// Adds a weight tensor named `<layer path>/<role>` and returns its name.
     func addTensor(of call: LayerCall, role: String, shape: [Int], values: [Float]) -> String {
         let key = call.layerPath.joined(separator: "/") + "/" + role

@@ -349,18 +349,12 @@ extension GraphBuilder {
         }
         let useBias = call.config["use_bias"]?.boolValue ?? call.config["bias"]?.boolValue ?? true
         let inputSize = input.shape.last ?? nil
-        let names: [String: String]
-        if let existing = registeredWeights(of: call, roles: ["kernel", "bias"]) {
-            names = existing
-        } else {
+        let names = try layerWeights(of: call, roles: ["kernel", "bias"]) {
             var requests = [WeightRequest(role: "kernel", shape: [inputSize, units])]
             if useBias { requests.append(WeightRequest(role: "bias", shape: [units])) }
             let stored = try fetch(call, requests)
-            var result: [String: String] = [:]
             let kernel = stored["kernel"]!
-            result["kernel"] = addTensor(of: call, role: "kernel", shape: kernel.shape, values: kernel.values)
-            if useBias, let bias = stored["bias"] { result["bias"] = addTensor(of: call, role: "bias", shape: bias.shape, values: bias.values) }
-            names = result
+            return [("kernel", kernel.shape, kernel.values)] + (useBias ? biasWeight(stored) : [])
         }
         let shape = Array(input.shape.dropLast()) + [units]
         return try emitWithActivation(call, op: .dense, inputs: [input], shape: shape,
@@ -466,10 +460,7 @@ extension GraphBuilder {
         let layout = layout(forFormat: options.format, rank: 4, call: call)
         let channels = input.shape[axes(of: layout).channels]
         let inputPerGroup = channels.map { $0 / options.groups }
-        let names: [String: String]
-        if let existing = registeredWeights(of: call, roles: ["kernel", "bias"]) {
-            names = existing
-        } else {
+        let names = try layerWeights(of: call, roles: ["kernel", "bias"]) {
             let theano = usesKeras1TheanoKernel(call, format: options.format)
             let kernelShape: [Int?] = theano ? [filters, inputPerGroup, options.kernel[0], options.kernel[1]]
                 : [options.kernel[0], options.kernel[1], inputPerGroup, filters]
@@ -477,9 +468,7 @@ extension GraphBuilder {
             if options.useBias { requests.append(WeightRequest(role: "bias", shape: [filters])) }
             let stored = try fetch(call, requests)
             let kernel = prepareConvolutionKernel(stored["kernel"]!, theanoLayout: theano, flip: flipsConvolutionKernels)
-            var result = ["kernel": addTensor(of: call, role: "kernel", shape: kernel.shape, values: kernel.values)]
-            if let bias = stored["bias"] { result["bias"] = addTensor(of: call, role: "bias", shape: bias.shape, values: bias.values) }
-            names = result
+            return [("kernel", kernel.shape, kernel.values)] + biasWeight(stored)
         }
         let geometry = try windowGeometry(input: input, layout: layout, kernel: options.kernel, strides: options.strides,
                                           dilations: options.dilations, padding: options.padding, call: call)
@@ -509,10 +498,7 @@ extension GraphBuilder {
         let width = input.shape[channelsFirst ? 2 : 1]
         let channels = input.shape[channelsFirst ? 1 : 2]
 
-        let names: [String: String]
-        if let existing = registeredWeights(of: call, roles: ["kernel", "bias"]) {
-            names = existing
-        } else {
+        let names = try layerWeights(of: call, roles: ["kernel", "bias"]) {
             var requests = [WeightRequest(role: "kernel", shape: [nil, nil, nil] + (kerasMajorVersion == 1 ? [nil] : []))]
             if useBias { requests.append(WeightRequest(role: "bias", shape: [filters])) }
             let stored = try fetch(call, requests)
@@ -534,9 +520,7 @@ extension GraphBuilder {
             }
             weight.shape = [1] + weight.shape
             let prepared = prepareConvolutionKernel(weight, theanoLayout: false, flip: flipsConvolutionKernels)
-            var result = ["kernel": addTensor(of: call, role: "kernel", shape: prepared.shape, values: prepared.values)]
-            if let bias = stored["bias"] { result["bias"] = addTensor(of: call, role: "bias", shape: bias.shape, values: bias.values) }
-            names = result
+            return [("kernel", prepared.shape, prepared.values)] + biasWeight(stored)
         }
         let layout2D: Layout = channelsFirst ? .nchw : .nhwc
         let expandedShape: [Int?] = channelsFirst ? [nil, channels, 1, width] : [nil, 1, width, channels]
@@ -568,17 +552,12 @@ extension GraphBuilder {
         let options = try convolutionOptions(call)
         let layout = layout(forFormat: options.format, rank: 4, call: call)
         let channels = input.shape[axes(of: layout).channels]
-        let names: [String: String]
-        if let existing = registeredWeights(of: call, roles: ["kernel", "bias"]) {
-            names = existing
-        } else {
+        let names = try layerWeights(of: call, roles: ["kernel", "bias"]) {
             var requests = [WeightRequest(role: "depthwise_kernel", shape: [options.kernel[0], options.kernel[1], channels, options.depthMultiplier])]
             if options.useBias { requests.append(WeightRequest(role: "bias", shape: [channels.map { $0 * options.depthMultiplier }])) }
             let stored = try fetch(call, requests)
             let kernel = stored["depthwise_kernel"]!
-            var result = ["kernel": addTensor(of: call, role: "kernel", shape: kernel.shape, values: kernel.values)]
-            if let bias = stored["bias"] { result["bias"] = addTensor(of: call, role: "bias", shape: bias.shape, values: bias.values) }
-            names = result
+            return [("kernel", kernel.shape, kernel.values)] + biasWeight(stored)
         }
         let geometry = try windowGeometry(input: input, layout: layout, kernel: options.kernel, strides: options.strides,
                                           dilations: options.dilations, padding: options.padding, call: call)
@@ -600,10 +579,7 @@ extension GraphBuilder {
         let layout = layout(forFormat: options.format, rank: 4, call: call)
         let channels = input.shape[axes(of: layout).channels]
         let middle = channels.map { $0 * options.depthMultiplier }
-        let names: [String: String]
-        if let existing = registeredWeights(of: call, roles: ["depthwise_kernel", "pointwise_kernel", "bias"]) {
-            names = existing
-        } else {
+        let names = try layerWeights(of: call, roles: ["depthwise_kernel", "pointwise_kernel", "bias"]) {
             let theano = usesKeras1TheanoKernel(call, format: options.format)
             var requests = [
                 WeightRequest(role: "depthwise_kernel", shape: theano ? [options.depthMultiplier, channels, options.kernel[0], options.kernel[1]]
@@ -614,12 +590,8 @@ extension GraphBuilder {
             let stored = try fetch(call, requests)
             let depthwise = prepareConvolutionKernel(stored["depthwise_kernel"]!, theanoLayout: theano, flip: false)
             let pointwise = prepareConvolutionKernel(stored["pointwise_kernel"]!, theanoLayout: theano, flip: false)
-            var result = [
-                "depthwise_kernel": addTensor(of: call, role: "depthwise_kernel", shape: depthwise.shape, values: depthwise.values),
-                "pointwise_kernel": addTensor(of: call, role: "pointwise_kernel", shape: pointwise.shape, values: pointwise.values),
-            ]
-            if let bias = stored["bias"] { result["bias"] = addTensor(of: call, role: "bias", shape: bias.shape, values: bias.values) }
-            names = result
+            return [("depthwise_kernel", depthwise.shape, depthwise.values), ("pointwise_kernel", pointwise.shape, pointwise.values)]
+                + biasWeight(stored)
         }
         let geometry = try windowGeometry(input: input, layout: layout, kernel: options.kernel, strides: options.strides,
                                           dilations: options.dilations, padding: options.padding, call: call)
@@ -653,17 +625,12 @@ extension GraphBuilder {
         let layout = layout(forFormat: options.format, rank: 4, call: call)
         let spatial = axes(of: layout)
         let channels = input.shape[spatial.channels]
-        let names: [String: String]
-        if let existing = registeredWeights(of: call, roles: ["kernel", "bias"]) {
-            names = existing
-        } else {
+        let names = try layerWeights(of: call, roles: ["kernel", "bias"]) {
             var requests = [WeightRequest(role: "kernel", shape: [options.kernel[0], options.kernel[1], filters, channels])]
             if options.useBias { requests.append(WeightRequest(role: "bias", shape: [filters])) }
             let stored = try fetch(call, requests)
             let kernel = prepareConvolutionKernel(stored["kernel"]!, theanoLayout: false, flip: flipsConvolutionKernels)
-            var result = ["kernel": addTensor(of: call, role: "kernel", shape: kernel.shape, values: kernel.values)]
-            if let bias = stored["bias"] { result["bias"] = addTensor(of: call, role: "bias", shape: bias.shape, values: bias.values) }
-            names = result
+            return [("kernel", kernel.shape, kernel.values)] + biasWeight(stored)
         }
         let explicitOutputPadding: [Int]? = call.config["output_padding"].flatMap { $0 == .null ? nil : integers($0, count: 2) }
         var crop = [0, 0, 0, 0]
