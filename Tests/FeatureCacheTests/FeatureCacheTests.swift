@@ -1,5 +1,6 @@
 import FeatureCache
 import Foundation
+import GraftTestSupport
 import GraftSupport
 import HDF5
 import Testing

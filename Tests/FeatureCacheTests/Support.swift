@@ -1,5 +1,6 @@
 import FeatureCache
 import Foundation
+import GraftTestSupport
 import Testing
 
 /// The committed fixtures (`Tools/fixtures/make_feature_fixtures.py`).
@@ -7,14 +8,6 @@ let fixtureFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().
 
 func fixturePath(_ name: String) -> String {
     fixtureFolder.appendingPathComponent(name).path
-}
-
-/// Runs `body` with a new empty temporary folder and removes it afterwards.
-func withTemporaryFolder<Result>(_ body: (String) throws -> Result) throws -> Result {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-cache-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: folder) }
-    return try body(folder.path)
 }
 
 /// A provenance for test caches.

@@ -1,6 +1,7 @@
 import FeatureCache
 import FeatureExtraction
 import Foundation
+import GraftTestSupport
 import ImageIO
 import Tensors
 import Testing

@@ -1,6 +1,7 @@
 import FeatureCache
 import FeatureExtraction
 import Foundation
+import GraftTestSupport
 import ImageIO
 import Tensors
 import Testing
@@ -10,14 +11,6 @@ let fixtureFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().
 
 func fixturePath(_ name: String) -> String {
     fixtureFolder.appendingPathComponent(name).path
-}
-
-/// Runs `body` with a new empty temporary folder and removes it afterwards.
-func withTemporaryFolder<Result>(_ body: (String) throws -> Result) throws -> Result {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-features-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: folder) }
-    return try body(folder.path)
 }
 
 /// Keras's outputs for the fixture images (`reference.json`).

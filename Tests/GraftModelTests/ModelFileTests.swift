@@ -1,4 +1,5 @@
 import Foundation
+import GraftTestSupport
 import GraftModel
 import GraftSupport
 import Tensors
@@ -113,7 +114,7 @@ struct Expected: Decodable {
     /// Random single-byte damage anywhere in a valid file never crashes the reader.
     @Test func randomDamageIsRejectedOrHarmless() throws {
         let original = try [UInt8](Data(contentsOf: fixtures.appendingPathComponent("tiny-cnn.graft")))
-        var generator = SplitMix(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let path = temporaryPath("damaged.graft")
         defer { try? FileManager.default.removeItem(atPath: path) }
         for _ in 0..<300 {
@@ -124,17 +125,5 @@ struct Expected: Decodable {
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             do { _ = try ModelFile(path: path) } catch is ModelFormatError {} // rejected cleanly
         }
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e3779b97f4a7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
-        z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
-        return z ^ (z >> 31)
     }
 }

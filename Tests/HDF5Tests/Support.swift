@@ -1,4 +1,5 @@
 import Foundation
+import GraftTestSupport
 import HDF5
 import Testing
 
@@ -13,13 +14,10 @@ func fixturePath(_ name: String) -> String {
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
 
-/// Runs `body` with a new empty temporary folder and removes the folder afterwards.
+/// Runs `body` with the URL of a new empty temporary folder, removed afterwards.
 func withTemporaryFolder<Result>(_ body: (URL) throws -> Result) throws -> Result {
-    let folder = FileManager.default.temporaryDirectory
-        .appendingPathComponent("graft-hdf5-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: folder) }
-    return try body(folder)
+    let folder = try TemporaryFolder()
+    return try body(folder.url)
 }
 
 /// `expected.json`: what h5py read back from the fixtures it wrote.

@@ -1,4 +1,5 @@
 import Foundation
+import GraftTestSupport
 import Testing
 
 /// The folder of the committed fixtures written by `Tools/fixtures/make_npy_fixtures.py`.
@@ -50,26 +51,3 @@ struct FixtureManifest: Decodable, Sendable {
     static let shared: FixtureManifest = (try? load()) ?? FixtureManifest(numpy: "", arrays: [], errors: [])
 }
 
-/// A unique path under the temporary folder, removed (with any sibling temporary files) by
-/// `cleanUp`.
-struct TemporaryFolder: ~Copyable {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("graft-tensors-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    func contents() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: url.path).sorted()
-    }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
-
-func readBytes(_ path: String) throws -> [UInt8] {
-    [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-}

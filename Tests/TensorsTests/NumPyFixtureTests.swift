@@ -1,4 +1,5 @@
 import Foundation
+import GraftTestSupport
 import GraftSupport
 import Testing
 @testable import Tensors

@@ -1,3 +1,4 @@
+import GraftTestSupport
 import GraftSupport
 import Testing
 @testable import Tensors
