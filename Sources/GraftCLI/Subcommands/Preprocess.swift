@@ -4,7 +4,7 @@ import GraftModel
 import ImageIO
 import Tensors
 
-/// The preprocessing options shared by `graft preprocess` (and, later, `graft features`).
+/// The preprocessing options shared by `graft preprocess`, `graft features` and `graft predict`.
 /// Each one overrides the same member of the model's recorded `graph.preprocessing`.
 struct PreprocessingOptions: ParsableArguments {
     @Option(name: .customLong("preprocess"),
