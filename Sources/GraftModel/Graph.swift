@@ -43,7 +43,7 @@ public struct Graph: Sendable, Hashable, Codable {
 /// Axis attributes of nodes (concatenation axis, softmax axis, flatten order) are expressed in
 /// the layout of the values they act on; the runtime may store activations differently inside,
 /// but results are as if it used this layout.
-public enum Layout: String, Sendable, Hashable, Codable {
+public enum Layout: String, Sendable, Hashable, Codable, CaseIterable {
     /// Batch, height, width, channels: Keras's `channels_last`.
     case nhwc = "NHWC"
     /// Batch, channels, height, width: Caffe and Keras's `channels_first`.
@@ -74,27 +74,29 @@ public struct ValueInfo: Sendable, Hashable, Codable {
 public struct Node: Sendable, Hashable, Codable {
     /// The layer's name in the source model; inside nested Keras models `outer/inner`.
     public var name: String
-    public var op: Operator
+    /// The op and its typed attributes.
+    public var operation: Operation
     /// Names of the values consumed, in the op's argument order.
     public var inputs: [String]
     /// Names of the values produced.
     public var outputs: [String]
     /// Shapes of `outputs`, batch dimension `nil`, as the converter computed them.
     public var outputShapes: [[Int?]]
-    public var attributes: [String: JSONValue]
     /// Weight role (`kernel`, `bias`, `gamma`, …) to tensor name in the file.
     public var weights: [String: String]
 
-    public init(name: String, op: Operator, inputs: [String], outputs: [String],
-                outputShapes: [[Int?]], attributes: [String: JSONValue] = [:], weights: [String: String] = [:]) {
+    public init(name: String, operation: Operation, inputs: [String], outputs: [String],
+                outputShapes: [[Int?]], weights: [String: String] = [:]) {
         self.name = name
-        self.op = op
+        self.operation = operation
         self.inputs = inputs
         self.outputs = outputs
         self.outputShapes = outputShapes
-        self.attributes = attributes
         self.weights = weights
     }
+
+    /// The op's kind.
+    public var op: Operator { operation.op }
 
     enum CodingKeys: String, CodingKey {
         case name, op, inputs, outputs, attributes, weights
@@ -108,11 +110,11 @@ public struct Node: Sendable, Hashable, Codable {
         guard let op = Operator(rawValue: opName) else {
             throw GraphDecodingError.unknownOperator(node: name, op: opName)
         }
-        self.op = op
+        let attributes = try container.decodeIfPresent([String: JSONValue].self, forKey: .attributes) ?? [:]
+        operation = try Operation.decode(op, attributes: attributes, node: name)
         inputs = try container.decode([String].self, forKey: .inputs)
         outputs = try container.decode([String].self, forKey: .outputs)
         outputShapes = try container.decode([[Int?]].self, forKey: .outputShapes)
-        attributes = try container.decodeIfPresent([String: JSONValue].self, forKey: .attributes) ?? [:]
         weights = try container.decodeIfPresent([String: String].self, forKey: .weights) ?? [:]
     }
 
@@ -123,7 +125,7 @@ public struct Node: Sendable, Hashable, Codable {
         try container.encode(inputs, forKey: .inputs)
         try container.encode(outputs, forKey: .outputs)
         try container.encode(outputShapes, forKey: .outputShapes)
-        try container.encode(attributes, forKey: .attributes)
+        try container.encode(operation.attributes, forKey: .attributes)
         if !weights.isEmpty { try container.encode(weights, forKey: .weights) }
     }
 }
@@ -175,8 +177,14 @@ public struct Provenance: Sendable, Hashable, Codable {
 }
 
 /// Errors raised while decoding a graph's JSON that JSONDecoder cannot phrase itself.
-enum GraphDecodingError: Error {
+enum GraphDecodingError: Error, CustomStringConvertible {
     case unknownOperator(node: String, op: String)
+
+    var description: String {
+        switch self {
+        case let .unknownOperator(node, op): "node '\(node)' has the unknown op '\(op.prefix(80))'"
+        }
+    }
 }
 
 extension Graph {

@@ -53,6 +53,12 @@ public enum ModelWriter {
             }
         }
         try ModelFile.validate(graph: graph, tensors: entries, path: path)
+        for node in graph.nodes {
+            // Attributes built in code get the checks a reader makes on decoding.
+            do { try node.operation.validate(node: node.name) } catch {
+                throw ModelFormatError.invalidGraph(path: path, reason: error.description)
+            }
+        }
 
         let header = try headerBytes(graph: graph, layout: layout.map { ($0.name, $0.code, $0.shape, $0.range) })
         let file = try AtomicOutputFile(path: path)

@@ -63,17 +63,3 @@ public enum Operator: String, Sendable, CaseIterable, Codable {
     }
 }
 
-/// The element-wise functions of the `Activation` op (and the fused `activation` attribute of
-/// Conv2D, DepthwiseConv2D, Conv2DTranspose and Dense).
-///
-/// Parameters that distinguish framework variants are attributes, never implied by the source:
-/// `hard_sigmoid` is `max(0, min(1, slope·x + offset))` with Keras 2's slope 0.2 or Keras 3's 1/6
-/// written out by the converter; `relu` takes `negative_slope`, `max_value` and `threshold`.
-public enum ActivationFunction: String, Sendable, CaseIterable, Codable {
-    case linear, relu, relu6, sigmoid, tanh, softplus, softsign, selu, elu, gelu
-    case swish, exponential, abs, log, bnll
-    case hardSigmoid = "hard_sigmoid"
-    case hardSwish = "hard_swish"
-    case leakyReLU = "leaky_relu"
-    case power
-}
