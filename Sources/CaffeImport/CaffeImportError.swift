@@ -1,3 +1,4 @@
+public import GraftModel
 public import GraftSupport
 
 /// Why a Caffe model could not be converted. Each case names the file and the layer, weight or
@@ -14,7 +15,8 @@ public enum CaffeImportError: GraftError, Equatable {
     case unrecognizedFile(file: String)
     /// The conversion was given two prototxts, two caffemodels, or files in the wrong order.
     case wrongFileKinds(prototxt: String, weights: String)
-    /// The layers graft cannot convert, every one of them, with their types.
+    /// The layers graft cannot convert, every one of them, with their types (`kind` is the
+    /// Caffe type).
     case unsupportedLayers(file: String, layers: [UnsupportedLayer])
     /// A layer's parameters are outside what graft converts (the layer type itself is supported).
     case unsupportedParameter(file: String, layer: String, reason: String)
@@ -30,21 +32,6 @@ public enum CaffeImportError: GraftError, Equatable {
     case weightShapeMismatch(file: String, layer: String, blob: Int, expected: [Int], actual: [Int])
     /// A weight blob's values are missing, of the wrong count, or of an unsupported type.
     case badBlob(file: String, layer: String, blob: Int, reason: String)
-
-    /// One layer graft cannot convert.
-    public struct UnsupportedLayer: Sendable, Equatable, CustomStringConvertible {
-        public var name: String
-        public var type: String
-        public var reason: String?
-        public init(name: String, type: String, reason: String? = nil) {
-            self.name = name
-            self.type = type
-            self.reason = reason
-        }
-        public var description: String {
-            "'\(name)' (\(type)\(reason.map { ": \($0)" } ?? ""))"
-        }
-    }
 
     public var exitStatus: ExitStatus { .dataError }
 

@@ -44,19 +44,11 @@ public enum CaffeFileKind: String, Sendable, Equatable {
     }
 }
 
-/// A converted Caffe model: the graph, its weights, and notes for the user (caffemodel layers
-/// the prototxt does not use, for example) that the command line prints on stderr.
-public struct CaffeConversion: Sendable {
-    public var graph: Graph
-    public var weights: [WeightTensor]
-    public var notes: [String]
-}
-
 /// Converts Caffe models (a prototxt and a caffemodel) to graft graphs.
 ///
 /// ```swift
-/// let conversion = try CaffeImporter.convert(prototxt: "deploy.prototxt", weights: "net.caffemodel")
-/// try ModelWriter.write(graph: conversion.graph, weights: conversion.weights, to: "net.graft")
+/// let model = try CaffeImporter.convert(prototxt: "deploy.prototxt", weights: "net.caffemodel")
+/// try model.write(to: "net.graft")
 /// ```
 ///
 /// Both the current `layer` format and the legacy V1 `layers` format are read, in either file,
@@ -72,9 +64,11 @@ public enum CaffeImporter {
     ///   - weights: the caffemodel; `nil` converts a net without weighted layers only.
     ///   - inputShape: `[N, C, H, W]` (or any rank ≥ 2) replacing the shape of the net's single
     ///     input; required when the input comes from a data layer. N is recorded as open.
+    /// - Returns: the graph, its weights, and notes for the user (caffemodel layers the prototxt
+    ///   does not use, for example) that the command line prints on stderr.
     /// - Throws: `CaffeImportError` for bad or unsupported content (listing every unsupported
     ///   layer at once), `FileError` when a file cannot be read.
-    public static func convert(prototxt: String, weights: String?, inputShape: [Int]? = nil) throws -> CaffeConversion {
+    public static func convert(prototxt: String, weights: String?, inputShape: [Int]? = nil) throws -> ImportedModel {
         let textFile = try MappedFile(path: prototxt)
         guard detect(textFile.bytes) == .prototxt else {
             if let weights { throw CaffeImportError.wrongFileKinds(prototxt: prototxt, weights: weights) }
@@ -109,12 +103,12 @@ public enum CaffeImporter {
             inputs: converter.inputs, outputs: converter.outputs, nodes: converter.nodes,
             preprocessing: converter.preprocessing,
             provenance: Provenance(framework: "caffe", sources: sources, converter: GraftVersion.tool, details: details))
-        return CaffeConversion(graph: graph, weights: converter.weights, notes: converter.notes)
+        return ImportedModel(graph: graph, weights: converter.weights, notes: converter.notes)
     }
 
     /// Converts two files given in either order, telling the prototxt from the caffemodel by
     /// content (`graft convert a b`), or one prototxt alone.
-    public static func convert(files: [String], inputShape: [Int]? = nil) throws -> CaffeConversion {
+    public static func convert(files: [String], inputShape: [Int]? = nil) throws -> ImportedModel {
         var prototxt: String? = nil
         var weights: String? = nil
         for path in files {

@@ -1,8 +1,9 @@
-internal import CaffeProto
-internal import CProtobufC
 import GraftModel
 import GraftSupport
 import Foundation
+
+/// graft's op, not Foundation's `Operation` (NSOperation), which the name would otherwise also find.
+private typealias Operation = GraftModel.Operation
 
 /// Turns a parsed prototxt plus an indexed caffemodel into graft nodes and weights.
 ///
@@ -70,7 +71,7 @@ final class Converter {
             !Converter.supportedLayerTypes.contains($0.type) && !Converter.dataLayerTypes.contains($0.type) && !Converter.isDropped($0.type)
         }
         if !unsupported.isEmpty {
-            throw CaffeImportError.unsupportedLayers(file: file, layers: unsupported.map { .init(name: $0.name, type: $0.type) })
+            throw CaffeImportError.unsupportedLayers(file: file, layers: unsupported.map { UnsupportedLayer(name: $0.name, kind: $0.type) })
         }
         for (index, layer) in layers.enumerated() where !Converter.isDropped(layer.type) {
             for top in layer.tops { lastWriter[top] = index }
@@ -100,8 +101,7 @@ final class Converter {
     private func declareNetInputs(_ layers: [LayerDefinition]) throws {
         var declared: [(name: String, shape: [Int]?)] = net.declaredInputs
         for layer in layers where layer.type == "Input" {
-            let shapes = messages(layer.input?.pointee.shape, count: layer.input?.pointee.n_shape ?? 0)
-                .map { elements($0.pointee.dim, count: $0.pointee.n_dim).map(Int.init) }
+            let shapes = layer.input.shapes
             guard shapes.isEmpty || shapes.count == 1 || shapes.count == layer.tops.count else {
                 throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "it has \(layer.tops.count) tops but \(shapes.count) shapes")
             }
@@ -113,7 +113,7 @@ final class Converter {
             guard let top = layer.tops.first else { continue }
             declared.append((top, nil))
             for label in layer.tops.dropFirst() { droppedBlobs.insert(label) }
-            if let transform = layer.transform { recordTransform(transform.pointee) }
+            if let transform = layer.transform { recordTransform(transform) }
         }
         guard !declared.isEmpty else {
             throw CaffeImportError.inputShape(file: file, reason: "the net declares no input (no Input layer, no 'input' field, no data layer)")
@@ -142,14 +142,13 @@ final class Converter {
         }
     }
 
-    private func recordTransform(_ transform: Caffe__TransformationParameter) {
+    private func recordTransform(_ transform: TransformationParameters) {
         var hints: [String: JSONValue] = ["preset": "caffe"]
-        let means = elements(transform.mean_value, count: transform.n_mean_value).map { JSONValue.number(Double($0)) }
-        if !means.isEmpty { hints["mean"] = .array(means) }
-        if transform.mean_file != nil { hints["mean_file"] = .string(string(transform.mean_file)) }
-        if transform.has_scale != 0 { hints["scale"] = .number(Double(transform.scale)) }
-        if transform.crop_size > 0 { hints["crop_size"] = .integer(Int(transform.crop_size)) }
-        if transform.has_mirror != 0 { hints["mirror"] = .bool(transform.mirror != 0) }
+        if !transform.meanValues.isEmpty { hints["mean"] = .array(transform.meanValues.map { .number(Double($0)) }) }
+        if let meanFile = transform.meanFile { hints["mean_file"] = .string(meanFile) }
+        if let scale = transform.scale { hints["scale"] = .number(Double(scale)) }
+        if transform.cropSize > 0 { hints["crop_size"] = .integer(transform.cropSize) }
+        if let mirror = transform.mirror { hints["mirror"] = .bool(mirror) }
         preprocessing = hints
     }
 
@@ -197,8 +196,8 @@ final class Converter {
     // MARK: Emitting nodes
 
     /// Adds a node producing values for `tops` (the layer's own outputs).
-    private func emit(_ layer: LayerDefinition, index: Int, name: String? = nil, op: Operator, inputs: [String],
-                      outputShapes: [[Int]], attributes: [String: JSONValue] = [:], weights: [String: String] = [:]) {
+    private func emit(_ layer: LayerDefinition, index: Int, name: String? = nil, _ operation: Operation, inputs: [String],
+                      outputShapes: [[Int]], weights: [String: String] = [:]) {
         let nodeName = name ?? uniqueNodeName(layer.name.isEmpty ? "\(layer.type)_\(index)" : layer.name)
         var outputs: [String] = []
         for (top, shape) in zip(layer.tops, outputShapes) {
@@ -208,17 +207,17 @@ final class Converter {
             blobValues[top] = value
             producedOrder.append(value)
         }
-        nodes.append(Node(name: nodeName, op: op, inputs: inputs, outputs: outputs,
-                          outputShapes: outputShapes.map(graphShape), attributes: attributes, weights: weights))
+        nodes.append(Node(name: nodeName, operation: operation, inputs: inputs, outputs: outputs,
+                          outputShapes: outputShapes.map(graphShape), weights: weights))
     }
 
     /// Adds a helper node (a Flatten before a Dense, a Rescaling around an Exp) and returns its
     /// output value.
-    private func emitHelper(name: String, op: Operator, input: String, shape: [Int], attributes: [String: JSONValue] = [:]) -> String {
+    private func emitHelper(name: String, _ operation: Operation, input: String, shape: [Int]) -> String {
         let nodeName = uniqueNodeName(name)
         let value = uniqueValueName(nodeName)
         shapes[value] = shape
-        nodes.append(Node(name: nodeName, op: op, inputs: [input], outputs: [value], outputShapes: [graphShape(shape)], attributes: attributes))
+        nodes.append(Node(name: nodeName, operation: operation, inputs: [input], outputs: [value], outputShapes: [graphShape(shape)]))
         return value
     }
 
@@ -324,34 +323,28 @@ final class Converter {
         case "Pooling":
             try convertPooling(layer, index: index, input: first, shape: inputShape)
         case "ReLU":
-            var attributes: [String: JSONValue] = ["function": "relu"]
-            if let slope = layer.relu?.pointee.negative_slope, slope != 0 { attributes["negative_slope"] = .number(Double(slope)) }
-            emit(layer, index: index, op: .activation, inputs: [first], outputShapes: [inputShape], attributes: attributes)
+            emit(layer, index: index, .activation(.relu(negativeSlope: Double(layer.relu.negativeSlope))), inputs: [first], outputShapes: [inputShape])
         case "Sigmoid", "TanH", "AbsVal", "BNLL":
-            let function = ["Sigmoid": "sigmoid", "TanH": "tanh", "AbsVal": "abs", "BNLL": "bnll"][layer.type]!
-            emit(layer, index: index, op: .activation, inputs: [first], outputShapes: [inputShape], attributes: ["function": .string(function)])
+            let function: [String: Activation] = ["Sigmoid": .sigmoid, "TanH": .tanh, "AbsVal": .abs, "BNLL": .bnll]
+            emit(layer, index: index, .activation(function[layer.type]!), inputs: [first], outputShapes: [inputShape])
         case "ELU":
-            let alpha = Double(layer.elu?.pointee.alpha ?? 1)
-            emit(layer, index: index, op: .activation, inputs: [first], outputShapes: [inputShape], attributes: ["function": "elu", "alpha": .number(alpha)])
+            emit(layer, index: index, .activation(.elu(alpha: Double(layer.elu.alpha))), inputs: [first], outputShapes: [inputShape])
         case "Power":
-            let parameters = layer.power?.pointee
-            emit(layer, index: index, op: .activation, inputs: [first], outputShapes: [inputShape], attributes: [
-                "function": "power", "power": .number(Double(parameters?.power ?? 1)),
-                "scale": .number(Double(parameters?.scale ?? 1)), "shift": .number(Double(parameters?.shift ?? 0)),
-            ])
+            let power = layer.power
+            emit(layer, index: index, .activation(.power(power: Double(power.power), scale: Double(power.scale), shift: Double(power.shift))),
+                 inputs: [first], outputShapes: [inputShape])
         case "Exp":
             try convertExp(layer, index: index, input: first, shape: inputShape)
         case "Log":
-            let parameters = layer.log?.pointee
-            var attributes: [String: JSONValue] = [
-                "function": "log", "scale": .number(Double(parameters?.scale ?? 1)), "shift": .number(Double(parameters?.shift ?? 0)),
-            ]
-            let base = parameters?.base ?? -1
-            if base != -1 {
-                guard base > 0 else { throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "log base \(base) is not positive") }
-                attributes["base"] = .number(Double(base))
+            let log = layer.log
+            // Caffe writes base −1 for e.
+            if log.base != -1 {
+                guard log.base > 0 else { throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "log base \(log.base) is not positive") }
+                guard log.base != 1 else { throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "log base 1 is invalid (Caffe divides by ln 1 = 0)") }
             }
-            emit(layer, index: index, op: .activation, inputs: [first], outputShapes: [inputShape], attributes: attributes)
+            let base = log.base == -1 ? nil : Double(log.base)
+            emit(layer, index: index, .activation(.log(base: base, scale: Double(log.scale), shift: Double(log.shift))),
+                 inputs: [first], outputShapes: [inputShape])
         case "PReLU":
             try convertPReLU(layer, index: index, input: first, shape: inputShape)
         case "BatchNorm":
@@ -360,23 +353,23 @@ final class Converter {
             try convertScale(layer, index: index, inputs: inputNames, shape: inputShape)
         case "LRN":
             try require4D(layer, inputShape)
-            let parameters = layer.lrn?.pointee
-            let size = Int(parameters?.local_size ?? 5)
-            guard size % 2 == 1 else { throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "local_size \(size) is even (Caffe needs it odd)") }
-            let within = parameters?.norm_region == CAFFE__LRNPARAMETER__NORM_REGION__WITHIN_CHANNEL
+            let lrn = layer.lrn
+            guard lrn.localSize % 2 == 1 else {
+                throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "local_size \(lrn.localSize) is even (Caffe needs it odd)")
+            }
+            let within = lrn.normRegion == .withinChannel
             // Caffe's WITHIN_CHANNEL LRN adds 1, not k (it builds the layer from a Power layer
             // with shift 1); k is written as 1 so the op computes what Caffe computes.
-            emit(layer, index: index, op: .localResponseNormalization, inputs: [first], outputShapes: [inputShape], attributes: [
-                "layout": "NCHW", "size": .integer(size), "alpha": .number(Double(parameters?.alpha ?? 1)),
-                "beta": .number(Double(parameters?.beta ?? 0.75)), "k": .number(within ? 1 : Double(parameters?.k ?? 1)),
-                "region": .string(within ? "within_channel" : "across_channels"),
-            ])
+            let normalization = Operation.LocalResponseNormalization(
+                layout: .nchw, size: lrn.localSize, alpha: Double(lrn.alpha), beta: Double(lrn.beta), k: within ? 1 : Double(lrn.k),
+                region: within ? .withinChannel : .acrossChannels)
+            emit(layer, index: index, .localResponseNormalization(normalization), inputs: [first], outputShapes: [inputShape])
         case "Dropout":
-            emit(layer, index: index, op: .identity, inputs: [first], outputShapes: [inputShape])
+            emit(layer, index: index, .identity, inputs: [first], outputShapes: [inputShape])
         case "Softmax":
-            let axis = try normalizedAxis(Int(layer.softmax?.pointee.axis ?? 1), rank: inputShape.count, layer: layer)
+            let axis = try normalizedAxis(layer.softmax.axis, rank: inputShape.count, layer: layer)
             guard axis > 0 else { throw batchAxisRefused(layer, "takes the softmax over") }
-            emit(layer, index: index, op: .softmax, inputs: [first], outputShapes: [inputShape], attributes: ["axis": .integer(axis)])
+            emit(layer, index: index, .softmax(axis: axis), inputs: [first], outputShapes: [inputShape])
         case "Concat":
             try convertConcat(layer, index: index, inputs: inputNames)
         case "Eltwise":
@@ -392,7 +385,7 @@ final class Converter {
         case "Permute":
             try convertPermute(layer, index: index, input: first, shape: inputShape)
         default:
-            throw CaffeImportError.unsupportedLayers(file: file, layers: [.init(name: layer.name, type: layer.type)])
+            throw CaffeImportError.unsupportedLayers(file: file, layers: [UnsupportedLayer(name: layer.name, kind: layer.type)])
         }
     }
 
@@ -406,20 +399,20 @@ final class Converter {
     // MARK: Convolution
 
     /// (height, width) from Caffe's repeated value or its `_h`/`_w` pair.
-    private func pair(_ layer: LayerDefinition, what: String, repeated: [UInt32], hasH: Bool, h: UInt32, hasW: Bool, w: UInt32,
-                      default value: Int?) throws -> (Int, Int) {
-        if hasH || hasW {
-            guard hasH && hasW, repeated.isEmpty else {
+    private func pair(_ layer: LayerDefinition, what: String, repeated: [Int], height: Int?, width: Int?,
+                      default value: Int?) throws -> Pair {
+        if height != nil || width != nil {
+            guard let height, let width, repeated.isEmpty else {
                 throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "\(what)_h and \(what)_w must be given together and without \(what)")
             }
-            return (Int(h), Int(w))
+            return Pair(height, width)
         }
         switch repeated.count {
         case 0:
             guard let value else { throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "it has no \(what)") }
-            return (value, value)
-        case 1: return (Int(repeated[0]), Int(repeated[0]))
-        case 2: return (Int(repeated[0]), Int(repeated[1]))
+            return .square(value)
+        case 1: return .square(repeated[0])
+        case 2: return Pair(repeated[0], repeated[1])
         default:
             throw CaffeImportError.unsupportedParameter(file: file, layer: layer.name, reason: "gives \(repeated.count) \(what) values (a \(repeated.count)-D convolution)")
         }
@@ -427,78 +420,67 @@ final class Converter {
 
     private func convertConvolution(_ layer: LayerDefinition, index: Int, input: String, shape: [Int]) throws {
         try require4D(layer, shape)
-        guard let parameters = layer.convolution?.pointee else {
+        guard let parameters = layer.convolution else {
             throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "it has no convolution_param")
         }
-        if parameters.has_axis != 0 && parameters.axis != 1 {
+        if parameters.axis != 1 {
             throw CaffeImportError.unsupportedParameter(file: file, layer: layer.name, reason: "has convolution axis \(parameters.axis)")
         }
-        let (kh, kw) = try pair(layer, what: "kernel", repeated: elements(parameters.kernel_size, count: parameters.n_kernel_size),
-                                hasH: parameters.has_kernel_h != 0, h: parameters.kernel_h, hasW: parameters.has_kernel_w != 0, w: parameters.kernel_w, default: nil)
-        let (ph, pw) = try pair(layer, what: "pad", repeated: elements(parameters.pad, count: parameters.n_pad),
-                                hasH: parameters.has_pad_h != 0, h: parameters.pad_h, hasW: parameters.has_pad_w != 0, w: parameters.pad_w, default: 0)
-        let (sh, sw) = try pair(layer, what: "stride", repeated: elements(parameters.stride, count: parameters.n_stride),
-                                hasH: parameters.has_stride_h != 0, h: parameters.stride_h, hasW: parameters.has_stride_w != 0, w: parameters.stride_w, default: 1)
-        let (dh, dw) = try pair(layer, what: "dilation", repeated: elements(parameters.dilation, count: parameters.n_dilation),
-                                hasH: false, h: 0, hasW: false, w: 0, default: 1)
-        let groups = Int(parameters.group)
-        let outputs = Int(parameters.num_output)
+        let kernel = try pair(layer, what: "kernel", repeated: parameters.kernelSize,
+                              height: parameters.kernelHeight, width: parameters.kernelWidth, default: nil)
+        let pad = try pair(layer, what: "pad", repeated: parameters.pad, height: parameters.padHeight, width: parameters.padWidth, default: 0)
+        let strides = try pair(layer, what: "stride", repeated: parameters.stride,
+                               height: parameters.strideHeight, width: parameters.strideWidth, default: 1)
+        let dilations = try pair(layer, what: "dilation", repeated: parameters.dilation, height: nil, width: nil, default: 1)
+        let groups = parameters.group
+        let outputs = parameters.outputCount ?? 0
         let channels = shape[1]
-        guard kh > 0, kw > 0, sh > 0, sw > 0, dh > 0, dw > 0, groups > 0, outputs > 0 else {
+        guard [kernel, strides, dilations].allSatisfy({ $0.height > 0 && $0.width > 0 }), groups > 0, outputs > 0 else {
             throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "kernel, stride, dilation, group and num_output must be positive")
         }
         guard channels % groups == 0, outputs % groups == 0 else {
             throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "group \(groups) does not divide \(channels) input and \(outputs) output channels")
         }
         let transposed = layer.type == "Deconvolution"
-        let height: Int, width: Int
-        if transposed {
-            height = (shape[2] - 1) * sh + dh * (kh - 1) + 1 - 2 * ph
-            width = (shape[3] - 1) * sw + dw * (kw - 1) + 1 - 2 * pw
-        } else {
-            let spanH = shape[2] + 2 * ph - (dh * (kh - 1) + 1)
-            let spanW = shape[3] + 2 * pw - (dw * (kw - 1) + 1)
-            guard spanH >= 0, spanW >= 0 else {
-                throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "its kernel is larger than its padded input \(describe(shape))")
-            }
-            height = spanH / sh + 1
-            width = spanW / sw + 1
+        // Caffe pads both sides of an axis alike; a Deconvolution's pad is what it crops from
+        // the full output, which is the op's `padding` too.
+        let convolution = Operation.Convolution(
+            layout: .nchw, kernelSize: kernel, strides: strides, dilations: dilations,
+            padding: .explicit(Sides(top: pad.height, bottom: pad.height, left: pad.width, right: pad.width)), groups: groups)
+        guard let size = convolution.outputSize(for: Pair(shape[2], shape[3]), transposed: transposed) else {
+            // A forward convolution's size is nil only when the kernel exceeds the padded input.
+            throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: transposed
+                ? "its output would be empty" : "its kernel is larger than its padded input \(describe(shape))")
         }
-        guard height > 0, width > 0 else {
-            throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "its output would be empty")
-        }
-        let hasBias = parameters.bias_term != 0
+        let hasBias = parameters.biasTerm
         // Caffe stores [Cout, Cin/g, kh, kw] for Convolution and [Cin, Cout/g, kh, kw] for Deconvolution.
-        let blobShape = transposed ? [channels, outputs / groups, kh, kw] : [outputs, channels / groups, kh, kw]
+        let blobShape = transposed ? [channels, outputs / groups, kernel.height, kernel.width]
+            : [outputs, channels / groups, kernel.height, kernel.width]
         var expected = [blobShape]
         if hasBias { expected.append([outputs]) }
         let node = reserveNodeName(layer, index: index)
         let stored = try blobs(layer, expected: expected)
-        let kernel = stored[0].withBytes { WeightLayouts.spatialFirst($0, shape: blobShape) }
+        let values = stored[0].withBytes { WeightLayouts.spatialFirst($0, shape: blobShape) }
         release(stored[0])
-        var weightNames = ["kernel": addWeight(node: node, role: "kernel", shape: [kh, kw, blobShape[1], blobShape[0]], values: kernel)]
+        var weightNames = ["kernel": addWeight(node: node, role: "kernel", shape: [kernel.height, kernel.width, blobShape[1], blobShape[0]], values: values)]
         if hasBias { weightNames["bias"] = addWeight(node: node, role: "bias", shape: [outputs], values: stored[1].values) }
-        emit(layer, index: index, name: node, op: transposed ? .conv2DTranspose : .conv2D, inputs: [input],
-             outputShapes: [[shape[0], outputs, height, width]], attributes: [
-                "layout": "NCHW", "kernel_size": [.integer(kh), .integer(kw)], "strides": [.integer(sh), .integer(sw)],
-                "dilations": [.integer(dh), .integer(dw)], "padding": [.integer(ph), .integer(ph), .integer(pw), .integer(pw)],
-                "groups": .integer(groups),
-             ], weights: weightNames)
+        emit(layer, index: index, name: node, transposed ? .conv2DTranspose(convolution) : .conv2D(convolution), inputs: [input],
+             outputShapes: [[shape[0], outputs, size.height, size.width]], weights: weightNames)
     }
 
     // MARK: InnerProduct
 
     private func convertInnerProduct(_ layer: LayerDefinition, index: Int, input: String, shape: [Int]) throws {
-        guard let parameters = layer.innerProduct?.pointee else {
+        guard let parameters = layer.innerProduct else {
             throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "it has no inner_product_param")
         }
-        let axis = try normalizedAxis(Int(parameters.axis), rank: shape.count, layer: layer)
+        let axis = try normalizedAxis(parameters.axis, rank: shape.count, layer: layer)
         guard axis > 0 else { throw batchAxisRefused(layer, "flattens") }
-        let outputs = Int(parameters.num_output)
+        let outputs = parameters.outputCount ?? 0
         guard outputs > 0 else { throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "num_output must be positive") }
         let inputs = shape[axis...].reduce(1, *)
-        let hasBias = parameters.bias_term != 0
-        let transposed = parameters.transpose != 0
+        let hasBias = parameters.biasTerm
+        let transposed = parameters.transpose
         let blobShape = transposed ? [inputs, outputs] : [outputs, inputs]
         var expected = [blobShape]
         if hasBias { expected.append([outputs]) }
@@ -516,13 +498,12 @@ final class Converter {
 
         var denseInput = input
         if axis == 1 && shape.count > 2 {
-            denseInput = emitHelper(name: "\(node)/flatten", op: .flatten, input: input, shape: [shape[0], inputs])
+            denseInput = emitHelper(name: "\(node)/flatten", .flatten, input: input, shape: [shape[0], inputs])
         } else if axis < shape.count - 1 {
             let target = Array(shape[1..<axis]) + [inputs]
-            denseInput = emitHelper(name: "\(node)/reshape", op: .reshape, input: input, shape: [shape[0]] + target,
-                                    attributes: ["shape": .array(target.map { .integer($0) })])
+            denseInput = emitHelper(name: "\(node)/reshape", .reshape(shape: target), input: input, shape: [shape[0]] + target)
         }
-        emit(layer, index: index, name: node, op: .dense, inputs: [denseInput], outputShapes: [Array(shape[..<axis]) + [outputs]],
+        emit(layer, index: index, name: node, .dense(.init()), inputs: [denseInput], outputShapes: [Array(shape[..<axis]) + [outputs]],
              weights: weightNames)
     }
 
@@ -530,71 +511,59 @@ final class Converter {
 
     private func convertPooling(_ layer: LayerDefinition, index: Int, input: String, shape: [Int]) throws {
         try require4D(layer, shape)
-        let parameters = layer.pooling?.pointee
-        let method = parameters?.pool ?? CAFFE__POOLING_PARAMETER__POOL_METHOD__MAX
-        guard method == CAFFE__POOLING_PARAMETER__POOL_METHOD__MAX || method == CAFFE__POOLING_PARAMETER__POOL_METHOD__AVE else {
+        let method = layer.pooling?.method ?? .max
+        guard method != .stochastic else {
             throw CaffeImportError.unsupportedParameter(file: file, layer: layer.name, reason: "uses STOCHASTIC pooling")
         }
-        let isMax = method == CAFFE__POOLING_PARAMETER__POOL_METHOD__MAX
-        if let parameters, parameters.global_pooling != 0 {
-            emit(layer, index: index, op: isMax ? .globalMaxPooling : .globalAveragePooling, inputs: [input],
-                 outputShapes: [[shape[0], shape[1], 1, 1]], attributes: ["layout": "NCHW", "keepdims": true])
+        let isMax = method == .max
+        if let parameters = layer.pooling, parameters.global {
+            let global = Operation.GlobalPooling(layout: .nchw, keepsDimensions: true)
+            emit(layer, index: index, isMax ? .globalMaxPooling(global) : .globalAveragePooling(global), inputs: [input],
+                 outputShapes: [[shape[0], shape[1], 1, 1]])
             return
         }
-        guard let parameters else {
+        guard let parameters = layer.pooling else {
             throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "it has no pooling_param (kernel size needed)")
         }
-        func single(_ has: protobuf_c_boolean, _ value: UInt32, _ hasH: protobuf_c_boolean, _ h: UInt32,
-                    _ hasW: protobuf_c_boolean, _ w: UInt32, what: String, default fallback: Int?) throws -> (Int, Int) {
-            if hasH != 0 || hasW != 0 {
-                guard hasH != 0 && hasW != 0, has == 0 else {
+        /// (height, width) from Caffe's single value or its `_h`/`_w` pair.
+        func pair(_ value: Int?, height: Int?, width: Int?, what: String, default fallback: Int?) throws -> Pair {
+            if height != nil || width != nil {
+                guard let height, let width, value == nil else {
                     throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "\(what)_h and \(what)_w must be given together and without \(what)")
                 }
-                return (Int(h), Int(w))
+                return Pair(height, width)
             }
-            if has != 0 { return (Int(value), Int(value)) }
-            guard let fallback else { throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "it has no kernel_size") }
-            return (fallback, fallback)
+            guard let size = value ?? fallback else {
+                throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "it has no kernel_size")
+            }
+            return .square(size)
         }
-        let (kh, kw) = try single(parameters.has_kernel_size, parameters.kernel_size, parameters.has_kernel_h, parameters.kernel_h,
-                                  parameters.has_kernel_w, parameters.kernel_w, what: "kernel", default: nil)
-        let (ph, pw) = try single(parameters.has_pad, parameters.pad, parameters.has_pad_h, parameters.pad_h,
-                                  parameters.has_pad_w, parameters.pad_w, what: "pad", default: 0)
-        let (sh, sw) = try single(parameters.has_stride, parameters.stride, parameters.has_stride_h, parameters.stride_h,
-                                  parameters.has_stride_w, parameters.stride_w, what: "stride", default: 1)
-        guard kh > 0, kw > 0, sh > 0, sw > 0 else {
+        let kernel = try pair(parameters.kernelSize, height: parameters.kernelHeight, width: parameters.kernelWidth, what: "kernel", default: nil)
+        let pad = try pair(parameters.pad, height: parameters.padHeight, width: parameters.padWidth, what: "pad", default: 0)
+        let strides = try pair(parameters.stride, height: parameters.strideHeight, width: parameters.strideWidth, what: "stride", default: 1)
+        guard kernel.height > 0, kernel.width > 0, strides.height > 0, strides.width > 0 else {
             throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "kernel and stride must be positive")
         }
-        guard ph < kh, pw < kw else {
+        guard pad.height < kernel.height, pad.width < kernel.width else {
             throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "padding must be smaller than the kernel")
         }
-        let ceil = parameters.round_mode != CAFFE__POOLING_PARAMETER__ROUND_MODE__FLOOR
-        func outputSize(_ size: Int, _ kernel: Int, _ pad: Int, _ stride: Int) -> Int {
-            let span = size + 2 * pad - kernel
-            var output = (ceil ? (span + stride - 1).floorDivided(by: stride) : span.floorDivided(by: stride)) + 1
-            // Caffe drops a last window that would start inside the bottom/right padding.
-            if (ph > 0 || pw > 0) && (output - 1) * stride >= size + pad { output -= 1 }
-            return output
-        }
-        let height = outputSize(shape[2], kh, ph, sh)
-        let width = outputSize(shape[3], kw, pw, sw)
-        guard height > 0, width > 0 else {
+        // Caffe's rounding, including its rule that drops a last window starting inside the
+        // bottom or right padding, is `WindowArithmetic.poolingOutput`'s.
+        let pooling = Operation.Pooling(
+            layout: .nchw, poolSize: kernel, strides: strides,
+            padding: .explicit(Sides(top: pad.height, bottom: pad.height, left: pad.width, right: pad.width)),
+            rounding: parameters.roundMode == .floor ? .floor : .ceil, divisor: isMax ? .valid : .padded)
+        guard let size = pooling.outputSize(for: Pair(shape[2], shape[3])) else {
             throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "its output would be empty for input \(describe(shape))")
         }
-        var attributes: [String: JSONValue] = [
-            "layout": "NCHW", "pool_size": [.integer(kh), .integer(kw)], "strides": [.integer(sh), .integer(sw)],
-            "padding": [.integer(ph), .integer(ph), .integer(pw), .integer(pw)], "rounding": .string(ceil ? "ceil" : "floor"),
-        ]
-        if !isMax { attributes["divisor"] = "padded" }
-        emit(layer, index: index, op: isMax ? .maxPooling2D : .averagePooling2D, inputs: [input],
-             outputShapes: [[shape[0], shape[1], height, width]], attributes: attributes)
+        emit(layer, index: index, isMax ? .maxPooling2D(pooling) : .averagePooling2D(pooling), inputs: [input],
+             outputShapes: [[shape[0], shape[1], size.height, size.width]])
     }
 
     // MARK: Element-wise with parameters
 
     private func convertExp(_ layer: LayerDefinition, index: Int, input: String, shape: [Int]) throws {
-        let parameters = layer.exp?.pointee
-        let base = Double(parameters?.base ?? -1), scale = Double(parameters?.scale ?? 1), shift = Double(parameters?.shift ?? 0)
+        let base = Double(layer.exp.base), scale = Double(layer.exp.scale), shift = Double(layer.exp.shift)
         guard base == -1 || base > 0 else {
             throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "exp base \(base) is not positive")
         }
@@ -605,21 +574,19 @@ final class Converter {
         let node = reserveNodeName(layer, index: index)
         var current = input
         if inner != 1 {
-            current = emitHelper(name: "\(node)/inner_scale", op: .rescaling, input: current, shape: shape,
-                                 attributes: ["scale": .number(inner), "offset": 0.0])
+            current = emitHelper(name: "\(node)/inner_scale", .rescaling(.init(scale: inner, offset: 0)), input: current, shape: shape)
         }
         if outer != 1 {
-            current = emitHelper(name: "\(node)/exp", op: .activation, input: current, shape: shape, attributes: ["function": "exponential"])
-            emit(layer, index: index, name: node, op: .rescaling, inputs: [current], outputShapes: [shape],
-                 attributes: ["scale": .number(outer), "offset": 0.0])
+            current = emitHelper(name: "\(node)/exp", .activation(.exponential), input: current, shape: shape)
+            emit(layer, index: index, name: node, .rescaling(.init(scale: outer, offset: 0)), inputs: [current], outputShapes: [shape])
         } else {
-            emit(layer, index: index, name: node, op: .activation, inputs: [current], outputShapes: [shape], attributes: ["function": "exponential"])
+            emit(layer, index: index, name: node, .activation(.exponential), inputs: [current], outputShapes: [shape])
         }
     }
 
     private func convertPReLU(_ layer: LayerDefinition, index: Int, input: String, shape: [Int]) throws {
         guard shape.count >= 2 else { throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "its input has fewer than 2 axes") }
-        let shared = layer.prelu?.pointee.channel_shared ?? 0 != 0
+        let shared = layer.prelu.channelShared
         let channels = shared ? 1 : shape[1]
         let node = reserveNodeName(layer, index: index)
         let stored = try blobs(layer, expected: [[channels]])
@@ -627,13 +594,12 @@ final class Converter {
         // per-channel slopes of an NCHW blob are shaped [C, 1, 1].
         let alphaShape = shared ? [1] : [channels] + Array(repeating: 1, count: shape.count - 2)
         let alpha = addWeight(node: node, role: "alpha", shape: alphaShape, values: stored[0].values)
-        emit(layer, index: index, name: node, op: .preLU, inputs: [input], outputShapes: [shape], weights: ["alpha": alpha])
+        emit(layer, index: index, name: node, .preLU, inputs: [input], outputShapes: [shape], weights: ["alpha": alpha])
     }
 
     private func convertBatchNorm(_ layer: LayerDefinition, index: Int, input: String, shape: [Int]) throws {
         guard shape.count >= 2 else { throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "its input has fewer than 2 axes") }
-        let parameters = layer.batchNorm?.pointee
-        if let parameters, parameters.has_use_global_stats != 0, parameters.use_global_stats == 0 {
+        if layer.batchNorm.useGlobalStats == false {
             throw CaffeImportError.unsupportedParameter(file: file, layer: layer.name, reason: "sets use_global_stats: false (normalising with each batch's own statistics)")
         }
         let channels = shape[1]
@@ -649,15 +615,15 @@ final class Converter {
             "moving_mean": addWeight(node: node, role: "moving_mean", shape: [channels], values: mean),
             "moving_variance": addWeight(node: node, role: "moving_variance", shape: [channels], values: variance),
         ]
-        emit(layer, index: index, name: node, op: .batchNormalization, inputs: [input], outputShapes: [shape],
-             attributes: ["axis": 1, "epsilon": .number(Double(parameters?.eps ?? 1e-5))], weights: weightNames)
+        emit(layer, index: index, name: node, .batchNormalization(.init(axis: 1, epsilon: Double(layer.batchNorm.epsilon))),
+             inputs: [input], outputShapes: [shape], weights: weightNames)
     }
 
     private func convertScale(_ layer: LayerDefinition, index: Int, inputs: [String], shape: [Int]) throws {
         let isBias = layer.type == "Bias"
-        let rawAxis = Int(isBias ? (layer.bias?.pointee.axis ?? 1) : (layer.scale?.pointee.axis ?? 1))
-        let rawCount = Int(isBias ? (layer.bias?.pointee.num_axes ?? 1) : (layer.scale?.pointee.num_axes ?? 1))
-        let hasBias = !isBias && (layer.scale?.pointee.bias_term ?? 0) != 0
+        let rawAxis = isBias ? layer.bias.axis : layer.scale.axis
+        let rawCount = isBias ? layer.bias.axisCount : layer.scale.axisCount
+        let hasBias = !isBias && layer.scale.biasTerm
         let axis = try normalizedAxis(rawAxis, rank: shape.count, layer: layer)
         if inputs.count == 2 {
             // Second-bottom form: the factor (or addend) is a blob of the net, not a weight.
@@ -674,10 +640,9 @@ final class Converter {
             var factor = inputs[1]
             if other.count < shape.count {
                 let target = Array(other.dropFirst()) + Array(repeating: 1, count: shape.count - other.count)
-                factor = emitHelper(name: "\(layer.name)/reshape", op: .reshape, input: factor, shape: [shape[0]] + target,
-                                    attributes: ["shape": .array(target.map { .integer($0) })])
+                factor = emitHelper(name: "\(layer.name)/reshape", .reshape(shape: target), input: factor, shape: [shape[0]] + target)
             }
-            emit(layer, index: index, op: isBias ? .add : .multiply, inputs: [inputs[0], factor], outputShapes: [shape])
+            emit(layer, index: index, isBias ? .add() : .multiply, inputs: [inputs[0], factor], outputShapes: [shape])
             return
         }
         guard inputs.count == 1 else {
@@ -700,19 +665,15 @@ final class Converter {
             weightNames["scale"] = addWeight(node: node, role: "scale", shape: tensorShape, values: stored[0].values)
             if hasBias { weightNames["bias"] = addWeight(node: node, role: "bias", shape: tensorShape, values: stored[1].values) }
         }
-        emit(layer, index: index, name: node, op: .scale, inputs: [inputs[0]], outputShapes: [shape],
-             attributes: ["axis": .integer(axis), "num_axes": .integer(count)], weights: weightNames)
+        emit(layer, index: index, name: node, .scale(.init(axis: axis, axisCount: count)), inputs: [inputs[0]], outputShapes: [shape],
+             weights: weightNames)
     }
 
     // MARK: Several inputs
 
     private func convertConcat(_ layer: LayerDefinition, index: Int, inputs: [String]) throws {
-        let parameters = layer.concat?.pointee
         let first = valueShape(inputs[0])
-        let rawAxis: Int
-        if let parameters, parameters.has_axis != 0 { rawAxis = Int(parameters.axis) }
-        else if let parameters, parameters.has_concat_dim != 0 { rawAxis = Int(parameters.concat_dim) }
-        else { rawAxis = 1 }
+        let rawAxis = layer.concat.axis ?? layer.concat.concatDimension ?? 1
         let axis = try normalizedAxis(rawAxis, rank: first.count, layer: layer)
         guard axis > 0 else { throw batchAxisRefused(layer, "concatenates along") }
         var output = first
@@ -725,7 +686,7 @@ final class Converter {
             }
             output[axis] += other[axis]
         }
-        emit(layer, index: index, op: .concatenate, inputs: inputs, outputShapes: [output], attributes: ["axis": .integer(axis)])
+        emit(layer, index: index, .concatenate(axis: axis), inputs: inputs, outputShapes: [output])
     }
 
     private func convertEltwise(_ layer: LayerDefinition, index: Int, inputs: [String]) throws {
@@ -733,23 +694,19 @@ final class Converter {
         for input in inputs where valueShape(input) != first {
             throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "its inputs have different shapes \(describe(first)) and \(describe(valueShape(input)))")
         }
-        let parameters = layer.eltwise?.pointee
-        let operation = parameters?.operation ?? CAFFE__ELTWISE_PARAMETER__ELTWISE_OP__SUM
-        let coefficients = parameters.map { elements($0.coeff, count: $0.n_coeff) } ?? []
-        switch operation {
-        case CAFFE__ELTWISE_PARAMETER__ELTWISE_OP__SUM:
-            var attributes: [String: JSONValue] = [:]
-            if !coefficients.isEmpty {
-                guard coefficients.count == inputs.count else {
-                    throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "it has \(coefficients.count) coefficients for \(inputs.count) inputs")
-                }
-                if coefficients.contains(where: { $0 != 1 }) { attributes["coefficients"] = .array(coefficients.map { .number(Double($0)) }) }
+        let coefficients = layer.eltwise.coefficients
+        switch layer.eltwise.operation {
+        case .sum:
+            guard coefficients.isEmpty || coefficients.count == inputs.count else {
+                throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "it has \(coefficients.count) coefficients for \(inputs.count) inputs")
             }
-            emit(layer, index: index, op: .add, inputs: inputs, outputShapes: [first], attributes: attributes)
-        case CAFFE__ELTWISE_PARAMETER__ELTWISE_OP__PROD:
-            emit(layer, index: index, op: .multiply, inputs: inputs, outputShapes: [first])
-        default:
-            emit(layer, index: index, op: .maximum, inputs: inputs, outputShapes: [first])
+            // All 1 is a plain sum, written without coefficients.
+            let weighted = coefficients.contains { $0 != 1 } ? coefficients.map(Double.init) : nil
+            emit(layer, index: index, .add(coefficients: weighted), inputs: inputs, outputShapes: [first])
+        case .product:
+            emit(layer, index: index, .multiply, inputs: inputs, outputShapes: [first])
+        case .maximum:
+            emit(layer, index: index, .maximum, inputs: inputs, outputShapes: [first])
         }
     }
 
@@ -761,9 +718,9 @@ final class Converter {
         guard source.count == reference.count else {
             throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "its inputs \(describe(source)) and \(describe(reference)) differ in rank")
         }
-        let axis = try normalizedAxis(Int(layer.crop?.pointee.axis ?? 2), rank: source.count, layer: layer)
+        let axis = try normalizedAxis(layer.crop.axis, rank: source.count, layer: layer)
         guard axis > 0 else { throw batchAxisRefused(layer, "crops") }
-        let given = layer.crop.map { elements($0.pointee.offset, count: $0.pointee.n_offset).map(Int.init) } ?? []
+        let given = layer.crop.offsets
         let cropped = source.count - axis
         guard given.count <= 1 || given.count == cropped else {
             throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "it has \(given.count) offsets for \(cropped) cropped axes")
@@ -776,31 +733,28 @@ final class Converter {
             }
             output[axisIndex] = reference[axisIndex]
         }
-        emit(layer, index: index, op: .crop, inputs: inputs, outputShapes: [output],
-             attributes: ["axis": .integer(axis), "offsets": .array(offsets.map { .integer($0) })])
+        emit(layer, index: index, .crop(.reference(axis: axis, offsets: offsets)), inputs: inputs, outputShapes: [output])
     }
 
     // MARK: Shape
 
     private func convertFlatten(_ layer: LayerDefinition, index: Int, input: String, shape: [Int]) throws {
-        let axis = try normalizedAxis(Int(layer.flatten?.pointee.axis ?? 1), rank: shape.count, layer: layer)
-        let end = try normalizedAxis(Int(layer.flatten?.pointee.end_axis ?? -1), rank: shape.count, layer: layer)
+        let axis = try normalizedAxis(layer.flatten.axis, rank: shape.count, layer: layer)
+        let end = try normalizedAxis(layer.flatten.endAxis, rank: shape.count, layer: layer)
         guard axis > 0 else { throw batchAxisRefused(layer, "flattens") }
         guard end >= axis else { throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "end_axis \(end) precedes axis \(axis)") }
         let output = Array(shape[..<axis]) + [shape[axis...end].reduce(1, *)] + Array(shape[(end + 1)...])
         if axis == 1 && end == shape.count - 1 {
-            emit(layer, index: index, op: .flatten, inputs: [input], outputShapes: [output])
+            emit(layer, index: index, .flatten, inputs: [input], outputShapes: [output])
         } else {
-            emit(layer, index: index, op: .reshape, inputs: [input], outputShapes: [output],
-                 attributes: ["shape": .array(output.dropFirst().map { .integer($0) })])
+            emit(layer, index: index, .reshape(shape: Array(output.dropFirst())), inputs: [input], outputShapes: [output])
         }
     }
 
     private func convertReshape(_ layer: LayerDefinition, index: Int, input: String, shape: [Int]) throws {
-        let parameters = layer.reshape?.pointee
-        let dims = parameters?.shape.map { elements($0.pointee.dim, count: $0.pointee.n_dim).map(Int.init) } ?? []
-        let axis = try normalizedAxis(Int(parameters?.axis ?? 0), rank: shape.count, layer: layer, allowEnd: true)
-        let rawCount = Int(parameters?.num_axes ?? -1)
+        let dims = layer.reshape.shape
+        let axis = try normalizedAxis(layer.reshape.axis, rank: shape.count, layer: layer, allowEnd: true)
+        let rawCount = layer.reshape.axisCount
         let count = rawCount == -1 ? shape.count - axis : rawCount
         guard count >= 0, axis + count <= shape.count else {
             throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "num_axes \(rawCount) from axis \(axis) exceeds the \(shape.count)-D input")
@@ -840,19 +794,14 @@ final class Converter {
         guard keepsBatch, output.first == shape.first else {
             throw batchAxisRefused(layer, "reshapes")
         }
-        emit(layer, index: index, op: .reshape, inputs: [input], outputShapes: [output],
-             attributes: ["shape": .array(output.dropFirst().map { .integer($0) })])
+        emit(layer, index: index, .reshape(shape: Array(output.dropFirst())), inputs: [input], outputShapes: [output])
     }
 
     private func convertSlice(_ layer: LayerDefinition, index: Int, input: String, shape: [Int]) throws {
-        let parameters = layer.slice?.pointee
-        let rawAxis: Int
-        if let parameters, parameters.has_axis != 0 { rawAxis = Int(parameters.axis) }
-        else if let parameters, parameters.has_slice_dim != 0 { rawAxis = Int(parameters.slice_dim) }
-        else { rawAxis = 1 }
+        let rawAxis = layer.slice.axis ?? layer.slice.sliceDimension ?? 1
         let axis = try normalizedAxis(rawAxis, rank: shape.count, layer: layer)
         guard axis > 0 else { throw batchAxisRefused(layer, "slices") }
-        var points = parameters.map { elements($0.slice_point, count: $0.n_slice_point).map(Int.init) } ?? []
+        var points = layer.slice.slicePoints
         let pieces = layer.tops.count
         if points.isEmpty {
             guard shape[axis] % pieces == 0 else {
@@ -869,27 +818,17 @@ final class Converter {
             output[axis] = bounds[piece + 1] - bounds[piece]
             return output
         }
-        emit(layer, index: index, op: .slice, inputs: [input], outputShapes: outputShapes,
-             attributes: ["axis": .integer(axis), "slice_points": .array(points.map { .integer($0) })])
+        emit(layer, index: index, .slice(axis: axis, slicePoints: points), inputs: [input], outputShapes: outputShapes)
     }
 
     private func convertPermute(_ layer: LayerDefinition, index: Int, input: String, shape: [Int]) throws {
-        var order = layer.permute.map { elements($0.pointee.order, count: $0.pointee.n_order).map(Int.init) } ?? []
+        var order = layer.permute.order
         guard order.allSatisfy({ $0 < shape.count }), Set(order).count == order.count else {
             throw CaffeImportError.invalidLayer(file: file, layer: layer.name, reason: "order \(describe(order)) is not a permutation of \(shape.count) axes")
         }
         // Axes the order leaves out follow in their own order, as the SSD fork does.
         for axis in 0..<shape.count where !order.contains(axis) { order.append(axis) }
         guard order.first == 0 else { throw batchAxisRefused(layer, "moves") }
-        emit(layer, index: index, op: .transpose, inputs: [input], outputShapes: [order.map { shape[$0] }],
-             attributes: ["permutation": .array(order.map { .integer($0) })])
-    }
-}
-
-extension Int {
-    /// Division rounding toward negative infinity.
-    func floorDivided(by divisor: Int) -> Int {
-        let quotient = self / divisor
-        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
+        emit(layer, index: index, .transpose(permutation: order), inputs: [input], outputShapes: [order.map { shape[$0] }])
     }
 }

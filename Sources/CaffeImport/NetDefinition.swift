@@ -5,8 +5,10 @@ internal import CProtobufC
 /// `layers` entry: V1 type enums are upgraded to the current type names, and the parameter
 /// messages (which V1 declares under other field numbers but with the same types) are shared.
 ///
-/// The pointers live as long as the `NetDefinition` that made this value.
-struct LayerDefinition {
+/// Parameters are plain Swift values (`LayerParameters.swift`), decoded once from the parsed
+/// message. The messages whose absence the converter reports are optional; the others hold
+/// Caffe's defaults when the prototxt omits them.
+struct LayerDefinition: Sendable {
     var name: String
     /// The current Caffe type name (`Convolution`, `InnerProduct`, …).
     var type: String
@@ -14,32 +16,33 @@ struct LayerDefinition {
     var tops: [String]
     /// `true` when the layer came from a V1 `layers` entry.
     var isLegacy: Bool
-    var include: [UnsafeMutablePointer<Caffe__NetStateRule>] = []
-    var exclude: [UnsafeMutablePointer<Caffe__NetStateRule>] = []
+    var include: [NetStateRule] = []
+    var exclude: [NetStateRule] = []
 
-    var transform: UnsafeMutablePointer<Caffe__TransformationParameter>?
-    var batchNorm: UnsafeMutablePointer<Caffe__BatchNormParameter>?
-    var bias: UnsafeMutablePointer<Caffe__BiasParameter>?
-    var concat: UnsafeMutablePointer<Caffe__ConcatParameter>?
-    var convolution: UnsafeMutablePointer<Caffe__ConvolutionParameter>?
-    var crop: UnsafeMutablePointer<Caffe__CropParameter>?
-    var eltwise: UnsafeMutablePointer<Caffe__EltwiseParameter>?
-    var elu: UnsafeMutablePointer<Caffe__ELUParameter>?
-    var exp: UnsafeMutablePointer<Caffe__ExpParameter>?
-    var flatten: UnsafeMutablePointer<Caffe__FlattenParameter>?
-    var innerProduct: UnsafeMutablePointer<Caffe__InnerProductParameter>?
-    var input: UnsafeMutablePointer<Caffe__InputParameter>?
-    var log: UnsafeMutablePointer<Caffe__LogParameter>?
-    var lrn: UnsafeMutablePointer<Caffe__LRNParameter>?
-    var permute: UnsafeMutablePointer<Caffe__PermuteParameter>?
-    var pooling: UnsafeMutablePointer<Caffe__PoolingParameter>?
-    var power: UnsafeMutablePointer<Caffe__PowerParameter>?
-    var prelu: UnsafeMutablePointer<Caffe__PReLUParameter>?
-    var relu: UnsafeMutablePointer<Caffe__ReLUParameter>?
-    var reshape: UnsafeMutablePointer<Caffe__ReshapeParameter>?
-    var scale: UnsafeMutablePointer<Caffe__ScaleParameter>?
-    var slice: UnsafeMutablePointer<Caffe__SliceParameter>?
-    var softmax: UnsafeMutablePointer<Caffe__SoftmaxParameter>?
+    /// A data layer's preprocessing, when given.
+    var transform: TransformationParameters?
+    var batchNorm = BatchNormParameters()
+    var bias = BiasParameters()
+    var concat = ConcatParameters()
+    var convolution: ConvolutionParameters?
+    var crop = CropParameters()
+    var eltwise = EltwiseParameters()
+    var elu = ELUParameters()
+    var exp = ExpLogParameters()
+    var flatten = FlattenParameters()
+    var innerProduct: InnerProductParameters?
+    var input = InputParameters()
+    var log = ExpLogParameters()
+    var lrn = LRNParameters()
+    var permute = PermuteParameters()
+    var pooling: PoolingParameters?
+    var power = PowerParameters()
+    var prelu = PReLUParameters()
+    var relu = ReLUParameters()
+    var reshape = ReshapeParameters()
+    var scale = ScaleParameters()
+    var slice = SliceParameters()
+    var softmax = SoftmaxParameters()
 }
 
 /// A prototxt, parsed: the net's name, its declared inputs and its layers in order.
@@ -49,12 +52,13 @@ final class NetDefinition {
     /// Inputs declared at net level (`input` with `input_dim` or `input_shape`).
     let declaredInputs: [(name: String, shape: [Int]?)]
     let layers: [LayerDefinition]
-    private let message: UnpackedMessage<Caffe__NetParameter>
 
     init(text: String, file: String) throws(CaffeImportError) {
         self.file = file
-        message = try parseTextMessage(text, file: file, descriptor: graft_net_parameter_descriptor(),
-                                       as: Caffe__NetParameter.self)
+        // Everything is decoded into Swift values below; the C message lives until then only.
+        let message = try parseTextMessage(text, file: file, descriptor: graft_net_parameter_descriptor(),
+                                           as: Caffe__NetParameter.self)
+        defer { withExtendedLifetime(message) {} }
         let net = message.pointer.pointee
         name = string(net.name)
 
@@ -85,18 +89,36 @@ final class NetDefinition {
 
     /// A current-format layer.
     static func definition(of layer: Caffe__LayerParameter) -> LayerDefinition {
-        LayerDefinition(
+        var definition = LayerDefinition(
             name: string(layer.name), type: string(layer.type),
             bottoms: strings(layer.bottom, count: layer.n_bottom), tops: strings(layer.top, count: layer.n_top),
             isLegacy: false,
-            include: messages(layer.include, count: layer.n_include), exclude: messages(layer.exclude, count: layer.n_exclude),
-            transform: layer.transform_param, batchNorm: layer.batch_norm_param, bias: layer.bias_param,
-            concat: layer.concat_param, convolution: layer.convolution_param, crop: layer.crop_param,
-            eltwise: layer.eltwise_param, elu: layer.elu_param, exp: layer.exp_param, flatten: layer.flatten_param,
-            innerProduct: layer.inner_product_param, input: layer.input_param, log: layer.log_param, lrn: layer.lrn_param,
-            permute: layer.permute_param, pooling: layer.pooling_param, power: layer.power_param, prelu: layer.prelu_param,
-            relu: layer.relu_param, reshape: layer.reshape_param, scale: layer.scale_param, slice: layer.slice_param,
-            softmax: layer.softmax_param)
+            include: messages(layer.include, count: layer.n_include).map { NetStateRule($0.pointee) },
+            exclude: messages(layer.exclude, count: layer.n_exclude).map { NetStateRule($0.pointee) })
+        definition.transform = decoded(layer.transform_param, TransformationParameters.init)
+        definition.batchNorm = decoded(layer.batch_norm_param, BatchNormParameters.init) ?? definition.batchNorm
+        definition.bias = decoded(layer.bias_param, BiasParameters.init) ?? definition.bias
+        definition.concat = decoded(layer.concat_param, ConcatParameters.init) ?? definition.concat
+        definition.convolution = decoded(layer.convolution_param, ConvolutionParameters.init)
+        definition.crop = decoded(layer.crop_param, CropParameters.init) ?? definition.crop
+        definition.eltwise = decoded(layer.eltwise_param, EltwiseParameters.init) ?? definition.eltwise
+        definition.elu = decoded(layer.elu_param, ELUParameters.init) ?? definition.elu
+        definition.exp = decoded(layer.exp_param, ExpLogParameters.init) ?? definition.exp
+        definition.flatten = decoded(layer.flatten_param, FlattenParameters.init) ?? definition.flatten
+        definition.innerProduct = decoded(layer.inner_product_param, InnerProductParameters.init)
+        definition.input = decoded(layer.input_param, InputParameters.init) ?? definition.input
+        definition.log = decoded(layer.log_param, ExpLogParameters.init) ?? definition.log
+        definition.lrn = decoded(layer.lrn_param, LRNParameters.init) ?? definition.lrn
+        definition.permute = decoded(layer.permute_param, PermuteParameters.init) ?? definition.permute
+        definition.pooling = decoded(layer.pooling_param, PoolingParameters.init)
+        definition.power = decoded(layer.power_param, PowerParameters.init) ?? definition.power
+        definition.prelu = decoded(layer.prelu_param, PReLUParameters.init) ?? definition.prelu
+        definition.relu = decoded(layer.relu_param, ReLUParameters.init) ?? definition.relu
+        definition.reshape = decoded(layer.reshape_param, ReshapeParameters.init) ?? definition.reshape
+        definition.scale = decoded(layer.scale_param, ScaleParameters.init) ?? definition.scale
+        definition.slice = decoded(layer.slice_param, SliceParameters.init) ?? definition.slice
+        definition.softmax = decoded(layer.softmax_param, SoftmaxParameters.init) ?? definition.softmax
+        return definition
     }
 
     /// The current type names of the V1 `LayerType` values, as Caffe's own upgrade names them.
@@ -123,31 +145,37 @@ final class NetDefinition {
 
     /// A V1 layer upgraded in meaning to a current one.
     static func upgrade(_ layer: Caffe__V1LayerParameter) -> LayerDefinition {
-        LayerDefinition(
+        var definition = LayerDefinition(
             name: string(layer.name), type: legacyTypeName(Int32(bitPattern: layer.type.rawValue)),
             bottoms: strings(layer.bottom, count: layer.n_bottom), tops: strings(layer.top, count: layer.n_top),
             isLegacy: true,
-            include: messages(layer.include, count: layer.n_include), exclude: messages(layer.exclude, count: layer.n_exclude),
-            transform: layer.transform_param, concat: layer.concat_param, convolution: layer.convolution_param,
-            eltwise: layer.eltwise_param, exp: layer.exp_param, innerProduct: layer.inner_product_param,
-            lrn: layer.lrn_param, pooling: layer.pooling_param, power: layer.power_param, relu: layer.relu_param,
-            slice: layer.slice_param, softmax: layer.softmax_param)
+            include: messages(layer.include, count: layer.n_include).map { NetStateRule($0.pointee) },
+            exclude: messages(layer.exclude, count: layer.n_exclude).map { NetStateRule($0.pointee) })
+        definition.transform = decoded(layer.transform_param, TransformationParameters.init)
+        definition.concat = decoded(layer.concat_param, ConcatParameters.init) ?? definition.concat
+        definition.convolution = decoded(layer.convolution_param, ConvolutionParameters.init)
+        definition.eltwise = decoded(layer.eltwise_param, EltwiseParameters.init) ?? definition.eltwise
+        definition.exp = decoded(layer.exp_param, ExpLogParameters.init) ?? definition.exp
+        definition.innerProduct = decoded(layer.inner_product_param, InnerProductParameters.init)
+        definition.lrn = decoded(layer.lrn_param, LRNParameters.init) ?? definition.lrn
+        definition.pooling = decoded(layer.pooling_param, PoolingParameters.init)
+        definition.power = decoded(layer.power_param, PowerParameters.init) ?? definition.power
+        definition.relu = decoded(layer.relu_param, ReLUParameters.init) ?? definition.relu
+        definition.slice = decoded(layer.slice_param, SliceParameters.init) ?? definition.slice
+        definition.softmax = decoded(layer.softmax_param, SoftmaxParameters.init) ?? definition.softmax
+        return definition
     }
 }
 
 extension LayerDefinition {
-    /// Whether Caffe includes this layer in a TEST-phase net at level 0 with no stages
-    /// (Caffe's `Net::StateMeetsRule`): with include rules, only if one is met; otherwise
-    /// unless an exclude rule is met.
-    var isInTestNet: Bool {
-        func meets(_ rule: Caffe__NetStateRule) -> Bool {
-            if rule.has_phase != 0 && rule.phase != CAFFE__PHASE__TEST { return false }
-            if rule.has_min_level != 0 && 0 < rule.min_level { return false }
-            if rule.has_max_level != 0 && 0 > rule.max_level { return false }
-            if rule.n_stage > 0 { return false }
-            return true
-        }
-        if !include.isEmpty { return include.contains { meets($0.pointee) } }
-        return !exclude.contains { meets($0.pointee) }
+    /// Whether Caffe includes this layer in a net built in `state` (Caffe's
+    /// `Net::FilterNet`): with include rules, only if one is met; otherwise unless an exclude
+    /// rule is met.
+    func isIncluded(in state: NetState) -> Bool {
+        if !include.isEmpty { return include.contains { $0.isMet(by: state) } }
+        return !exclude.contains { $0.isMet(by: state) }
     }
+
+    /// Whether the layer is in the net graft converts: TEST phase, level 0, no stages.
+    var isInTestNet: Bool { isIncluded(in: .deployment) }
 }

@@ -122,10 +122,7 @@ public final class FeatureExtractor {
         var dimensions: [Int] = []
         for (name, output) in zip(session.outputNames, outputs) {
             var layout = input.layout
-            if let producer = graph.producer(of: name), let text = producer.attributes["layout"]?.stringValue,
-               let declared = Layout(rawValue: text) {
-                layout = declared
-            }
+            if let declared = graph.producer(of: name)?.operation.layout { layout = declared }
             let shape = Array(output.shape.dropFirst())
             if options.pooling != .none, shape.count >= 2 {
                 guard shape.count == 3 || shape.count == 2 else {

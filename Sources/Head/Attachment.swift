@@ -50,7 +50,7 @@ public enum HeadAttachment {
             value = node.outputs[index]
             shape = node.outputShapes[index]
             layout = trunkGraph.inputs.first?.layout ?? .plain
-            if let text = node.attributes["layout"]?.stringValue, let declared = Layout(rawValue: text) { layout = declared }
+            if let declared = node.operation.layout { layout = declared }
         } else if let input = trunkGraph.inputs.first(where: { $0.name == description.layer }) {
             (value, shape, layout) = (input.name, input.shape, input.layout)
         } else {
@@ -89,14 +89,14 @@ public enum HeadAttachment {
                 let poolLayout: Layout = perImage.count == 3 ? (channelsFirst ? .nchw : .nhwc) : (channelsFirst ? .ncw : .nwc)
                 reducedLength = channelsFirst ? perImage[0] : perImage[perImage.count - 1]
                 let name = uniqueName(TrainedHead.namePrefix + (description.pooling == .avg ? "global_average_pooling" : "global_max_pooling"))
-                nodes.append(Node(name: name, op: description.pooling == .avg ? .globalAveragePooling : .globalMaxPooling,
-                                  inputs: [value], outputs: [name], outputShapes: [[nil, reducedLength]],
-                                  attributes: ["layout": .string(poolLayout.rawValue), "keepdims": false]))
+                let pooling = Operation.GlobalPooling(layout: poolLayout)
+                nodes.append(Node(name: name, operation: description.pooling == .avg ? .globalAveragePooling(pooling) : .globalMaxPooling(pooling),
+                                  inputs: [value], outputs: [name], outputShapes: [[nil, reducedLength]]))
                 headInput = name
             } else {
                 reducedLength = perImage.allSatisfy { $0 != nil } ? perImage.reduce(1) { $0 * $1! } : nil
                 let name = uniqueName(TrainedHead.namePrefix + "flatten")
-                nodes.append(Node(name: name, op: .flatten, inputs: [value], outputs: [name], outputShapes: [[nil, reducedLength]]))
+                nodes.append(Node(name: name, operation: .flatten, inputs: [value], outputs: [name], outputShapes: [[nil, reducedLength]]))
                 headInput = name
             }
         } else {

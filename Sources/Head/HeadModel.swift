@@ -58,25 +58,23 @@ extension TrainedHead {
         var current = layer
         if let standardization {
             let name = prefix + "standardize"
-            nodes.append(Node(name: name, op: .scale, inputs: [current], outputs: [name], outputShapes: [[nil, dimension]],
-                              attributes: ["axis": -1, "num_axes": 1],
-                              weights: ["scale": name + "/scale", "bias": name + "/bias"]))
+            nodes.append(Node(name: name, operation: .scale(.init(axis: -1, axisCount: 1)), inputs: [current], outputs: [name],
+                              outputShapes: [[nil, dimension]], weights: ["scale": name + "/scale", "bias": name + "/bias"]))
             weights.append(WeightTensor(name: name + "/scale", shape: [dimension], values: standardization.scale))
             weights.append(WeightTensor(name: name + "/bias", shape: [dimension], values: standardization.shift))
             current = name
         }
         for (index, dense) in layers.enumerated() {
             let name = prefix + (index == layers.count - 1 ? "logits" : "hidden")
-            nodes.append(Node(name: name, op: .dense, inputs: [current], outputs: [name], outputShapes: [[nil, dense.outputCount]],
-                              attributes: ["activation": .string(dense.rectifies ? "relu" : "linear")],
-                              weights: ["kernel": name + "/kernel", "bias": name + "/bias"]))
+            nodes.append(Node(name: name, operation: .dense(.init(activation: dense.rectifies ? .rectifier : .linear)), inputs: [current],
+                              outputs: [name], outputShapes: [[nil, dense.outputCount]], weights: ["kernel": name + "/kernel", "bias": name + "/bias"]))
             weights.append(WeightTensor(name: name + "/kernel", shape: [dense.inputCount, dense.outputCount], values: dense.kernel))
             weights.append(WeightTensor(name: name + "/bias", shape: [dense.outputCount], values: dense.bias))
             current = name
         }
         let output = prefix + "probabilities"
-        nodes.append(Node(name: output, op: .softmax, inputs: [current], outputs: [output], outputShapes: [[nil, classes.count]],
-                          attributes: ["axis": -1]))
+        nodes.append(Node(name: output, operation: .softmax(axis: -1), inputs: [current], outputs: [output],
+                          outputShapes: [[nil, classes.count]]))
 
         var training: [String: JSONValue] = [
             "rows": .integer(report.trainingRows), "validation_rows": .integer(report.validationRows),

@@ -1,5 +1,5 @@
-internal import CBLAS
 import Foundation
+internal import GraftNumerics
 
 /// Trains heads on cached features.
 ///
@@ -12,9 +12,11 @@ import Foundation
 /// ```
 ///
 /// The features are standardised in place (the arguments are consumed, so a caller that does not
-/// use them afterwards pays no copy). Matrix products are split between `options.threadCount`
-/// threads, OpenBLAS running single-threaded inside each; a run is deterministic for a given seed
-/// and thread count.
+/// use them afterwards pays no copy). Matrix products are cut into blocks by their shape alone
+/// (`parallelProduct`) and the blocks run on `options.threadCount` threads, OpenBLAS running
+/// single-threaded inside each; per-row work runs in fixed blocks of rows whose partial sums are
+/// added in block order. A run is deterministic for a given seed, and bit-identical whatever the
+/// thread count.
 public enum HeadTrainer {
     /// Fits a head to `training`, reporting each iteration or epoch to `progress`.
     ///
@@ -28,7 +30,7 @@ public enum HeadTrainer {
         var validation = validation
         try checkTrainable(training, validation: validation)
         // graft splits the products between its threads; OpenBLAS runs single-threaded inside.
-        openblas_set_num_threads(1)
+        Parallelism.configureOpenBLAS()
 
         var standardization: Standardization?
         if options.standardizes {
@@ -162,9 +164,9 @@ public enum HeadTrainer {
             for row in 0..<rowCount { (out + row * layer.outputCount).update(from: layer.bias, count: layer.outputCount) }
             input.withUnsafeBufferPointer { x in
                 layer.kernel.withUnsafeBufferPointer { w in
-                    parallelProduct(transposeA: false, transposeB: false, m: rowCount, n: layer.outputCount, k: layer.inputCount,
-                                    a: x.baseAddress!, lda: layer.inputCount, b: w.baseAddress!, ldb: layer.outputCount,
-                                    beta: 1, c: out, ldc: layer.outputCount, threads: threads)
+                    parallelProduct(rows: rowCount, columns: layer.outputCount, depth: layer.inputCount,
+                                    x.baseAddress!, layer.inputCount, w.baseAddress!, layer.outputCount,
+                                    out, layer.outputCount, accumulate: true, threads: threads)
                 }
             }
             if layer.rectifies {

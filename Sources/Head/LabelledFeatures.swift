@@ -1,4 +1,5 @@
 public import FeatureCache
+internal import GraftNumerics
 
 /// The labelled rows of one layer of a feature cache, in memory, ready for training.
 ///

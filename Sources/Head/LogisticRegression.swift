@@ -1,4 +1,5 @@
 import Foundation
+internal import GraftNumerics
 
 /// scikit-learn's logistic regression objective on standardised features, on OpenBLAS sgemm.
 ///
@@ -19,8 +20,9 @@ import Foundation
 /// `Z + α·U` row by row, with no matrix product, and its values are smooth in `α`, which float32
 /// products recomputed at every trial point would not be), and `Gᵀ·X` for the gradient at the
 /// accepted point (`Z += α·U`). `Z` is recomputed from `W` every `refreshInterval` iterations so
-/// that rounding cannot accumulate. Per-row work runs on all cores in fixed blocks of rows whose
-/// partial sums are added in block order, so results do not depend on the thread count.
+/// that rounding cannot accumulate. Per-row work runs on `threads` threads in fixed blocks of rows
+/// whose partial sums are added in block order, and the products are cut by their shape alone
+/// (`parallelProduct`), so results are bit-identical whatever the thread count.
 final class LogisticObjective: LineSearchObjective {
     let features: UnsafePointer<Float>
     let rowCount: Int
@@ -104,8 +106,8 @@ final class LogisticObjective: LineSearchObjective {
 
     /// `out (n × columns) = X · Mᵀ` for `M` (`columns × D`) in `floatMatrix`.
     private func productWithFeatures(into out: UnsafeMutablePointer<Float>) {
-        parallelProduct(transposeA: false, transposeB: true, m: rowCount, n: columns, k: dimension, a: features, lda: dimension,
-                        b: floatMatrix, ldb: dimension, beta: 0, c: out, ldc: columns, threads: threads)
+        parallelProduct(rows: rowCount, columns: columns, depth: dimension, features, dimension, transposeB: true,
+                        floatMatrix, dimension, out, columns, accumulate: false, threads: threads)
     }
 
     /// Recomputes `Z = X·Wᵀ` from the weights of `point` (through the direction buffer).
@@ -158,7 +160,7 @@ final class LogisticObjective: LineSearchObjective {
         let scale = 1 / weightSum
         labels.withUnsafeBufferPointer { labels in
             rowWeights.withUnsafeBufferPointer { weights in
-                forEachBlock(blockCount) { block in
+                parallelItems(blockCount, threads: threads) { _, block in
                     let interceptSums = interceptOut + block * k
                     for j in 0..<k { interceptSums[j] = 0 }
                     var loss = 0.0, slope = 0.0, correct = 0
@@ -227,7 +229,7 @@ final class LogisticObjective: LineSearchObjective {
         let z = logits, sums = blockSums, correctOut = blockCorrect
         let b = intercepts
         labels.withUnsafeBufferPointer { labels in
-            forEachBlock(blockCount) { block in
+            parallelItems(blockCount, threads: threads) { _, block in
                 var loss = 0.0, correct = 0
                 for row in (block * rows)..<min(n, (block + 1) * rows) {
                     let label = Int(labels[row])
@@ -279,7 +281,7 @@ final class LogisticObjective: LineSearchObjective {
         let b = intercepts
         labels.withUnsafeBufferPointer { labels in
             rowWeights.withUnsafeBufferPointer { weights in
-                forEachBlock(blockCount) { block in
+                parallelItems(blockCount, threads: threads) { _, block in
                     let interceptSums = interceptOut + block * k
                     for j in 0..<k { interceptSums[j] = 0 }
                     var loss = 0.0, correct = 0
@@ -329,8 +331,8 @@ final class LogisticObjective: LineSearchObjective {
         let (n, k, d) = (rowCount, columns, dimension)
         let scale = 1 / weightSum
         probedStep = nil
-        parallelProduct(transposeA: true, transposeB: false, m: k, n: d, k: n, a: pointwise, lda: k, b: features, ldb: d,
-                        beta: 0, c: weightGradient, ldc: d, threads: threads)
+        parallelProduct(rows: k, columns: d, depth: n, pointwise, k, transposeA: true, features, d,
+                        weightGradient, d, accumulate: false, threads: threads)
         var loss = 0.0, correct = 0, penalty = 0.0
         for block in 0..<blockCount {
             loss += blockSums[2 * block]

@@ -1,4 +1,5 @@
 import Foundation
+internal import GraftNumerics
 
 /// The MLP head's training: `softmax(dropout(relu(x·W₁ + b₁))·W₂ + b₂)`.
 ///
@@ -14,7 +15,8 @@ import Foundation
 ///   epochs without a lower loss. Without validation rows every epoch runs and the last
 ///   weights are kept.
 ///
-/// The four matrix products of a step run on sgemm.
+/// The four matrix products of a step run on sgemm (`parallelProduct`, cut by shape only), and
+/// every other sum runs in a fixed order, so a run is bit-identical whatever the thread count.
 extension HeadTrainer {
     static func trainPerceptron(_ training: LabelledFeatures, validation: LabelledFeatures?, rowWeights: [Double],
                                 options: HeadTrainingOptions,
@@ -106,8 +108,8 @@ extension HeadTrainer {
                 logits.withUnsafeBufferPointer { g in
                     output.kernel.withUnsafeBufferPointer { w in
                         gradientHidden.withUnsafeMutableBufferPointer { out in
-                            parallelProduct(transposeA: false, transposeB: true, m: b, n: h, k: k, a: g.baseAddress!, lda: k,
-                                            b: w.baseAddress!, ldb: k, beta: 0, c: out.baseAddress!, ldc: h, threads: threads)
+                            parallelProduct(rows: b, columns: h, depth: k, g.baseAddress!, k, transposeB: true,
+                                            w.baseAddress!, k, out.baseAddress!, h, accumulate: false, threads: threads)
                         }
                     }
                 }
@@ -164,9 +166,9 @@ extension HeadTrainer {
             for row in 0..<rows { (out.baseAddress! + row * layer.outputCount).update(from: layer.bias, count: layer.outputCount) }
             x.withUnsafeBufferPointer { x in
                 layer.kernel.withUnsafeBufferPointer { w in
-                    parallelProduct(transposeA: false, transposeB: false, m: rows, n: layer.outputCount, k: layer.inputCount,
-                                    a: x.baseAddress!, lda: layer.inputCount, b: w.baseAddress!, ldb: layer.outputCount,
-                                    beta: 1, c: out.baseAddress!, ldc: layer.outputCount, threads: threads)
+                    parallelProduct(rows: rows, columns: layer.outputCount, depth: layer.inputCount,
+                                    x.baseAddress!, layer.inputCount, w.baseAddress!, layer.outputCount,
+                                    out.baseAddress!, layer.outputCount, accumulate: true, threads: threads)
                 }
             }
         }
@@ -178,8 +180,8 @@ extension HeadTrainer {
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
                 out.withUnsafeMutableBufferPointer { out in
-                    parallelProduct(transposeA: true, transposeB: false, m: m, n: n, k: rows, a: a.baseAddress!, lda: m,
-                                    b: b.baseAddress!, ldb: n, beta: 0, c: out.baseAddress!, ldc: n, threads: threads)
+                    parallelProduct(rows: m, columns: n, depth: rows, a.baseAddress!, m, transposeA: true,
+                                    b.baseAddress!, n, out.baseAddress!, n, accumulate: false, threads: threads)
                 }
             }
         }

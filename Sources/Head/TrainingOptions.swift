@@ -43,7 +43,8 @@ public struct HeadTrainingOptions: Sendable {
     /// Standardise the features first (scikit-learn's `StandardScaler`).
     public var standardizes: Bool
     public var seed: UInt64
-    /// OpenBLAS threads.
+    /// Threads for the matrix products and the per-row work (OpenBLAS itself runs single-threaded
+    /// inside each product). The trained head is bit-identical whatever the count.
     public var threadCount: Int
 
     public init(kind: HeadKind = .logistic, inverseRegularization: Double = 1, tolerance: Double = 1e-4,

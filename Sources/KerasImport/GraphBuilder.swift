@@ -83,7 +83,9 @@ final class GraphBuilder {
         for (index, reference) in model.inputs.enumerated() {
             if let inputs {
                 guard index < inputs.count else {
-                    throw KerasImportError.badConfiguration(path: path, reason: "model '\(model.name)' is called with \(inputs.count) inputs but has \(model.inputs.count)")
+                    throw KerasImportError.badModelConfiguration(
+                        path: path, model: model.name,
+                        reason: "is called with \(inputs.count) input\(inputs.count == 1 ? "" : "s") but has \(model.inputs.count)")
                 }
                 available[reference] = inputs[index]
             } else {
@@ -93,8 +95,13 @@ final class GraphBuilder {
                 } else if let layer = layersByName[reference.layer],
                           let declared = ModelConfigurationParser.declaredInputShape(layer.config) {
                     shape = declared
+                } else if let layer = layersByName[reference.layer] {
+                    throw KerasImportError.badLayerConfiguration(
+                        path: path, layer: prefix + layer.name, className: layer.className,
+                        reason: "is an input of model '\(model.name)' without a declared shape (expected 'batch_shape', 'batch_input_shape' or 'input_shape')")
                 } else {
-                    throw KerasImportError.badConfiguration(path: path, reason: "input '\(reference.layer)' of model '\(model.name)' has no declared shape")
+                    throw KerasImportError.badModelConfiguration(path: path, model: model.name,
+                                                                 reason: "declares no shape for its input '\(reference.layer)'")
                 }
                 let name = try claim(prefix + reference.layer)
                 let layout = defaultLayout(rank: shape.count)
@@ -190,19 +197,17 @@ final class GraphBuilder {
 
     /// Reserves a node or value name; two layers may not produce the same name.
     func claim(_ name: String) throws -> String {
-        guard usedNames.insert(name).inserted else {
-            throw KerasImportError.badConfiguration(path: path, reason: "two layers produce the graph name '\(name)'")
-        }
+        guard usedNames.insert(name).inserted else { throw KerasImportError.duplicateName(path: path, name: name) }
         return name
     }
 
     /// Appends a node with one output named like the node.
     @discardableResult
-    func emit(_ name: String, _ op: Operator, _ inputs: [Value], shape: [Int?], layout: Layout,
-              attributes: [String: JSONValue] = [:], weights: [String: String] = [:]) throws -> Value {
+    func emit(_ name: String, _ operation: Operation, _ inputs: [Value], shape: [Int?], layout: Layout,
+              weights: [String: String] = [:]) throws -> Value {
         let name = try claim(name)
-        nodes.append(Node(name: name, op: op, inputs: inputs.map(\.name), outputs: [name], outputShapes: [shape],
-                          attributes: attributes, weights: weights))
+        nodes.append(Node(name: name, operation: operation, inputs: inputs.map(\.name), outputs: [name], outputShapes: [shape],
+                          weights: weights))
         return Value(name: name, shape: shape, layout: layout)
     }
 

@@ -4,22 +4,6 @@ import GraftSupport
 import HDF5
 import ZIPFoundation
 
-/// A converted model: the graph and the weights it uses, ready for `write(to:)`.
-public struct ConvertedModel: Sendable {
-    public var graph: Graph
-    public var weights: [WeightTensor]
-
-    public init(graph: Graph, weights: [WeightTensor]) {
-        self.graph = graph
-        self.weights = weights
-    }
-
-    /// Writes the model as a `.graft` file, atomically (nothing appears at `path` on failure).
-    public func write(to path: String) throws {
-        try ModelWriter.write(graph: graph, weights: weights, to: path)
-    }
-}
-
 /// Converts Keras models into graft graphs.
 ///
 /// Reads, by content rather than by file name:
@@ -54,7 +38,7 @@ public enum KerasConverter {
     /// for weights-only files and used instead of the embedded architecture otherwise; `name`
     /// replaces the model's own name.
     public static func convert(modelAt path: String, architectureAt architecturePath: String? = nil,
-                               name: String? = nil) throws -> ConvertedModel {
+                               name: String? = nil) throws -> ImportedModel {
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw FileError.cannotOpen(path: path, reason: FileManager.default.fileExists(atPath: path) ? "Permission denied" : "No such file or directory")
         }
@@ -77,7 +61,7 @@ public enum KerasConverter {
 
     // MARK: HDF5
 
-    static func convertHDF5(path: String, architecture: (text: String, path: String)?, name: String?) throws -> ConvertedModel {
+    static func convertHDF5(path: String, architecture: (text: String, path: String)?, name: String?) throws -> ImportedModel {
         let file = try HDF5File(opening: path)
         let attributes = file.attributes
         var configurationText: String?
@@ -139,7 +123,7 @@ public enum KerasConverter {
 
     // MARK: .keras archives
 
-    static func convertArchive(path: String, architecture: (text: String, path: String)?, name: String?) throws -> ConvertedModel {
+    static func convertArchive(path: String, architecture: (text: String, path: String)?, name: String?) throws -> ImportedModel {
         let archive: Archive
         do {
             archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
@@ -212,7 +196,7 @@ public enum KerasConverter {
 
     static func build(parsed: (model: ModelSpecification, root: [String: JSONValue]), source: any WeightSource, path: String,
                       kerasVersion: String?, backend: String?, inferredBackend: Bool, flavour: String,
-                      sources: [Provenance.SourceFile], name: String?) throws -> ConvertedModel {
+                      sources: [Provenance.SourceFile], name: String?) throws -> ImportedModel {
         let model = parsed.model
         let unsupported = SupportedLayers.unsupportedLayers(in: model)
         guard unsupported.isEmpty else { throw KerasImportError.unsupportedLayers(path: path, layers: unsupported) }
@@ -233,7 +217,7 @@ public enum KerasConverter {
                                     converter: GraftVersion.tool, details: details)
         let graph = Graph(name: name ?? model.name, inputs: builder.graphInputs, outputs: outputs, nodes: builder.nodes,
                           preprocessing: PreprocessingPreset.detect(in: model), provenance: provenance)
-        return ConvertedModel(graph: graph, weights: builder.tensors)
+        return ImportedModel(graph: graph, weights: builder.tensors)
     }
 
     /// The Keras major version from the recorded version, or from the configuration's spelling

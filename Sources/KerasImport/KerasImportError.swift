@@ -1,29 +1,27 @@
+public import GraftModel
 public import GraftSupport
 
-/// A layer the importer cannot convert: its name (as `outer/inner` inside nested models) and its
-/// Keras class.
-public struct UnsupportedLayer: Sendable, Hashable, CustomStringConvertible {
-    public var name: String
-    public var className: String
-
-    public init(name: String, className: String) {
-        self.name = name
-        self.className = className
-    }
-
-    public var description: String { "'\(name)' (\(className))" }
-}
-
 /// Why a Keras model could not be converted. Every case names the source file and the part of it
-/// that is wrong; all are bad or unsupported data (exit status 65).
+/// that is wrong (the model, the layer and its class, the weight); all are bad or unsupported
+/// data (exit status 65).
 public enum KerasImportError: GraftError, Equatable {
     /// The file is neither a Keras HDF5 file nor a `.keras` archive graft can read.
     case notKerasModel(path: String, reason: String)
     /// The file holds weights only and no architecture was given.
     case missingArchitecture(path: String)
-    /// The model configuration (JSON) is malformed or lacks something the importer needs.
+    /// The model configuration (JSON) as a whole is malformed: not JSON, no top-level model, a
+    /// layer entry without a class.
     case badConfiguration(path: String, reason: String)
-    /// Layers graft cannot convert, every one of them.
+    /// A model of the configuration (the top model or a nested one) lacks something the
+    /// importer needs: its layer list, its inputs or outputs, an input shape.
+    case badModelConfiguration(path: String, model: String, reason: String)
+    /// A layer's configuration lacks an option the importer needs, or has one it cannot read.
+    case badLayerConfiguration(path: String, layer: String, className: String, reason: String)
+    /// A layer entry of the configuration has no name.
+    case unnamedLayer(path: String, className: String)
+    /// Two layers (or a layer and an input) would produce the same graph name.
+    case duplicateName(path: String, name: String)
+    /// Layers graft cannot convert, every one of them (`kind` is the Keras class).
     case unsupportedLayers(path: String, layers: [UnsupportedLayer])
     /// A supported layer uses an option graft does not implement.
     case unsupportedOption(path: String, layer: String, className: String, reason: String)
@@ -46,6 +44,14 @@ public enum KerasImportError: GraftError, Equatable {
             "'\(path)' holds weights only; give the architecture with --config ARCH.json (the output of model.to_json())"
         case let .badConfiguration(path, reason):
             "'\(path)' has a model configuration graft cannot use: \(reason)"
+        case let .badModelConfiguration(path, model, reason):
+            "'\(path)': model '\(model)' \(reason)"
+        case let .badLayerConfiguration(path, layer, className, reason):
+            "'\(path)': layer '\(layer)' (\(className)) \(reason)"
+        case let .unnamedLayer(path, className):
+            "'\(path)' has a \(className) layer without a name (expected 'name' in the layer entry or its config)"
+        case let .duplicateName(path, name):
+            "'\(path)': two layers produce the graph name '\(name)', where names must be unique"
         case let .unsupportedLayers(path, layers):
             "'\(path)' uses \(layers.count) layer\(layers.count == 1 ? "" : "s") graft cannot convert: "
                 + layers.map(\.description).joined(separator: ", ")

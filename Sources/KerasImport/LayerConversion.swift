@@ -44,7 +44,7 @@ enum SupportedLayers {
             if let nested = layer.nestedModel {
                 result += unsupportedLayers(in: nested, prefix: prefix + layer.name + "/")
             } else if !isSupported(layer) {
-                result.append(UnsupportedLayer(name: prefix + layer.name, className: layer.className))
+                result.append(UnsupportedLayer(name: prefix + layer.name, kind: layer.className))
             }
         }
         return result
@@ -72,23 +72,23 @@ extension GraphBuilder {
         case "ReLU": return try convertReLU(call)
         case "LeakyReLU":
             let alpha = call.config["negative_slope"]?.doubleValue ?? call.config["alpha"]?.doubleValue ?? 0.3
-            return try emitActivation(call.nodeName, input: try single(call), function: "leaky_relu", parameters: ["alpha": .number(alpha)])
+            return try emitActivation(call.nodeName, input: try single(call), .leakyReLU(alpha: alpha))
         case "ELU":
             let alpha = call.config["alpha"]?.doubleValue ?? 1.0
-            return try emitActivation(call.nodeName, input: try single(call), function: "elu", parameters: ["alpha": .number(alpha)])
+            return try emitActivation(call.nodeName, input: try single(call), .elu(alpha: alpha))
         case "PReLU": return try convertPReLU(call)
         case "Softmax":
             let input = try single(call)
             let axis = call.config["axis"]?.integerValue ?? call.config["axis"]?.integerArray?.first ?? -1
-            return try emit(call.nodeName, .softmax, [input], shape: input.shape, layout: input.layout, attributes: ["axis": .integer(axis)])
-        case "MaxPooling2D", "MaxPool2D": return try convertPooling(call, op: .maxPooling2D, oneDimensional: false)
-        case "AveragePooling2D", "AvgPool2D": return try convertPooling(call, op: .averagePooling2D, oneDimensional: false)
-        case "MaxPooling1D", "MaxPool1D": return try convertPooling(call, op: .maxPooling2D, oneDimensional: true)
-        case "AveragePooling1D", "AvgPool1D": return try convertPooling(call, op: .averagePooling2D, oneDimensional: true)
+            return try emit(call.nodeName, .softmax(axis: axis), [input], shape: input.shape, layout: input.layout)
+        case "MaxPooling2D", "MaxPool2D": return try convertPooling(call, Operation.maxPooling2D, oneDimensional: false)
+        case "AveragePooling2D", "AvgPool2D": return try convertPooling(call, Operation.averagePooling2D, oneDimensional: false)
+        case "MaxPooling1D", "MaxPool1D": return try convertPooling(call, Operation.maxPooling2D, oneDimensional: true)
+        case "AveragePooling1D", "AvgPool1D": return try convertPooling(call, Operation.averagePooling2D, oneDimensional: true)
         case "GlobalAveragePooling2D", "GlobalAveragePooling1D", "GlobalAvgPool2D", "GlobalAvgPool1D":
-            return try convertGlobalPooling(call, op: .globalAveragePooling)
+            return try convertGlobalPooling(call, Operation.globalAveragePooling)
         case "GlobalMaxPooling2D", "GlobalMaxPooling1D", "GlobalMaxPool2D", "GlobalMaxPool1D":
-            return try convertGlobalPooling(call, op: .globalMaxPooling)
+            return try convertGlobalPooling(call, Operation.globalMaxPooling)
         case "ZeroPadding2D": return try convertPadding(call)
         case "Cropping2D": return try convertCropping(call)
         case "UpSampling2D": return try convertUpSampling(call)
@@ -99,12 +99,12 @@ extension GraphBuilder {
              "ActivityRegularization", "StochasticDepth":
             let input = try single(call)
             return try emit(call.nodeName, .identity, [input], shape: input.shape, layout: input.layout)
-        case "Add": return try convertMerge(call, op: .add)
-        case "Subtract": return try convertMerge(call, op: .subtract)
-        case "Multiply": return try convertMerge(call, op: .multiply)
-        case "Average": return try convertMerge(call, op: .average)
-        case "Maximum": return try convertMerge(call, op: .maximum)
-        case "Minimum": return try convertMerge(call, op: .minimum)
+        case "Add": return try convertMerge(call, .add())
+        case "Subtract": return try convertMerge(call, .subtract)
+        case "Multiply": return try convertMerge(call, .multiply)
+        case "Average": return try convertMerge(call, .average)
+        case "Maximum": return try convertMerge(call, .maximum)
+        case "Minimum": return try convertMerge(call, .minimum)
         case "Concatenate": return try convertConcatenate(call, axis: call.config["axis"]?.integerValue ?? -1)
         case "Merge": return try convertKeras1Merge(call)
         case "CustomScaleLayer":
@@ -113,10 +113,9 @@ extension GraphBuilder {
                 throw unsupported(call, "has other than two inputs or no scale")
             }
             let shape = try broadcastShape(call.inputs.map(\.shape), call)
-            return try emit(call.nodeName, .add, call.inputs, shape: shape, layout: call.inputs[0].layout,
-                            attributes: ["coefficients": [1.0, .number(scale)]])
+            return try emit(call.nodeName, .add(coefficients: [1, scale]), call.inputs, shape: shape, layout: call.inputs[0].layout)
         default:
-            throw KerasImportError.unsupportedLayers(path: path, layers: [UnsupportedLayer(name: call.nodeName, className: call.className)])
+            throw KerasImportError.unsupportedLayers(path: path, layers: [UnsupportedLayer(name: call.nodeName, kind: call.className)])
         }
     }
 
@@ -124,6 +123,12 @@ extension GraphBuilder {
 
     func unsupported(_ call: LayerCall, _ reason: String) -> KerasImportError {
         .unsupportedOption(path: path, layer: call.nodeName, className: call.className, reason: reason)
+    }
+
+    /// A layer whose configuration lacks what the importer needs or cannot be read; `reason`
+    /// says what was expected.
+    func badConfiguration(_ call: LayerCall, _ reason: String) -> KerasImportError {
+        .badLayerConfiguration(path: path, layer: call.nodeName, className: call.className, reason: reason)
     }
 
     func single(_ call: LayerCall) throws -> Value {
@@ -141,7 +146,7 @@ extension GraphBuilder {
     /// The number of filters of a convolution, which its configuration must give.
     func filterCount(_ options: ConvolutionOptions, _ call: LayerCall) throws -> Int {
         guard let filters = options.filters else {
-            throw KerasImportError.badConfiguration(path: path, reason: "convolution '\(call.nodeName)' has no filter count")
+            throw badConfiguration(call, "has no filter count (expected 'filters', or Keras 1's 'nb_filter')")
         }
         return filters
     }
@@ -152,6 +157,11 @@ extension GraphBuilder {
         if let list = value?.integerArray, list.count == count { return list }
         if let list = value?.integerArray, list.count == 1 { return Array(repeating: list[0], count: count) }
         return nil
+    }
+
+    /// A two-axis option (`kernel_size`, `strides`, `size`, …) given as one integer or a list.
+    func pair(_ value: JSONValue?) -> Pair? {
+        integers(value, count: 2).map { Pair($0[0], $0[1]) }
     }
 
     func layout(forFormat format: String?, rank: Int, call: LayerCall) -> Layout {
@@ -168,43 +178,66 @@ extension GraphBuilder {
         layout == .nchw ? (2, 3, 1) : (1, 2, 3)
     }
 
-    /// TensorFlow's "same" padding for one axis: the total is split with the smaller half first.
-    func samePadding(input: Int?, kernel: Int, stride: Int, dilation: Int) -> (before: Int, after: Int)? {
-        guard let input else { return nil }
-        let effective = (kernel - 1) * dilation + 1
-        let output = (input + stride - 1) / stride
-        let total = max((output - 1) * stride + effective - input, 0)
-        return (total / 2, total - total / 2)
-    }
-
-    /// Padding per side [top, bottom, left, right] for `mode` (`valid`, `same`, Keras 1 `full`),
-    /// or nil when "same" must stay symbolic because a spatial size is open.
-    func explicitPadding(mode: String, inputs: [Int?], kernel: [Int], strides: [Int], dilations: [Int],
-                         call: LayerCall) throws -> [Int]? {
+    /// Keras's padding mode as graft padding: `valid`; `same`, symbolic until `place` writes it
+    /// out for the input's size; Keras 1's `full`, the dilated kernel less one on every side.
+    func padding(mode: String, kernel: Pair, dilations: Pair = Pair(1, 1), call: LayerCall) throws -> Padding {
         switch mode {
-        case "valid": return [0, 0, 0, 0]
-        case "same":
-            guard let top = samePadding(input: inputs[0], kernel: kernel[0], stride: strides[0], dilation: dilations[0]),
-                  let left = samePadding(input: inputs[1], kernel: kernel[1], stride: strides[1], dilation: dilations[1]) else {
-                return nil
-            }
-            return [top.before, top.after, left.before, left.after]
+        case "valid": return .valid
+        case "same": return .same
         case "full":
-            let vertical = (kernel[0] - 1) * dilations[0], horizontal = (kernel[1] - 1) * dilations[1]
-            return [vertical, vertical, horizontal, horizontal]
+            let vertical = (kernel.height - 1) * dilations.height, horizontal = (kernel.width - 1) * dilations.width
+            return .explicit(Sides(top: vertical, bottom: vertical, left: horizontal, right: horizontal))
         default:
             throw unsupported(call, "uses padding '\(mode)'")
         }
     }
 
-    func paddingAttribute(_ padding: [Int]?) -> JSONValue {
-        padding.map { .array($0.map { .integer($0) }) } ?? "same"
+    /// The spatial sizes of a rank-4 value in `layout`, each `nil` when open.
+    func spatialSizes(of value: Value, layout: Layout) -> (height: Int?, width: Int?) {
+        let spatial = axes(of: layout)
+        return (value.shape[spatial.height], value.shape[spatial.width])
     }
 
-    /// Convolution output length; "same" with an open input stays open.
-    func convolutionOutput(_ input: Int?, kernel: Int, stride: Int, dilation: Int, before: Int?, after: Int?) -> Int? {
-        guard let input, let before, let after else { return nil }
-        return (input + before + after - dilation * (kernel - 1) - 1) / stride + 1
+    /// Writes a convolution's "same" padding out for an input of spatial size `sizes` and returns
+    /// the output's spatial size, both by GraftModel's formulas. "same" stays symbolic (the
+    /// runtime resolves it) when a size is open; an open size gives an open output size.
+    func place(_ convolution: inout Operation.Convolution, over sizes: (height: Int?, width: Int?),
+               call: LayerCall) throws -> (height: Int?, width: Int?) {
+        // No shorter than the dilated window, so the window fits it whatever the padding.
+        let standIn = Pair(convolution.kernelSize.height * convolution.dilations.height,
+                           convolution.kernelSize.width * convolution.dilations.width)
+        let output = try spatialOutput(over: sizes, window: convolution.kernelSize, standIn: standIn, call: call) {
+            convolution.outputSize(for: $0)
+        }
+        if let height = sizes.height, let width = sizes.width {
+            convolution.padding = .explicit(convolution.resolvedPadding(for: Pair(height, width)))
+        }
+        return output
+    }
+
+    /// `place` for pooling.
+    func place(_ pooling: inout Operation.Pooling, over sizes: (height: Int?, width: Int?),
+               call: LayerCall) throws -> (height: Int?, width: Int?) {
+        let output = try spatialOutput(over: sizes, window: pooling.poolSize, standIn: pooling.poolSize, call: call) {
+            pooling.outputSize(for: $0)
+        }
+        if let height = sizes.height, let width = sizes.width {
+            pooling.padding = .explicit(pooling.resolvedPadding(for: Pair(height, width)))
+        }
+        return output
+    }
+
+    /// The output's spatial size by `outputSize`, a window op's formula, for input sizes that may
+    /// be open. Each axis's output depends on its own input length only, so an open length is
+    /// replaced by `standIn` (a length the window fits) and its output left open. `window`
+    /// (kernel or pool size) is for the message when the window does not fit.
+    private func spatialOutput(over sizes: (height: Int?, width: Int?), window: Pair, standIn: Pair, call: LayerCall,
+                               _ outputSize: (Pair) -> Pair?) throws -> (height: Int?, width: Int?) {
+        guard let output = outputSize(Pair(sizes.height ?? standIn.height, sizes.width ?? standIn.width)) else {
+            throw badConfiguration(call, "has a \(window.height)×\(window.width) window larger than its padded input of spatial size "
+                                   + describe([sizes.height, sizes.width]))
+        }
+        return (sizes.height.map { _ in output.height }, sizes.width.map { _ in output.width })
     }
 
     /// numpy broadcasting of shapes aligned right; `nil` dimensions stay open unless the other
@@ -239,9 +272,9 @@ extension GraphBuilder {
     /// How a Keras activation becomes graft ops.
     enum ActivationPlan {
         /// A function with its default parameters: fusable into Conv2D/Dense.
-        case fused(String)
+        case fused(Activation)
         /// A function that needs parameters: a separate Activation node.
-        case separate(String, [String: JSONValue])
+        case separate(Activation)
         case softmax
     }
 
@@ -255,58 +288,60 @@ extension GraphBuilder {
             throw unsupported(call, "uses an activation graft cannot read (\(value))")
         }
         switch name {
-        case "linear", "relu", "relu6", "sigmoid", "tanh", "softplus", "softsign", "selu", "elu", "exponential":
-            return .fused(name)
-        case "swish", "silu": return .fused("swish")
-        case "hard_swish", "hard_silu": return .fused("hard_swish")
-        case "gelu": return .fused("gelu")
+        case "linear": return .fused(.linear)
+        case "relu": return .fused(.rectifier)
+        case "relu6": return .fused(.relu6)
+        case "sigmoid": return .fused(.sigmoid)
+        case "tanh": return .fused(.tanh)
+        case "softplus": return .fused(.softplus)
+        case "softsign": return .fused(.softsign)
+        case "selu": return .fused(.selu)
+        case "elu": return .fused(.elu())
+        case "exponential": return .fused(.exponential)
+        case "swish", "silu": return .fused(.swish)
+        case "hard_swish", "hard_silu": return .fused(.hardSwish)
+        case "gelu": return .fused(.gelu())
         case "hard_sigmoid":
             // Keras 1 and 2: max(0, min(1, 0.2x + 0.5)); Keras 3: relu6(x + 3) / 6.
             let slope = kerasMajorVersion >= 3 ? 1.0 / 6.0 : 0.2
-            return .separate("hard_sigmoid", ["slope": .number(slope), "offset": 0.5])
+            return .separate(.hardSigmoid(slope: slope, offset: 0.5))
         case "leaky_relu":
             // Keras 3's activation function default.
-            return .separate("leaky_relu", ["alpha": 0.2])
+            return .separate(.leakyReLU(alpha: 0.2))
         case "softmax": return .softmax
         default:
             throw unsupported(call, "uses the activation '\(name)'")
         }
     }
 
-    func emitActivation(_ name: String, input: Value, function: String, parameters: [String: JSONValue] = [:]) throws -> Value {
-        var attributes = parameters
-        attributes["function"] = .string(function)
-        return try emit(name, .activation, [input], shape: input.shape, layout: input.layout, attributes: attributes)
+    /// Emits an Activation node applying `activation` to `input`.
+    func emitActivation(_ name: String, input: Value, _ activation: Activation) throws -> Value {
+        try emit(name, .activation(activation), [input], shape: input.shape, layout: input.layout)
     }
 
     /// Emits a weighted op (Conv2D, Dense, …) with the layer's activation: fused when it can be,
     /// otherwise the op is named `<layer>/preactivation` and the activation node takes the
     /// layer's name, so the layer's name always denotes the Keras layer's output.
-    func emitWithActivation(_ call: LayerCall, name: String? = nil, op: Operator, inputs: [Value], shape: [Int?], layout: Layout,
-                            attributes: [String: JSONValue], weights: [String: String]) throws -> Value {
+    func emitWithActivation(_ call: LayerCall, name: String? = nil, _ operation: Operation, inputs: [Value], shape: [Int?],
+                            layout: Layout, weights: [String: String]) throws -> Value {
         let finalName = name ?? call.nodeName
-        var attributes = attributes
         switch try activationPlan(call.config["activation"], call: call) {
-        case let .fused(function):
-            attributes["activation"] = .string(function)
-            return try emit(finalName, op, inputs, shape: shape, layout: layout, attributes: attributes, weights: weights)
-        case let .separate(function, parameters):
-            attributes["activation"] = "linear"
-            let linear = try emit(finalName + "/preactivation", op, inputs, shape: shape, layout: layout, attributes: attributes, weights: weights)
-            return try emitActivation(finalName, input: linear, function: function, parameters: parameters)
+        case let .fused(activation):
+            return try emit(finalName, operation.fusing(activation), inputs, shape: shape, layout: layout, weights: weights)
+        case let .separate(activation):
+            let linear = try emit(finalName + "/preactivation", operation.fusing(.linear), inputs, shape: shape, layout: layout, weights: weights)
+            return try emitActivation(finalName, input: linear, activation)
         case .softmax:
-            attributes["activation"] = "linear"
-            let linear = try emit(finalName + "/preactivation", op, inputs, shape: shape, layout: layout, attributes: attributes, weights: weights)
-            return try emit(finalName, .softmax, [linear], shape: shape, layout: layout, attributes: ["axis": -1])
+            let linear = try emit(finalName + "/preactivation", operation.fusing(.linear), inputs, shape: shape, layout: layout, weights: weights)
+            return try emit(finalName, .softmax(axis: -1), [linear], shape: shape, layout: layout)
         }
     }
 
     func convertActivationLayer(_ call: LayerCall) throws -> Value {
         let input = try single(call)
         switch try activationPlan(call.config["activation"], call: call) {
-        case let .fused(function): return try emitActivation(call.nodeName, input: input, function: function)
-        case let .separate(function, parameters): return try emitActivation(call.nodeName, input: input, function: function, parameters: parameters)
-        case .softmax: return try emit(call.nodeName, .softmax, [input], shape: input.shape, layout: input.layout, attributes: ["axis": -1])
+        case let .fused(activation), let .separate(activation): return try emitActivation(call.nodeName, input: input, activation)
+        case .softmax: return try emit(call.nodeName, .softmax(axis: -1), [input], shape: input.shape, layout: input.layout)
         }
     }
 
@@ -316,12 +351,10 @@ extension GraphBuilder {
         let slope = call.config["negative_slope"]?.doubleValue ?? 0
         let threshold = call.config["threshold"]?.doubleValue ?? 0
         if slope == 0, threshold == 0 {
-            if maximum == nil { return try emitActivation(call.nodeName, input: input, function: "relu") }
-            if maximum == 6 { return try emitActivation(call.nodeName, input: input, function: "relu6") }
+            if maximum == nil { return try emitActivation(call.nodeName, input: input, .rectifier) }
+            if maximum == 6 { return try emitActivation(call.nodeName, input: input, .relu6) }
         }
-        var parameters: [String: JSONValue] = ["negative_slope": .number(slope), "threshold": .number(threshold)]
-        if let maximum { parameters["max_value"] = .number(maximum) }
-        return try emitActivation(call.nodeName, input: input, function: "relu", parameters: parameters)
+        return try emitActivation(call.nodeName, input: input, .relu(negativeSlope: slope, maxValue: maximum, threshold: threshold))
     }
 
     func convertPReLU(_ call: LayerCall) throws -> Value {
@@ -345,7 +378,7 @@ extension GraphBuilder {
     func convertDense(_ call: LayerCall) throws -> Value {
         let input = try single(call)
         guard let units = call.config["units"]?.integerValue ?? call.config["output_dim"]?.integerValue else {
-            throw KerasImportError.badConfiguration(path: path, reason: "Dense layer '\(call.nodeName)' has no units")
+            throw badConfiguration(call, "has no unit count (expected 'units', or Keras 1's 'output_dim')")
         }
         let useBias = call.config["use_bias"]?.boolValue ?? call.config["bias"]?.boolValue ?? true
         let inputSize = input.shape.last ?? nil
@@ -357,45 +390,35 @@ extension GraphBuilder {
             return [("kernel", kernel.shape, kernel.values)] + (useBias ? biasWeight(stored) : [])
         }
         let shape = Array(input.shape.dropLast()) + [units]
-        return try emitWithActivation(call, op: .dense, inputs: [input], shape: shape,
-                                      layout: input.rank == 2 ? .plain : input.layout, attributes: [:], weights: names)
+        return try emitWithActivation(call, .dense(Operation.Dense()), inputs: [input], shape: shape,
+                                      layout: input.rank == 2 ? .plain : input.layout, weights: names)
     }
 
     /// The options of a 2-D convolution in any Keras version.
     struct ConvolutionOptions {
         var filters: Int?
-        var kernel: [Int]
-        var strides: [Int]
-        var dilations: [Int]
+        var kernel: Pair
+        var strides: Pair
+        var dilations: Pair
+        /// Keras's padding mode, lowercased: `valid`, `same`, Keras 1's `full`.
         var padding: String
         var format: String
         var groups: Int
         var useBias: Bool
         var depthMultiplier: Int
-
-        /// The window attributes every convolution op carries, with `padding` as the spec wants it.
-        func windowAttributes(layout: Layout, padding: JSONValue) -> [String: JSONValue] {
-            [
-                "layout": .string(layout.rawValue),
-                "kernel_size": .array(kernel.map { .integer($0) }),
-                "strides": .array(strides.map { .integer($0) }),
-                "dilations": .array(dilations.map { .integer($0) }),
-                "padding": padding,
-            ]
-        }
     }
 
     func convolutionOptions(_ call: LayerCall) throws -> ConvolutionOptions {
         let config = call.config
-        var kernel = integers(config["kernel_size"], count: 2)
+        var kernel = pair(config["kernel_size"])
         if kernel == nil, let rows = config["nb_row"]?.integerValue, let columns = config["nb_col"]?.integerValue {
-            kernel = [rows, columns]
+            kernel = Pair(rows, columns)
         }
         guard let kernel else {
-            throw KerasImportError.badConfiguration(path: path, reason: "layer '\(call.nodeName)' has no kernel size")
+            throw badConfiguration(call, "has no kernel size (expected 'kernel_size', or Keras 1's 'nb_row' and 'nb_col')")
         }
-        let strides = integers(config["strides"], count: 2) ?? integers(config["subsample"], count: 2) ?? [1, 1]
-        let dilations = integers(config["dilation_rate"], count: 2) ?? integers(config["atrous_rate"], count: 2) ?? [1, 1]
+        let strides = pair(config["strides"]) ?? pair(config["subsample"]) ?? Pair(1, 1)
+        let dilations = pair(config["dilation_rate"]) ?? pair(config["atrous_rate"]) ?? Pair(1, 1)
         let padding = config["padding"]?.stringValue ?? config["border_mode"]?.stringValue ?? "valid"
         return ConvolutionOptions(
             filters: config["filters"]?.integerValue ?? config["nb_filter"]?.integerValue,
@@ -406,19 +429,11 @@ extension GraphBuilder {
             depthMultiplier: config["depth_multiplier"]?.integerValue ?? 1)
     }
 
-    /// Output shape and padding attribute of a 2-D window op over `input`.
-    func windowGeometry(input: Value, layout: Layout, kernel: [Int], strides: [Int], dilations: [Int], padding mode: String,
-                        call: LayerCall) throws -> (padding: [Int]?, height: Int?, width: Int?) {
-        let spatial = axes(of: layout)
-        let sizes = [input.shape[spatial.height], input.shape[spatial.width]]
-        let padding = try explicitPadding(mode: mode, inputs: sizes, kernel: kernel, strides: strides, dilations: dilations, call: call)
-        if let padding {
-            return (padding,
-                    convolutionOutput(sizes[0], kernel: kernel[0], stride: strides[0], dilation: dilations[0], before: padding[0], after: padding[1]),
-                    convolutionOutput(sizes[1], kernel: kernel[1], stride: strides[1], dilation: dilations[1], before: padding[2], after: padding[3]))
-        }
-        // "same" with an open size: the output is ceil(in / stride) where the size is known.
-        return (nil, sizes[0].map { ($0 + strides[0] - 1) / strides[0] }, sizes[1].map { ($0 + strides[1] - 1) / strides[1] })
+    /// The window of a convolution layer as graft attributes in `layout` ("same" padding still
+    /// symbolic; `place` writes it out), with one group and no activation.
+    func window(_ options: ConvolutionOptions, layout: Layout, call: LayerCall) throws -> Operation.Convolution {
+        Operation.Convolution(layout: layout, kernelSize: options.kernel, strides: options.strides, dilations: options.dilations,
+                              padding: try padding(mode: options.padding, kernel: options.kernel, dilations: options.dilations, call: call))
     }
 
     func shape4(layout: Layout, height: Int?, width: Int?, channels: Int?) -> [Int?] {
@@ -462,21 +477,20 @@ extension GraphBuilder {
         let inputPerGroup = channels.map { $0 / options.groups }
         let names = try layerWeights(of: call, roles: ["kernel", "bias"]) {
             let theano = usesKeras1TheanoKernel(call, format: options.format)
-            let kernelShape: [Int?] = theano ? [filters, inputPerGroup, options.kernel[0], options.kernel[1]]
-                : [options.kernel[0], options.kernel[1], inputPerGroup, filters]
+            let kernelShape: [Int?] = theano ? [filters, inputPerGroup, options.kernel.height, options.kernel.width]
+                : [options.kernel.height, options.kernel.width, inputPerGroup, filters]
             var requests = [WeightRequest(role: "kernel", shape: kernelShape)]
             if options.useBias { requests.append(WeightRequest(role: "bias", shape: [filters])) }
             let stored = try fetch(call, requests)
             let kernel = prepareConvolutionKernel(stored["kernel"]!, theanoLayout: theano, flip: flipsConvolutionKernels)
             return [("kernel", kernel.shape, kernel.values)] + biasWeight(stored)
         }
-        let geometry = try windowGeometry(input: input, layout: layout, kernel: options.kernel, strides: options.strides,
-                                          dilations: options.dilations, padding: options.padding, call: call)
-        var attributes = options.windowAttributes(layout: layout, padding: paddingAttribute(geometry.padding))
-        attributes["groups"] = .integer(options.groups)
-        return try emitWithActivation(call, op: .conv2D, inputs: [input],
-                                      shape: shape4(layout: layout, height: geometry.height, width: geometry.width, channels: filters),
-                                      layout: layout, attributes: attributes, weights: names)
+        var convolution = try window(options, layout: layout, call: call)
+        convolution.groups = options.groups
+        let output = try place(&convolution, over: spatialSizes(of: input, layout: layout), call: call)
+        return try emitWithActivation(call, .conv2D(convolution), inputs: [input],
+                                      shape: shape4(layout: layout, height: output.height, width: output.width, channels: filters),
+                                      layout: layout, weights: names)
     }
 
     /// Conv1D as a 2-D convolution over [N, 1, W, C] (or [N, C, 1, W]) between two Reshapes.
@@ -484,9 +498,11 @@ extension GraphBuilder {
         let input = try single(call)
         guard input.rank == 3 else { throw unsupported(call, "reads a value of rank \(input.rank), not 3") }
         let config = call.config
-        guard let filters = config["filters"]?.integerValue ?? config["nb_filter"]?.integerValue,
-              let kernel = integers(config["kernel_size"], count: 1)?.first ?? config["filter_length"]?.integerValue else {
-            throw KerasImportError.badConfiguration(path: path, reason: "convolution '\(call.nodeName)' has no filter count or kernel size")
+        guard let filters = config["filters"]?.integerValue ?? config["nb_filter"]?.integerValue else {
+            throw badConfiguration(call, "has no filter count (expected 'filters', or Keras 1's 'nb_filter')")
+        }
+        guard let kernel = integers(config["kernel_size"], count: 1)?.first ?? config["filter_length"]?.integerValue else {
+            throw badConfiguration(call, "has no kernel size (expected 'kernel_size', or Keras 1's 'filter_length')")
         }
         let stride = integers(config["strides"], count: 1)?.first ?? config["subsample_length"]?.integerValue ?? 1
         let dilation = integers(config["dilation_rate"], count: 1)?.first ?? 1
@@ -524,27 +540,23 @@ extension GraphBuilder {
         }
         let layout2D: Layout = channelsFirst ? .nchw : .nhwc
         let expandedShape: [Int?] = channelsFirst ? [nil, channels, 1, width] : [nil, 1, width, channels]
-        let expanded = try emit(call.nodeName + "/expand", .reshape, [input], shape: expandedShape, layout: layout2D,
-                                attributes: ["shape": .array(Array(expandedShape.dropFirst()).map { $0.map { .integer($0) } ?? -1 })])
-        var padding: [Int]?
+        let expanded = try emit(call.nodeName + "/expand", .reshape(shape: expandedShape.dropFirst().map { $0 ?? -1 }), [input],
+                                shape: expandedShape, layout: layout2D)
+        let padding: Padding
         switch mode {
-        case "causal": padding = [0, 0, dilation * (kernel - 1), 0]
-        case "valid": padding = [0, 0, 0, 0]
-        case "same": padding = samePadding(input: width, kernel: kernel, stride: stride, dilation: dilation).map { [0, 0, $0.before, $0.after] }
+        case "causal": padding = .explicit(Sides(top: 0, bottom: 0, left: dilation * (kernel - 1), right: 0))
+        case "valid", "same": padding = try self.padding(mode: mode, kernel: Pair(1, kernel), dilations: Pair(1, dilation), call: call)
         default: throw unsupported(call, "uses padding '\(mode)'")
         }
-        let outputWidth = padding.map { convolutionOutput(width, kernel: kernel, stride: stride, dilation: dilation, before: $0[2], after: $0[3]) }
-            ?? width.map { ($0 + stride - 1) / stride }
-        let attributes: [String: JSONValue] = [
-            "layout": .string(layout2D.rawValue), "kernel_size": [1, .integer(kernel)], "strides": [1, .integer(stride)],
-            "dilations": [1, .integer(dilation)], "padding": paddingAttribute(padding), "groups": .integer(groups),
-        ]
+        var convolution = Operation.Convolution(layout: layout2D, kernelSize: Pair(1, kernel), strides: Pair(1, stride),
+                                                dilations: Pair(1, dilation), padding: padding, groups: groups)
+        let outputWidth = try place(&convolution, over: (1, width), call: call).width
         let convolvedShape: [Int?] = channelsFirst ? [nil, filters, 1, outputWidth] : [nil, 1, outputWidth, filters]
-        let convolved = try emitWithActivation(call, name: call.nodeName + "/convolution", op: .conv2D, inputs: [expanded],
-                                               shape: convolvedShape, layout: layout2D, attributes: attributes, weights: names)
+        let convolved = try emitWithActivation(call, name: call.nodeName + "/convolution", .conv2D(convolution), inputs: [expanded],
+                                               shape: convolvedShape, layout: layout2D, weights: names)
         let outputShape: [Int?] = channelsFirst ? [nil, filters, outputWidth] : [nil, outputWidth, filters]
-        return try emit(call.nodeName, .reshape, [convolved], shape: outputShape, layout: channelsFirst ? .ncw : .nwc,
-                        attributes: ["shape": .array(Array(outputShape.dropFirst()).map { $0.map { .integer($0) } ?? -1 })])
+        return try emit(call.nodeName, .reshape(shape: outputShape.dropFirst().map { $0 ?? -1 }), [convolved],
+                        shape: outputShape, layout: channelsFirst ? .ncw : .nwc)
     }
 
     func convertDepthwise(_ call: LayerCall) throws -> Value {
@@ -553,20 +565,20 @@ extension GraphBuilder {
         let layout = layout(forFormat: options.format, rank: 4, call: call)
         let channels = input.shape[axes(of: layout).channels]
         let names = try layerWeights(of: call, roles: ["kernel", "bias"]) {
-            var requests = [WeightRequest(role: "depthwise_kernel", shape: [options.kernel[0], options.kernel[1], channels, options.depthMultiplier])]
+            var requests = [WeightRequest(role: "depthwise_kernel",
+                                          shape: [options.kernel.height, options.kernel.width, channels, options.depthMultiplier])]
             if options.useBias { requests.append(WeightRequest(role: "bias", shape: [channels.map { $0 * options.depthMultiplier }])) }
             let stored = try fetch(call, requests)
             let kernel = stored["depthwise_kernel"]!
             return [("kernel", kernel.shape, kernel.values)] + biasWeight(stored)
         }
-        let geometry = try windowGeometry(input: input, layout: layout, kernel: options.kernel, strides: options.strides,
-                                          dilations: options.dilations, padding: options.padding, call: call)
-        var attributes = options.windowAttributes(layout: layout, padding: paddingAttribute(geometry.padding))
-        attributes["depth_multiplier"] = .integer(options.depthMultiplier)
-        return try emitWithActivation(call, op: .depthwiseConv2D, inputs: [input],
-                                      shape: shape4(layout: layout, height: geometry.height, width: geometry.width,
+        var convolution = try window(options, layout: layout, call: call)
+        convolution.depthMultiplier = options.depthMultiplier
+        let output = try place(&convolution, over: spatialSizes(of: input, layout: layout), call: call)
+        return try emitWithActivation(call, .depthwiseConv2D(convolution), inputs: [input],
+                                      shape: shape4(layout: layout, height: output.height, width: output.width,
                                                     channels: channels.map { $0 * options.depthMultiplier }),
-                                      layout: layout, attributes: attributes, weights: names)
+                                      layout: layout, weights: names)
     }
 
     /// SeparableConv2D: a DepthwiseConv2D named `<layer>/depthwise` (strides, padding and
@@ -581,9 +593,10 @@ extension GraphBuilder {
         let middle = channels.map { $0 * options.depthMultiplier }
         let names = try layerWeights(of: call, roles: ["depthwise_kernel", "pointwise_kernel", "bias"]) {
             let theano = usesKeras1TheanoKernel(call, format: options.format)
+            let (rows, columns) = (options.kernel.height, options.kernel.width)
             var requests = [
-                WeightRequest(role: "depthwise_kernel", shape: theano ? [options.depthMultiplier, channels, options.kernel[0], options.kernel[1]]
-                              : [options.kernel[0], options.kernel[1], channels, options.depthMultiplier]),
+                WeightRequest(role: "depthwise_kernel", shape: theano ? [options.depthMultiplier, channels, rows, columns]
+                              : [rows, columns, channels, options.depthMultiplier]),
                 WeightRequest(role: "pointwise_kernel", shape: theano ? [filters, middle, 1, 1] : [1, 1, middle, filters]),
             ]
             if options.useBias { requests.append(WeightRequest(role: "bias", shape: [filters])) }
@@ -593,21 +606,18 @@ extension GraphBuilder {
             return [("depthwise_kernel", depthwise.shape, depthwise.values), ("pointwise_kernel", pointwise.shape, pointwise.values)]
                 + biasWeight(stored)
         }
-        let geometry = try windowGeometry(input: input, layout: layout, kernel: options.kernel, strides: options.strides,
-                                          dilations: options.dilations, padding: options.padding, call: call)
+        var depthwiseConvolution = try window(options, layout: layout, call: call)
+        depthwiseConvolution.depthMultiplier = options.depthMultiplier
+        let output = try place(&depthwiseConvolution, over: spatialSizes(of: input, layout: layout), call: call)
         let depthwise = try emit(
-            call.nodeName + "/depthwise", .depthwiseConv2D, [input],
-            shape: shape4(layout: layout, height: geometry.height, width: geometry.width, channels: middle), layout: layout,
-            attributes: options.windowAttributes(layout: layout, padding: paddingAttribute(geometry.padding))
-                .merging(["depth_multiplier": .integer(options.depthMultiplier), "activation": "linear"]) { _, new in new },
+            call.nodeName + "/depthwise", .depthwiseConv2D(depthwiseConvolution), [input],
+            shape: shape4(layout: layout, height: output.height, width: output.width, channels: middle), layout: layout,
             weights: ["kernel": names["depthwise_kernel"]!])
         var pointwiseWeights = ["kernel": names["pointwise_kernel"]!]
         if let bias = names["bias"] { pointwiseWeights["bias"] = bias }
         return try emitWithActivation(
-            call, op: .conv2D, inputs: [depthwise],
-            shape: shape4(layout: layout, height: geometry.height, width: geometry.width, channels: filters), layout: layout,
-            attributes: ["layout": .string(layout.rawValue), "kernel_size": [1, 1], "strides": [1, 1], "dilations": [1, 1],
-                         "padding": [0, 0, 0, 0], "groups": 1],
+            call, .conv2D(Operation.Convolution(layout: layout, kernelSize: Pair(1, 1))), inputs: [depthwise],
+            shape: shape4(layout: layout, height: output.height, width: output.width, channels: filters), layout: layout,
             weights: pointwiseWeights)
     }
 
@@ -615,54 +625,63 @@ extension GraphBuilder {
     /// `K`): without `output_padding`, valid gives `in·s + max(K − s, 0)` and same gives `in·s`;
     /// with it, `(in − 1)·s + K − 2·pad + output_padding` where pad is 0 (valid) or `K // 2`
     /// (same). TensorFlow then places the full output `(in − 1)·s + K` as the gradient of a
-    /// forward convolution from `L` to `in`: with same padding it starts `max((in − 1)·s + K − L,
-    /// 0) // 2` cells early. graft writes that as the crop before, the crop after that leaves
-    /// `L` cells, and extra zero cells at the bottom/right (`output_padding`) when `L` is longer.
+    /// forward convolution from `L` to `in`: with same padding it starts early by the forward
+    /// "same" padding of `L`, before. graft writes that as the crop before, the crop after that
+    /// leaves `L` cells, and extra zero cells at the bottom/right (`output_padding`) when `L` is
+    /// longer.
     func convertTransposed(_ call: LayerCall) throws -> Value {
         let input = try singleImage(call)
         let options = try convolutionOptions(call)
         let filters = try filterCount(options, call)
         let layout = layout(forFormat: options.format, rank: 4, call: call)
-        let spatial = axes(of: layout)
-        let channels = input.shape[spatial.channels]
+        let channels = input.shape[axes(of: layout).channels]
         let names = try layerWeights(of: call, roles: ["kernel", "bias"]) {
-            var requests = [WeightRequest(role: "kernel", shape: [options.kernel[0], options.kernel[1], filters, channels])]
+            var requests = [WeightRequest(role: "kernel", shape: [options.kernel.height, options.kernel.width, filters, channels])]
             if options.useBias { requests.append(WeightRequest(role: "bias", shape: [filters])) }
             let stored = try fetch(call, requests)
             let kernel = prepareConvolutionKernel(stored["kernel"]!, theanoLayout: false, flip: flipsConvolutionKernels)
             return [("kernel", kernel.shape, kernel.values)] + biasWeight(stored)
         }
-        let explicitOutputPadding: [Int]? = call.config["output_padding"].flatMap { $0 == .null ? nil : integers($0, count: 2) }
-        var crop = [0, 0, 0, 0]
-        var extra = [0, 0]
-        var outputs: [Int?] = [nil, nil]
-        let sizes = [input.shape[spatial.height], input.shape[spatial.width]]
+        let explicitOutputPadding = call.config["output_padding"].flatMap { $0 == .null ? nil : pair($0) }
         guard options.padding == "same" || options.padding == "valid" else { throw unsupported(call, "uses padding '\(options.padding)'") }
-        for axis in 0..<2 {
-            let effective = (options.kernel[axis] - 1) * options.dilations[axis] + 1
-            let stride = options.strides[axis]
-            // The placement depends on the input length; an open size cannot be made explicit.
-            guard let size = sizes[axis] else { throw unsupported(call, "has an open spatial size") }
-            let length: Int
-            if let outputPadding = explicitOutputPadding {
-                let pad = options.padding == "same" ? effective / 2 : 0
-                length = (size - 1) * stride + effective - 2 * pad + outputPadding[axis]
-            } else {
-                length = options.padding == "same" ? size * stride : size * stride + max(effective - stride, 0)
-            }
-            let full = (size - 1) * stride + effective
-            let before = options.padding == "same" ? max((size - 1) * stride + effective - length, 0) / 2 : 0
-            crop[2 * axis] = before
-            crop[2 * axis + 1] = max(full - before - length, 0)
-            extra[axis] = max(length - (full - before), 0)
-            outputs[axis] = length
+        // The placement depends on the input length; an open size cannot be made explicit.
+        let sizes = spatialSizes(of: input, layout: layout)
+        guard let height = sizes.height, let width = sizes.width else { throw unsupported(call, "has an open spatial size") }
+        let vertical = try transposedPlacement(call, size: height, kernel: options.kernel.height, stride: options.strides.height,
+                                               dilation: options.dilations.height, same: options.padding == "same",
+                                               outputPadding: explicitOutputPadding?.height)
+        let horizontal = try transposedPlacement(call, size: width, kernel: options.kernel.width, stride: options.strides.width,
+                                                 dilation: options.dilations.width, same: options.padding == "same",
+                                                 outputPadding: explicitOutputPadding?.width)
+        var convolution = try window(options, layout: layout, call: call)
+        convolution.padding = .explicit(Sides(top: vertical.before, bottom: vertical.after, left: horizontal.before, right: horizontal.after))
+        convolution.outputPadding = Pair(vertical.extra, horizontal.extra)
+        guard let output = convolution.outputSize(for: Pair(height, width), transposed: true) else {
+            throw badConfiguration(call, "has an empty output for an input of spatial size \(Pair(height, width))")
         }
-        var attributes = options.windowAttributes(layout: layout, padding: .array(crop.map { .integer($0) }))
-        attributes["output_padding"] = .array(extra.map { .integer($0) })
-        attributes["groups"] = 1
-        return try emitWithActivation(call, op: .conv2DTranspose, inputs: [input],
-                                      shape: shape4(layout: layout, height: outputs[0], width: outputs[1], channels: filters),
-                                      layout: layout, attributes: attributes, weights: names)
+        return try emitWithActivation(call, .conv2DTranspose(convolution), inputs: [input],
+                                      shape: shape4(layout: layout, height: output.height, width: output.width, channels: filters),
+                                      layout: layout, weights: names)
+    }
+
+    /// One axis of a Keras Conv2DTranspose (see `convertTransposed`): the crop before and after
+    /// and the extra cells that turn the full output of an input of `size` into Keras's length.
+    func transposedPlacement(_ call: LayerCall, size: Int, kernel: Int, stride: Int, dilation: Int, same: Bool,
+                             outputPadding: Int?) throws -> (before: Int, after: Int, extra: Int) {
+        let dilated = (kernel - 1) * dilation + 1
+        // Keras's output length.
+        let length: Int
+        if let outputPadding {
+            length = (size - 1) * stride + dilated - 2 * (same ? dilated / 2 : 0) + outputPadding
+        } else {
+            length = same ? size * stride : size * stride + max(dilated - stride, 0)
+        }
+        guard let full = WindowArithmetic.transposedConvolutionOutput(input: size, kernel: kernel, stride: stride, dilation: dilation,
+                                                                      before: 0, after: 0), length > 0 else {
+            throw badConfiguration(call, "has an empty output for an input of length \(size)")
+        }
+        let before = same ? WindowArithmetic.samePadding(input: length, kernel: kernel, stride: stride, dilation: dilation).before : 0
+        return (before, max(full - before - length, 0), max(length - (full - before), 0))
     }
 
     // MARK: Normalisation and scaling
@@ -704,8 +723,8 @@ extension GraphBuilder {
             }
             names = result
         }
-        return try emit(call.nodeName, .batchNormalization, [input], shape: input.shape, layout: input.layout,
-                        attributes: ["axis": .integer(axis), "epsilon": .number(epsilon)], weights: names)
+        return try emit(call.nodeName, .batchNormalization(.init(axis: axis, epsilon: epsilon)), [input], shape: input.shape,
+                        layout: input.layout, weights: names)
     }
 
     func convertLayerNormalization(_ call: LayerCall) throws -> Value {
@@ -730,8 +749,8 @@ extension GraphBuilder {
             }
             names = result
         }
-        return try emit(call.nodeName, .layerNormalization, [input], shape: input.shape, layout: input.layout,
-                        attributes: ["axes": .array(axes.map { .integer($0) }), "epsilon": .number(epsilon)], weights: names)
+        return try emit(call.nodeName, .layerNormalization(.init(axes: axes, epsilon: epsilon)), [input], shape: input.shape,
+                        layout: input.layout, weights: names)
     }
 
     /// Normalization: `(x − mean) / max(sqrt(variance), 1e-7)` (Keras's epsilon), written as a
@@ -784,8 +803,8 @@ extension GraphBuilder {
             names = ["scale": addTensor(of: call, role: "scale", shape: [channels], values: scale),
                      "bias": addTensor(of: call, role: "bias", shape: [channels], values: bias)]
         }
-        return try emit(call.nodeName, .scale, [input], shape: input.shape, layout: input.layout,
-                        attributes: ["axis": .integer(positive), "num_axes": 1], weights: names)
+        return try emit(call.nodeName, .scale(.init(axis: positive, axisCount: 1)), [input], shape: input.shape, layout: input.layout,
+                        weights: names)
     }
 
     /// Rescaling: scalars become a Rescaling op; per-channel lists (aligned with the last axis)
@@ -795,8 +814,8 @@ extension GraphBuilder {
         let scaleValue = call.config["scale"] ?? 1.0
         let offsetValue = call.config["offset"] ?? 0.0
         if let scale = scaleValue.doubleValue, let offset = offsetValue.doubleValue {
-            return try emit(call.nodeName, .rescaling, [input], shape: input.shape, layout: input.layout,
-                            attributes: ["scale": .number(scale), "offset": .number(offset)])
+            return try emit(call.nodeName, .rescaling(.init(scale: scale, offset: offset)), [input], shape: input.shape,
+                            layout: input.layout)
         }
         let scales = scaleValue.doubleArray ?? scaleValue.doubleValue.map { [$0] }
         let offsets = offsetValue.doubleArray ?? offsetValue.doubleValue.map { [$0] }
@@ -810,8 +829,8 @@ extension GraphBuilder {
             "bias": addTensor(of: call, role: "bias", shape: [channels],
                               values: (0..<channels).map { Float(offsets[offsets.count == 1 ? 0 : $0]) }),
         ]
-        return try emit(call.nodeName, .scale, [input], shape: input.shape, layout: input.layout,
-                        attributes: ["axis": .integer(input.rank - 1), "num_axes": 1], weights: names)
+        return try emit(call.nodeName, .scale(.init(axis: input.rank - 1, axisCount: 1)), [input], shape: input.shape,
+                        layout: input.layout, weights: names)
     }
 
     /// ConvNeXt's LayerScale: `x · gamma` over the last axis.
@@ -826,13 +845,15 @@ extension GraphBuilder {
             let gamma = stored["gamma"]!
             names = ["scale": addTensor(of: call, role: "scale", shape: gamma.shape, values: gamma.values)]
         }
-        return try emit(call.nodeName, .scale, [input], shape: input.shape, layout: input.layout,
-                        attributes: ["axis": .integer(input.rank - 1), "num_axes": 1], weights: names)
+        return try emit(call.nodeName, .scale(.init(axis: input.rank - 1, axisCount: 1)), [input], shape: input.shape,
+                        layout: input.layout, weights: names)
     }
 
     // MARK: Pooling
 
-    func convertPooling(_ call: LayerCall, op: Operator, oneDimensional: Bool) throws -> Value {
+    /// MaxPooling and AveragePooling, 2-D or 1-D (as 2-D over [N, 1, W, C] or [N, C, 1, W]
+    /// between two Reshapes); `operation` makes the op of the pooling attributes.
+    func convertPooling(_ call: LayerCall, _ operation: (Operation.Pooling) -> Operation, oneDimensional: Bool) throws -> Value {
         let input = try single(call)
         let config = call.config
         let format = dataFormat(of: config) ?? "channels_last"
@@ -840,7 +861,7 @@ extension GraphBuilder {
         if oneDimensional {
             guard input.rank == 3 else { throw unsupported(call, "reads a value of rank \(input.rank), not 3") }
             guard let size = integers(config["pool_size"], count: 1)?.first ?? config["pool_length"]?.integerValue else {
-                throw KerasImportError.badConfiguration(path: path, reason: "pooling layer '\(call.nodeName)' has no pool size")
+                throw badConfiguration(call, "has no pool size (expected 'pool_size', or Keras 1's 'pool_length')")
             }
             let stride = (config["strides"].flatMap { $0 == .null ? nil : integers($0, count: 1)?.first }) ?? config["stride"]?.integerValue ?? size
             let channelsFirst = format == "channels_first"
@@ -848,42 +869,33 @@ extension GraphBuilder {
             let channels = input.shape[channelsFirst ? 1 : 2]
             let layout2D: Layout = channelsFirst ? .nchw : .nhwc
             let expandedShape: [Int?] = channelsFirst ? [nil, channels, 1, width] : [nil, 1, width, channels]
-            let expanded = try emit(call.nodeName + "/expand", .reshape, [input], shape: expandedShape, layout: layout2D,
-                                    attributes: ["shape": .array(Array(expandedShape.dropFirst()).map { $0.map { .integer($0) } ?? -1 })])
-            let padding = try explicitPadding(mode: mode, inputs: [1, width], kernel: [1, size], strides: [1, stride], dilations: [1, 1], call: call)
-            let outputWidth = padding.map { convolutionOutput(width, kernel: size, stride: stride, dilation: 1, before: $0[2], after: $0[3]) }
-                ?? width.map { ($0 + stride - 1) / stride }
-            var attributes: [String: JSONValue] = ["layout": .string(layout2D.rawValue), "pool_size": [1, .integer(size)],
-                                                   "strides": [1, .integer(stride)], "padding": paddingAttribute(padding), "rounding": "floor"]
-            if op == .averagePooling2D { attributes["divisor"] = "valid" }
+            let expanded = try emit(call.nodeName + "/expand", .reshape(shape: expandedShape.dropFirst().map { $0 ?? -1 }), [input],
+                                    shape: expandedShape, layout: layout2D)
+            var pooling = Operation.Pooling(layout: layout2D, poolSize: Pair(1, size), strides: Pair(1, stride),
+                                            padding: try padding(mode: mode, kernel: Pair(1, size), call: call))
+            let outputWidth = try place(&pooling, over: (1, width), call: call).width
             let pooledShape: [Int?] = channelsFirst ? [nil, channels, 1, outputWidth] : [nil, 1, outputWidth, channels]
-            let pooled = try emit(call.nodeName + "/pooling", op, [expanded], shape: pooledShape, layout: layout2D, attributes: attributes)
+            let pooled = try emit(call.nodeName + "/pooling", operation(pooling), [expanded], shape: pooledShape, layout: layout2D)
             let outputShape: [Int?] = channelsFirst ? [nil, channels, outputWidth] : [nil, outputWidth, channels]
-            return try emit(call.nodeName, .reshape, [pooled], shape: outputShape, layout: channelsFirst ? .ncw : .nwc,
-                            attributes: ["shape": .array(Array(outputShape.dropFirst()).map { $0.map { .integer($0) } ?? -1 })])
+            return try emit(call.nodeName, .reshape(shape: outputShape.dropFirst().map { $0 ?? -1 }), [pooled],
+                            shape: outputShape, layout: channelsFirst ? .ncw : .nwc)
         }
         guard input.rank == 4 else { throw unsupported(call, "reads a value of rank \(input.rank), not 4") }
-        guard let size = integers(config["pool_size"], count: 2) else {
-            throw KerasImportError.badConfiguration(path: path, reason: "pooling layer '\(call.nodeName)' has no pool size")
+        guard let size = pair(config["pool_size"]) else {
+            throw badConfiguration(call, "has no pool size (expected 'pool_size')")
         }
-        let strides = (config["strides"].flatMap { $0 == .null ? nil : integers($0, count: 2) }) ?? size
+        let strides = (config["strides"].flatMap { $0 == .null ? nil : pair($0) }) ?? size
         let layout = layout(forFormat: format, rank: 4, call: call)
-        let geometry = try windowGeometry(input: input, layout: layout, kernel: size, strides: strides, dilations: [1, 1],
-                                          padding: mode, call: call)
-        var attributes: [String: JSONValue] = [
-            "layout": .string(layout.rawValue),
-            "pool_size": .array(size.map { .integer($0) }),
-            "strides": .array(strides.map { .integer($0) }),
-            "padding": paddingAttribute(geometry.padding),
-            "rounding": "floor",
-        ]
-        if op == .averagePooling2D { attributes["divisor"] = "valid" }
+        var pooling = Operation.Pooling(layout: layout, poolSize: size, strides: strides,
+                                        padding: try padding(mode: mode, kernel: size, call: call))
+        let output = try place(&pooling, over: spatialSizes(of: input, layout: layout), call: call)
         let channels = input.shape[axes(of: layout).channels]
-        return try emit(call.nodeName, op, [input], shape: shape4(layout: layout, height: geometry.height, width: geometry.width, channels: channels),
-                        layout: layout, attributes: attributes)
+        return try emit(call.nodeName, operation(pooling), [input],
+                        shape: shape4(layout: layout, height: output.height, width: output.width, channels: channels), layout: layout)
     }
 
-    func convertGlobalPooling(_ call: LayerCall, op: Operator) throws -> Value {
+    /// GlobalAveragePooling and GlobalMaxPooling, 1-D or 2-D; `operation` makes the op.
+    func convertGlobalPooling(_ call: LayerCall, _ operation: (Operation.GlobalPooling) -> Operation) throws -> Value {
         let input = try single(call)
         let format = dataFormat(of: call.config) ?? "channels_last"
         let keepDimensions = call.config["keepdims"]?.boolValue ?? false
@@ -898,26 +910,26 @@ extension GraphBuilder {
         } else {
             shape = [nil, channels]
         }
-        return try emit(call.nodeName, op, [input], shape: shape, layout: keepDimensions ? layout : .plain,
-                        attributes: ["layout": .string(layout.rawValue), "keepdims": .bool(keepDimensions)])
+        return try emit(call.nodeName, operation(.init(layout: layout, keepsDimensions: keepDimensions)), [input], shape: shape,
+                        layout: keepDimensions ? layout : .plain)
     }
 
     // MARK: Shape and layout
 
     /// ZeroPadding2D / Cropping2D amounts: `n`, `[a, b]` (symmetric per axis), `[[t, b], [l, r]]`,
     /// Keras 1's `[t, b, l, r]` or `{"top_pad", …}`.
-    func fourSides(_ value: JSONValue?, keys: [String], call: LayerCall) throws -> [Int] {
-        if let single = value?.integerValue { return [single, single, single, single] }
+    func fourSides(_ value: JSONValue?, keys: [String], call: LayerCall) throws -> Sides {
+        if let single = value?.integerValue { return Sides(top: single, bottom: single, left: single, right: single) }
         if let flat = value?.integerArray {
-            if flat.count == 2 { return [flat[0], flat[0], flat[1], flat[1]] }
-            if flat.count == 4 { return flat }
+            if flat.count == 2 { return Sides(top: flat[0], bottom: flat[0], left: flat[1], right: flat[1]) }
+            if flat.count == 4 { return Sides(top: flat[0], bottom: flat[1], left: flat[2], right: flat[3]) }
         }
         if let pairs = value?.arrayValue, pairs.count == 2, let first = integers(pairs[0], count: 2), let second = integers(pairs[1], count: 2) {
-            return first + second
+            return Sides(top: first[0], bottom: first[1], left: second[0], right: second[1])
         }
         if let members = value?.objectValue {
-            let sides = keys.map { members[$0]?.integerValue }
-            if sides.allSatisfy({ $0 != nil }) { return sides.map { $0! } }
+            let sides = keys.compactMap { members[$0]?.integerValue }
+            if sides.count == 4 { return Sides(top: sides[0], bottom: sides[1], left: sides[2], right: sides[3]) }
         }
         throw unsupported(call, "has an amount graft cannot read (\(value ?? .null))")
     }
@@ -928,10 +940,9 @@ extension GraphBuilder {
         let layout = layout(forFormat: dataFormat(of: call.config) ?? "channels_last", rank: 4, call: call)
         let spatial = axes(of: layout)
         var shape = input.shape
-        shape[spatial.height] = shape[spatial.height].map { $0 + sides[0] + sides[1] }
-        shape[spatial.width] = shape[spatial.width].map { $0 + sides[2] + sides[3] }
-        return try emit(call.nodeName, .pad, [input], shape: shape, layout: layout,
-                        attributes: ["layout": .string(layout.rawValue), "padding": .array(sides.map { .integer($0) })])
+        shape[spatial.height] = shape[spatial.height].map { $0 + sides.top + sides.bottom }
+        shape[spatial.width] = shape[spatial.width].map { $0 + sides.left + sides.right }
+        return try emit(call.nodeName, .pad(.init(layout: layout, padding: sides)), [input], shape: shape, layout: layout)
     }
 
     func convertCropping(_ call: LayerCall) throws -> Value {
@@ -940,25 +951,25 @@ extension GraphBuilder {
         let layout = layout(forFormat: dataFormat(of: call.config) ?? "channels_last", rank: 4, call: call)
         let spatial = axes(of: layout)
         var shape = input.shape
-        shape[spatial.height] = shape[spatial.height].map { $0 - sides[0] - sides[1] }
-        shape[spatial.width] = shape[spatial.width].map { $0 - sides[2] - sides[3] }
-        return try emit(call.nodeName, .crop, [input], shape: shape, layout: layout,
-                        attributes: ["layout": .string(layout.rawValue), "cropping": .array(sides.map { .integer($0) })])
+        shape[spatial.height] = shape[spatial.height].map { $0 - sides.top - sides.bottom }
+        shape[spatial.width] = shape[spatial.width].map { $0 - sides.left - sides.right }
+        return try emit(call.nodeName, .crop(.sides(layout: layout, cropping: sides)), [input], shape: shape, layout: layout)
     }
 
     func convertUpSampling(_ call: LayerCall) throws -> Value {
         let input = try singleImage(call)
-        guard let size = integers(call.config["size"], count: 2) else { throw unsupported(call, "has no size") }
-        let interpolation = call.config["interpolation"]?.stringValue ?? "nearest"
-        guard interpolation == "nearest" || interpolation == "bilinear" else { throw unsupported(call, "uses '\(interpolation)' interpolation") }
+        guard let size = pair(call.config["size"]) else { throw unsupported(call, "has no size") }
+        let name = call.config["interpolation"]?.stringValue ?? "nearest"
+        guard let interpolation = Operation.UpSampling.Interpolation(rawValue: name) else {
+            throw unsupported(call, "uses '\(name)' interpolation")
+        }
         let layout = layout(forFormat: dataFormat(of: call.config) ?? "channels_last", rank: 4, call: call)
         let spatial = axes(of: layout)
         var shape = input.shape
-        shape[spatial.height] = shape[spatial.height].map { $0 * size[0] }
-        shape[spatial.width] = shape[spatial.width].map { $0 * size[1] }
-        return try emit(call.nodeName, .upSampling2D, [input], shape: shape, layout: layout,
-                        attributes: ["layout": .string(layout.rawValue), "size": .array(size.map { .integer($0) }),
-                                     "interpolation": .string(interpolation)])
+        shape[spatial.height] = shape[spatial.height].map { $0 * size.height }
+        shape[spatial.width] = shape[spatial.width].map { $0 * size.width }
+        return try emit(call.nodeName, .upSampling2D(.init(layout: layout, size: size, interpolation: interpolation)), [input],
+                        shape: shape, layout: layout)
     }
 
     func product(_ dimensions: some Sequence<Int?>) -> Int? {
@@ -977,8 +988,7 @@ extension GraphBuilder {
         if call.config["data_format"]?.stringValue == "channels_first", input.rank > 2 {
             let permutation = [0] + Array(2..<input.rank) + [1]
             let shape = permutation.map { input.shape[$0] }
-            input = try emit(call.nodeName + "/channels_last", .transpose, [input], shape: shape, layout: .plain,
-                             attributes: ["permutation": .array(permutation.map { .integer($0) })])
+            input = try emit(call.nodeName + "/channels_last", .transpose(permutation: permutation), [input], shape: shape, layout: .plain)
         }
         return try emit(call.nodeName, .flatten, [input], shape: [nil, product(input.shape.dropFirst())], layout: .plain)
     }
@@ -994,8 +1004,7 @@ extension GraphBuilder {
             if known > 0 { shape[unknown] = total / known }
         }
         let layout = input.rank == target.count + 1 ? input.layout : defaultLayout(rank: target.count + 1)
-        return try emit(call.nodeName, .reshape, [input], shape: [nil] + shape, layout: layout,
-                        attributes: ["shape": .array(target.map { .integer($0) })])
+        return try emit(call.nodeName, .reshape(shape: target), [input], shape: [nil] + shape, layout: layout)
     }
 
     func convertPermute(_ call: LayerCall) throws -> Value {
@@ -1004,18 +1013,19 @@ extension GraphBuilder {
             throw unsupported(call, "has dims that do not match its input")
         }
         let permutation = [0] + dims
-        return try emit(call.nodeName, .transpose, [input], shape: permutation.map { input.shape[$0] }, layout: .plain,
-                        attributes: ["permutation": .array(permutation.map { .integer($0) })])
+        return try emit(call.nodeName, .transpose(permutation: permutation), [input], shape: permutation.map { input.shape[$0] },
+                        layout: .plain)
     }
 
     // MARK: Several inputs
 
-    func convertMerge(_ call: LayerCall, op: Operator) throws -> Value {
+    /// Add, Subtract, Multiply, Average, Maximum, Minimum: `operation` over every input.
+    func convertMerge(_ call: LayerCall, _ operation: Operation) throws -> Value {
         guard call.inputs.count >= 2 else { throw unsupported(call, "has \(call.inputs.count) input") }
-        if op == .subtract, call.inputs.count != 2 { throw unsupported(call, "subtracts \(call.inputs.count) inputs") }
+        if operation == .subtract, call.inputs.count != 2 { throw unsupported(call, "subtracts \(call.inputs.count) inputs") }
         let shape = try broadcastShape(call.inputs.map(\.shape), call)
         let layout = call.inputs.first { $0.rank == shape.count }?.layout ?? .plain
-        return try emit(call.nodeName, op, call.inputs, shape: shape, layout: layout)
+        return try emit(call.nodeName, operation, call.inputs, shape: shape, layout: layout)
     }
 
     func convertConcatenate(_ call: LayerCall, axis: Int) throws -> Value {
@@ -1028,8 +1038,7 @@ extension GraphBuilder {
         var shape = call.inputs[0].shape
         let sizes = call.inputs.map { $0.shape[positive] }
         shape[positive] = sizes.contains { $0 == nil } ? nil : sizes.reduce(0) { $0 + $1! }
-        return try emit(call.nodeName, .concatenate, call.inputs, shape: shape, layout: call.inputs[0].layout,
-                        attributes: ["axis": .integer(axis)])
+        return try emit(call.nodeName, .concatenate(axis: axis), call.inputs, shape: shape, layout: call.inputs[0].layout)
     }
 
     /// Keras 1 `Merge` in functional models.
@@ -1039,10 +1048,10 @@ extension GraphBuilder {
         }
         let mode = call.config["mode"]?.stringValue ?? "sum"
         switch mode {
-        case "sum": return try convertMerge(call, op: .add)
-        case "mul": return try convertMerge(call, op: .multiply)
-        case "ave": return try convertMerge(call, op: .average)
-        case "max": return try convertMerge(call, op: .maximum)
+        case "sum": return try convertMerge(call, .add())
+        case "mul": return try convertMerge(call, .multiply)
+        case "ave": return try convertMerge(call, .average)
+        case "max": return try convertMerge(call, .maximum)
         case "concat": return try convertConcatenate(call, axis: call.config["concat_axis"]?.integerValue ?? -1)
         default: throw unsupported(call, "uses merge mode '\(mode)'")
         }
@@ -1055,9 +1064,9 @@ extension GraphBuilder {
         let constants = call.arguments.compactMap { if case let .constant(value) = $0 { value } else { nil } }
         if tensors.count == 2, constants.isEmpty {
             switch call.className {
-            case "Add": return try convertMerge(call, op: .add)
-            case "Subtract": return try convertMerge(call, op: .subtract)
-            case "Multiply": return try convertMerge(call, op: .multiply)
+            case "Add": return try convertMerge(call, .add())
+            case "Subtract": return try convertMerge(call, .subtract)
+            case "Multiply": return try convertMerge(call, .multiply)
             default: throw unsupported(call, "divides two tensors")
             }
         }
@@ -1077,8 +1086,30 @@ extension GraphBuilder {
         default: throw unsupported(call, "is an operation graft does not convert")
         }
         let input = tensors[0]
-        return try emit(call.nodeName, .rescaling, [input], shape: input.shape, layout: input.layout,
-                        attributes: ["scale": .number(scale), "offset": .number(offset)])
+        return try emit(call.nodeName, .rescaling(.init(scale: scale, offset: offset)), [input], shape: input.shape, layout: input.layout)
+    }
+}
+
+extension Operation {
+    /// The op with `activation` fused after its bias (convolutions and Dense; any other op is
+    /// returned as it is).
+    fileprivate func fusing(_ activation: Activation) -> Operation {
+        switch self {
+        case var .conv2D(convolution):
+            convolution.activation = activation
+            return .conv2D(convolution)
+        case var .depthwiseConv2D(convolution):
+            convolution.activation = activation
+            return .depthwiseConv2D(convolution)
+        case var .conv2DTranspose(convolution):
+            convolution.activation = activation
+            return .conv2DTranspose(convolution)
+        case var .dense(dense):
+            dense.activation = activation
+            return .dense(dense)
+        default:
+            return self
+        }
     }
 }
 

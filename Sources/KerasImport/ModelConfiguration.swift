@@ -81,13 +81,14 @@ enum ModelConfigurationParser {
             return try parseSequential(config: config, path: path)
         }
         guard let members = config.objectValue, let layerList = members["layers"]?.arrayValue else {
-            throw KerasImportError.badConfiguration(path: path, reason: "model '\(className)' has no layer list")
+            throw KerasImportError.badModelConfiguration(path: path, model: config["name"]?.stringValue ?? className,
+                                                         reason: "has no layer list (expected 'layers' in its config)")
         }
         let name = members["name"]?.stringValue ?? "model"
         var layers: [LayerSpecification] = []
         for entry in layerList {
             var layer = try parseLayer(entry, path: path)
-            layer.calls = try parseCalls(entry["inbound_nodes"], layer: layer.name, path: path)
+            layer.calls = try parseCalls(entry["inbound_nodes"], of: layer, path: path)
             layers.append(layer)
         }
         let inputs = try parseEndpoints(members["input_layers"], what: "input_layers", model: name, path: path)
@@ -106,12 +107,13 @@ enum ModelConfigurationParser {
             layerList = list
             name = members["name"]?.stringValue ?? name
         } else {
-            throw KerasImportError.badConfiguration(path: path, reason: "Sequential model has no layer list")
+            throw KerasImportError.badModelConfiguration(path: path, model: config["name"]?.stringValue ?? name,
+                                                         reason: "is a Sequential model without a layer list")
         }
         var layers: [LayerSpecification] = []
         for entry in layerList { layers.append(try parseLayer(entry, path: path)) }
         guard !layers.isEmpty else {
-            throw KerasImportError.badConfiguration(path: path, reason: "Sequential model '\(name)' has no layers")
+            throw KerasImportError.badModelConfiguration(path: path, model: name, reason: "is a Sequential model without layers")
         }
         var implicitShapes: [String: [Int?]] = [:]
         var inputName: String
@@ -127,8 +129,9 @@ enum ModelConfigurationParser {
             // A Sequential whose first layer is a model takes that model's input shape.
             inputName = layers[0].name + "_input"
         } else {
-            throw KerasImportError.badConfiguration(
-                path: path, reason: "Sequential model '\(name)' declares no input shape (no InputLayer and no batch_input_shape on its first layer)")
+            throw KerasImportError.badModelConfiguration(
+                path: path, model: name,
+                reason: "is a Sequential model that declares no input shape (expected an InputLayer, or batch_input_shape on its first layer)")
         }
         var previous = TensorReference(layer: inputName, nodeIndex: 0, tensorIndex: 0)
         for index in firstComputing..<layers.count {
@@ -171,7 +174,7 @@ enum ModelConfigurationParser {
         }
         let configMembers = config.objectValue ?? [:]
         guard let name = entry["name"]?.stringValue ?? configMembers["name"]?.stringValue else {
-            throw KerasImportError.badConfiguration(path: path, reason: "a \(className) layer has no name")
+            throw KerasImportError.unnamedLayer(path: path, className: className)
         }
         var layer = LayerSpecification(className: className, module: entry["module"]?.stringValue, name: name,
                                        config: configMembers, calls: [], nestedModel: nil)
@@ -184,7 +187,10 @@ enum ModelConfigurationParser {
     /// `inbound_nodes` in its three spellings:
     /// Keras 1 `[[["name", node, tensor], …], …]`, Keras 2 `[[["name", node, tensor, {kwargs}], …], …]`,
     /// Keras 3 `[{"args": [...], "kwargs": {...}}, …]` with `__keras_tensor__` objects inside args.
-    static func parseCalls(_ value: JSONValue?, layer: String, path: String) throws -> [[CallArgument]] {
+    static func parseCalls(_ value: JSONValue?, of layer: LayerSpecification, path: String) throws -> [[CallArgument]] {
+        func malformed(_ reason: String) -> KerasImportError {
+            .badLayerConfiguration(path: path, layer: layer.name, className: layer.className, reason: reason)
+        }
         guard let nodes = value?.arrayValue else { return [] }
         var calls: [[CallArgument]] = []
         for node in nodes {
@@ -197,13 +203,13 @@ enum ModelConfigurationParser {
                 for reference in references {
                     guard let parts = reference.arrayValue, parts.count >= 3, let source = parts[0].stringValue,
                           let nodeIndex = parts[1].integerValue, let tensorIndex = parts[2].integerValue else {
-                        throw KerasImportError.badConfiguration(path: path, reason: "layer '\(layer)' has a malformed inbound node")
+                        throw malformed("has a malformed inbound node (expected [layer name, node index, tensor index] references)")
                     }
                     arguments.append(.tensor(TensorReference(layer: source, nodeIndex: nodeIndex, tensorIndex: tensorIndex)))
                 }
                 calls.append(arguments)
             } else {
-                throw KerasImportError.badConfiguration(path: path, reason: "layer '\(layer)' has a malformed inbound node")
+                throw malformed("has a malformed inbound node (expected a list of references, or a Keras 3 object with 'args')")
             }
         }
         return calls
@@ -233,7 +239,7 @@ enum ModelConfigurationParser {
     /// endpoint) a single `[name, node, tensor]`.
     static func parseEndpoints(_ value: JSONValue?, what: String, model: String, path: String) throws -> [TensorReference] {
         guard let list = value?.arrayValue, !list.isEmpty else {
-            throw KerasImportError.badConfiguration(path: path, reason: "model '\(model)' has no \(what)")
+            throw KerasImportError.badModelConfiguration(path: path, model: model, reason: "has no \(what)")
         }
         func reference(_ parts: [JSONValue]) -> TensorReference? {
             guard parts.count >= 3, let name = parts[0].stringValue, let node = parts[1].integerValue,
@@ -242,13 +248,15 @@ enum ModelConfigurationParser {
         }
         if list[0].stringValue != nil {
             guard let single = reference(list) else {
-                throw KerasImportError.badConfiguration(path: path, reason: "model '\(model)' has malformed \(what)")
+                throw KerasImportError.badModelConfiguration(path: path, model: model,
+                                                             reason: "has malformed \(what) (expected [layer name, node index, tensor index])")
             }
             return [single]
         }
         return try list.map { entry in
             guard let parts = entry.arrayValue, let item = reference(parts) else {
-                throw KerasImportError.badConfiguration(path: path, reason: "model '\(model)' has malformed \(what)")
+                throw KerasImportError.badModelConfiguration(path: path, model: model,
+                                                             reason: "has malformed \(what) (expected [layer name, node index, tensor index] entries)")
             }
             return item
         }

@@ -1,4 +1,5 @@
 import Dispatch
+internal import GraftNumerics
 import Synchronization
 
 /// Stratified bootstrap confidence intervals, as pROC's `ci.auc(method = "bootstrap")`.
@@ -86,45 +87,6 @@ private func availableCores() -> Int {
 import Glibc
 #endif
 
-/// xoshiro256** seeded through SplitMix64 from (seed, stream): a small, fast generator whose
-/// streams for different replicates are independent for practical purposes.
-struct SeededGenerator: RandomNumberGenerator {
-    private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
-
-    init(seed: UInt64, stream: UInt64) {
-        var mixer = seed ^ (stream &* 0xD1B5_4A32_D192_ED03)
-        func splitMix(_ state: inout UInt64) -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s0 = splitMix(&mixer); s1 = splitMix(&mixer); s2 = splitMix(&mixer); s3 = splitMix(&mixer)
-    }
-
-    mutating func next() -> UInt64 {
-        let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
-        let t = s1 << 17
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
-        s2 ^= t
-        s3 = s3 << 45 | s3 >> 19
-        return result
-    }
-
-    /// A uniform integer in 0..<bound (Lemire's multiply-and-reject, unbiased).
-    @inline(__always)
-    mutating func index(below bound: Int) -> Int {
-        let range = UInt64(bound)
-        var product = next().multipliedFullWidth(by: range)
-        if product.low < range {
-            let threshold = (0 &- range) % range
-            while product.low < threshold { product = next().multipliedFullWidth(by: range) }
-        }
-        return Int(product.high)
-    }
-}
-
 extension ROCAnalysis {
     /// pROC's stratified bootstrap interval for the AUC.
     ///
@@ -151,10 +113,10 @@ extension ROCAnalysis {
                 counts.withUnsafeMutableBufferPointer { tally in
                     for index in 0..<(2 * groups) { tally[index] = 0 }
                     positiveGroups.withUnsafeBufferPointer { slots in
-                        for _ in 0..<m { tally[2 * Int(slots[generator.index(below: m)])] += 1 }
+                        for _ in 0..<m { tally[2 * Int(slots[generator.nextIndex(below: m)])] += 1 }
                     }
                     negativeGroups.withUnsafeBufferPointer { slots in
-                        for _ in 0..<n { tally[2 * Int(slots[generator.index(below: n)]) + 1] += 1 }
+                        for _ in 0..<n { tally[2 * Int(slots[generator.nextIndex(below: n)]) + 1] += 1 }
                     }
                     var numerator = 0, negativesBelow = 0
                     for group in 0..<groups {

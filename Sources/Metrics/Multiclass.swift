@@ -1,3 +1,5 @@
+internal import GraftNumerics
+
 /// How a multiclass problem is split into binary ones (scikit-learn's `multi_class`).
 public enum MulticlassStrategy: String, Sendable, CaseIterable {
     /// One class against all the others, per class.
@@ -306,7 +308,7 @@ public struct MulticlassAnalysis: Sendable {
                             stratum.withUnsafeBufferPointer { rows in
                                 let size = rows.count
                                 for _ in 0..<size {
-                                    let row = Int(rows[generator.index(below: size)])
+                                    let row = Int(rows[generator.nextIndex(below: size)])
                                     for cell in (row * stride)..<(row * stride + stride) { counts[Int(slot[cell])] += 1 }
                                 }
                             }

@@ -1,5 +1,6 @@
 import Foundation
 import GraftModel
+import GraftNumerics
 
 /// An element-wise function with its parameters resolved: the `Activation` op, and the fused
 /// `activation` of convolutions and Dense.
@@ -29,31 +30,22 @@ enum ActivationKernel: Equatable, Sendable {
     case power(exponent: Float, scale: Float, shift: Float)
     case log(scale: Float, shift: Float, reciprocalLogBase: Float)
 
-    /// Reads an `Activation` node's `function` and parameters (or a fused `activation` name,
-    /// whose parameters are the defaults; `attribute` names it in errors).
-    init(function name: String, attributes: Attributes, attribute: String = "function") throws(RuntimeError) {
-        guard let function = ActivationFunction(rawValue: name) else {
-            throw .unsupportedAttribute(node: attributes.node, attribute: attribute, value: "'\(name)'")
-        }
-        switch function {
+    /// The kernel of a schema activation, its parameters rounded to float32.
+    init(_ activation: Activation) {
+        switch activation {
         case .linear: self = .linear
-        case .relu:
-            let slope = try attributes.float("negative_slope", default: 0)
-            let threshold = try attributes.float("threshold", default: 0)
-            let maximum: Float = try attributes.contains("max_value") && attributes.raw("max_value") != .null
-                ? attributes.float("max_value", default: .infinity) : .infinity
-            if slope == 0 && threshold == 0 && maximum == .infinity {
+        case let .relu(slope, maximum, threshold):
+            if slope == 0 && threshold == 0 && maximum == nil {
                 self = .relu
             } else {
-                self = .parameterizedReLU(negativeSlope: slope, maximum: maximum, threshold: threshold)
+                self = .parameterizedReLU(negativeSlope: Float(slope), maximum: maximum.map(Float.init) ?? .infinity, threshold: Float(threshold))
             }
         case .relu6: self = .relu6
-        case .leakyReLU: self = .leakyReLU(alpha: try attributes.requiredFloat("alpha"))
-        case .elu: self = .elu(alpha: try attributes.float("alpha", default: 1))
+        case let .leakyReLU(alpha): self = .leakyReLU(alpha: Float(alpha))
+        case let .elu(alpha): self = .elu(alpha: Float(alpha))
         case .selu: self = .selu
         case .sigmoid: self = .sigmoid
-        case .hardSigmoid:
-            self = .hardSigmoid(slope: try attributes.requiredFloat("slope"), offset: try attributes.float("offset", default: 0.5))
+        case let .hardSigmoid(slope, offset): self = .hardSigmoid(slope: Float(slope), offset: Float(offset))
         case .tanh: self = .tanh
         case .abs: self = .abs
         case .exponential: self = .exponential
@@ -61,19 +53,12 @@ enum ActivationKernel: Equatable, Sendable {
         case .softsign: self = .softsign
         case .swish: self = .swish
         case .hardSwish: self = .hardSwish
-        case .gelu: self = try attributes.bool("approximate", default: false) ? .geluTanh : .gelu
-        case .power:
-            self = .power(exponent: try attributes.float("power", default: 1), scale: try attributes.float("scale", default: 1),
-                          shift: try attributes.float("shift", default: 0))
-        case .log:
-            let base = try attributes.double("base", default: M_E)
-            // Caffe writes base -1 for e.
-            let logBase = base == -1 ? 1.0 : Foundation.log(base)
-            guard logBase.isFinite, logBase != 0 else {
-                throw .invalidAttribute(node: attributes.node, attribute: "base", reason: "must be a positive number other than 1")
-            }
-            self = .log(scale: try attributes.float("scale", default: 1), shift: try attributes.float("shift", default: 0),
-                        reciprocalLogBase: Float(1 / logBase))
+        case let .gelu(approximate): self = approximate ? .geluTanh : .gelu
+        case let .power(exponent, scale, shift): self = .power(exponent: Float(exponent), scale: Float(scale), shift: Float(shift))
+        case let .log(base, scale, shift):
+            // The schema allows only positive bases other than 1, so the logarithm is finite and non-zero.
+            let logBase = base.map { Foundation.log($0) } ?? 1
+            self = .log(scale: Float(scale), shift: Float(shift), reciprocalLogBase: Float(1 / logBase))
         }
     }
 

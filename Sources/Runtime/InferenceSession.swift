@@ -1,6 +1,6 @@
 public import GraftModel
 public import Tensors
-internal import CBLAS
+import GraftNumerics
 import Foundation
 
 /// A model compiled for the CPU: give it inputs, get the requested values back.
@@ -50,7 +50,7 @@ public final class InferenceSession: @unchecked Sendable {
     /// The names of the kernels a run executes: `computedNodeNames` without folded nodes.
     public let executedNodeNames: [String]
 
-    private let graph: CompiledGraph
+    private let graph: ExecutableGraph
     private let storage = OwnedWeights()
     private let lock = NSLock()
     private var plans: [[[Int]]: ExecutionPlan] = [:]
@@ -66,7 +66,7 @@ public final class InferenceSession: @unchecked Sendable {
         self.model = model
         self.threadCount = max(1, threadCount)
         let requests = outputs ?? model.graph.outputs
-        graph = try CompiledGraph(model: model, requests: requests, storage: storage, threads: self.threadCount)
+        graph = try GraphCompiler.compile(model: model, requests: requests, storage: storage, threads: self.threadCount)
         outputNames = graph.outputs
         inputs = graph.inputs
         executedNodeNames = graph.nodes.map(\.name)
@@ -100,7 +100,7 @@ public final class InferenceSession: @unchecked Sendable {
         defer { lock.unlock() }
         let plan = try plan(for: ordered.map(\.shape))
         // graft's kernels split GEMMs between their own threads (see `parallelProduct`).
-        openblas_set_num_threads(1)
+        Parallelism.configureOpenBLAS()
         return plan.run(ordered)
     }
 

@@ -17,7 +17,7 @@ import Testing
         return (decoded.shape, decoded.values)
     }
 
-    private func weight(_ conversion: CaffeConversion, _ name: String) throws -> WeightTensor {
+    private func weight(_ conversion: ImportedModel, _ name: String) throws -> WeightTensor {
         try #require(conversion.weights.first { $0.name == name })
     }
 
@@ -32,12 +32,12 @@ import Testing
         } } } }
         let node = try #require(conversion.graph.nodes.first { $0.name == "grouped" })
         #expect(node.op == .conv2D)
-        #expect(node.attributes["groups"] == 2)
-        #expect(node.attributes["padding"] == [1, 1, 0, 0])
-        #expect(node.attributes["strides"] == [1, 2])
+        #expect(node.operation.convolution?.groups == 2)
+        #expect(node.operation.convolution?.padding == .explicit(Sides(top: 1, bottom: 1, left: 0, right: 0)))
+        #expect(node.operation.convolution?.strides == Pair(1, 2))
         #expect(node.outputShapes == [[nil, 6, 11, 5]])
         let dilated = try #require(conversion.graph.nodes.first { $0.name == "dilated" })
-        #expect(dilated.attributes["dilations"] == [2, 2])
+        #expect(dilated.operation.convolution?.dilations == Pair(2, 2))
         #expect(dilated.weights["bias"] == nil)
     }
 
@@ -68,7 +68,11 @@ import Testing
         #expect(try weight(conversion, "bn/moving_variance").values == variance.map { $0 * (1 / factor[0]) })
         #expect(try weight(conversion, "bn_zero/moving_mean").values == [0, 0, 0])
         let node = try #require(conversion.graph.nodes.first { $0.name == "bn_zero" })
-        #expect(node.attributes["epsilon"]?.doubleValue == Double(Float(0.01)))
+        if case let .batchNormalization(normalization) = node.operation {
+            #expect(normalization.epsilon == Double(Float(0.01)))
+        } else {
+            Issue.record("bn_zero is \(node.op), expected BatchNormalization")
+        }
         #expect(node.weights["gamma"] == nil)
     }
 
@@ -81,7 +85,7 @@ import Testing
         #expect(outputs["dw/relu"] == "dw")
         #expect(graph.nodes.first { $0.name == "pw" }?.inputs == ["dw"])
         #expect(graph.outputs == ["pw"])
-        #expect(graph.nodes.first { $0.name == "dw" }?.attributes["groups"] == 4)
+        #expect(graph.nodes.first { $0.name == "dw" }?.operation.convolution?.groups == 4)
     }
 
     @Test func trainValNetsKeepTheTestPhase() throws {
@@ -144,17 +148,22 @@ import Testing
     @Test func poolingRecordsCaffeRounding() throws {
         let graph = try fixture("pooling").convert().graph
         let node = { (name: String) in graph.nodes.first { $0.name == name } }
-        #expect(node("max_ceil")?.attributes["rounding"] == "ceil")
+        #expect(node("max_ceil")?.operation.pooling?.rounding == .ceil)
         #expect(node("max_ceil")?.outputShapes == [[nil, 3, 6, 5]])
         // kernel 2, stride 3, pad 1. Height 10: ceil(10/3) + 1 = 5 windows, but the last would
         // start at 4·3 = 12 ≥ 10 + 1, inside the bottom padding: dropped. Width 9: ceil(9/3) + 1
         // = 4, the last starts at 9 < 9 + 1: kept.
         #expect(node("edge")?.outputShapes == [[nil, 3, 4, 4]])
-        #expect(node("ave_pad")?.attributes["divisor"] == "padded")
+        #expect(node("ave_pad")?.op == .averagePooling2D)
+        #expect(node("ave_pad")?.operation.pooling?.divisor == .padded)
         #expect(node("gap")?.op == .globalAveragePooling)
-        #expect(node("gap")?.attributes["keepdims"] == true)
+        if case let .globalAveragePooling(global)? = node("gap")?.operation {
+            #expect(global.keepsDimensions)
+        } else {
+            Issue.record("gap is not a GlobalAveragePooling node")
+        }
         let floor = try fixture("pooling_floor").convert().graph
-        #expect(floor.nodes[0].attributes["rounding"] == "floor")
+        #expect(floor.nodes[0].operation.pooling?.rounding == .floor)
         #expect(floor.nodes[0].outputShapes == [[nil, 2, 4, 4]])
     }
 

@@ -1,5 +1,6 @@
 @testable import CaffeImport
 import Foundation
+import GraftModel
 import GraftSupport
 import Testing
 
@@ -46,7 +47,8 @@ import Testing
             layer { name: "py" type: "Python" bottom: "am" top: "py" python_param { module: "m" layer: "L" } }
             """, in: folder)
         let expected = CaffeImportError.unsupportedLayers(file: prototxt, layers: [
-            .init(name: "mvn", type: "MVN"), .init(name: "argmax", type: "ArgMax"), .init(name: "py", type: "Python"),
+            UnsupportedLayer(name: "mvn", kind: "MVN"), UnsupportedLayer(name: "argmax", kind: "ArgMax"),
+            UnsupportedLayer(name: "py", kind: "Python"),
         ])
         #expect(throws: expected) { try CaffeImporter.convert(prototxt: prototxt, weights: nil) }
         #expect(expected.exitStatus == .dataError)

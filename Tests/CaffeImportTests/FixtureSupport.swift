@@ -38,7 +38,7 @@ struct ParityCase: Decodable, Sendable, CustomTestStringConvertible {
         }.sorted { $0.name < $1.name }
     }()
 
-    func convert() throws -> CaffeConversion {
+    func convert() throws -> ImportedModel {
         try CaffeImporter.convert(prototxt: fixturePath(prototxt), weights: fixturePath(caffemodel), inputShape: inputShape)
     }
 }

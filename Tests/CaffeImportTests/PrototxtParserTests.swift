@@ -3,6 +3,12 @@ import Foundation
 import GraftModel
 import Testing
 
+/// The zoo's deploy prototxts, in `shared/zoo/caffe` next to the package's folder (read-only data
+/// that is not committed; see its README).
+private let zooFolder = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("shared/zoo/caffe").path
+
 /// The prototxt parser: every syntax form Caffe files use, and errors with their positions.
 @Suite struct PrototxtParserTests {
     private func parse(_ text: String) throws -> NetDefinition {
@@ -45,16 +51,16 @@ import Testing
         #expect(net.layers.map(\.name) == ["v1", "conv", "pool", "relu", "esc'apedAA\n"])
         #expect(net.layers[0].type == "Softmax")
         #expect(net.layers[0].isLegacy)
-        let conv = try #require(net.layers[1].convolution?.pointee)
-        #expect(conv.num_output == 8)
-        #expect(Array(UnsafeBufferPointer(start: conv.kernel_size, count: conv.n_kernel_size)) == [3, 5])
-        #expect(Array(UnsafeBufferPointer(start: conv.pad, count: conv.n_pad)) == [1])
-        #expect(Array(UnsafeBufferPointer(start: conv.stride, count: conv.n_stride)) == [2])
-        let pool = try #require(net.layers[2].pooling?.pointee)
-        #expect(pool.pool.rawValue == 1)
-        #expect(pool.kernel_size == 2)
-        #expect(net.layers[3].relu?.pointee.negative_slope == -0.015)
-        let power = try #require(net.layers[4].power?.pointee)
+        let conv = try #require(net.layers[1].convolution)
+        #expect(conv.outputCount == 8)
+        #expect(conv.kernelSize == [3, 5])
+        #expect(conv.pad == [1])
+        #expect(conv.stride == [2])
+        let pool = try #require(net.layers[2].pooling)
+        #expect(pool.method == .average)
+        #expect(pool.kernelSize == 2)
+        #expect(net.layers[3].relu.negativeSlope == -0.015)
+        let power = net.layers[4].power
         #expect(power.power == .infinity)
         #expect(power.shift == -.infinity)
         #expect(power.scale.isNaN)
@@ -66,11 +72,44 @@ import Testing
             layer { name: "b" type: "BatchNorm" batch_norm_param { use_global_stats: False eps: 2f moving_average_fraction: 1 } }
             layer { name: "c" type: "Concat" concat_param { axis: -1 } }
             """)
-        let a = try #require(net.layers[0].batchNorm?.pointee)
-        #expect(a.use_global_stats != 0 && a.eps == 0.001 && a.moving_average_fraction == 0.5)
-        let b = try #require(net.layers[1].batchNorm?.pointee)
-        #expect(b.use_global_stats == 0 && b.eps == 2 && b.moving_average_fraction == 1)
-        #expect(net.layers[2].concat?.pointee.axis == -1)
+        let a = net.layers[0].batchNorm
+        #expect(a.useGlobalStats == true && a.epsilon == 0.001 && a.movingAverageFraction == 0.5)
+        let b = net.layers[1].batchNorm
+        #expect(b.useGlobalStats == false && b.epsilon == 2 && b.movingAverageFraction == 1)
+        #expect(net.layers[2].concat.axis == -1)
+    }
+
+    @Test func absentParametersTakeCaffesDefaults() throws {
+        let net = try parse("""
+            layer { name: "pool" type: "Pooling" }
+            layer { name: "lrn" type: "LRN" lrn_param { alpha: 0.5 } }
+            layer { name: "conv" type: "Convolution" convolution_param { pad_h: 0 } }
+            """)
+        #expect(net.layers[0].pooling == nil)
+        #expect(net.layers[0].lrn == LRNParameters())
+        #expect(net.layers[1].lrn == LRNParameters(localSize: 5, alpha: 0.5, beta: 0.75, normRegion: .acrossChannels, k: 1))
+        let conv = try #require(net.layers[2].convolution)
+        // Given with its default value is not absent; a field without a default stays absent.
+        #expect(conv.padHeight == 0 && conv.padWidth == nil)
+        #expect(conv.outputCount == nil && conv.biasTerm && conv.group == 1 && conv.axis == 1)
+        #expect(PoolingParameters().roundMode == .ceil && PoolingParameters().method == .max)
+    }
+
+    @Test func stateRulesSelectTheTestNet() throws {
+        let net = try parse("""
+            layer { name: "test" type: "ReLU" include { phase: TEST } }
+            layer { name: "train" type: "ReLU" include { phase: TRAIN } }
+            layer { name: "staged" type: "ReLU" include { stage: "deploy" } }
+            layer { name: "not_staged" type: "ReLU" include { not_stage: "deploy" } }
+            layer { name: "level1" type: "ReLU" include { min_level: 1 } }
+            layer { name: "either" type: "ReLU" include { max_level: -1 } include { max_level: 0 } }
+            layer { name: "not_test" type: "ReLU" exclude { phase: TEST } }
+            layer { name: "not_train" type: "ReLU" exclude { phase: TRAIN } exclude { stage: "x" } }
+            """)
+        #expect(net.layers[0].include == [NetStateRule(phase: .test)])
+        #expect(net.layers[4].include == [NetStateRule(minimumLevel: 1)])
+        #expect(net.layers.filter(\.isInTestNet).map(\.name) == ["test", "not_staged", "either", "not_train"])
+        #expect(net.layers[2].isIncluded(in: NetState(phase: .test, level: 0, stages: ["deploy"])))
     }
 
     @Test func concatenatesAdjacentStrings() throws {
@@ -119,11 +158,11 @@ import Testing
         #expect(escape.message.contains("unknown escape"))
     }
 
-    @Test func parsesTheZooPrototxtsWhenPresent() throws {
-        let folder = "/work/shared/zoo/caffe"
-        guard let files = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: zooFolder), "needs the zoo prototxts in ../shared/zoo/caffe"))
+    func parsesTheZooPrototxts() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: zooFolder)
         for file in files where file.hasSuffix(".prototxt") {
-            let text = try String(contentsOfFile: "\(folder)/\(file)", encoding: .utf8)
+            let text = try String(contentsOfFile: "\(zooFolder)/\(file)", encoding: .utf8)
             let net = try NetDefinition(text: text, file: file)
             #expect(!net.layers.isEmpty, "\(file)")
         }

@@ -44,8 +44,8 @@ struct Expected: Decodable {
             #expect(Array(values.prefix(4)).map(Double.init) == facts.first, "\(name)")
         }
         let conv = try #require(file.graph.nodes.first)
-        #expect(conv.attributes["kernel_size"]?.integerArray == [3, 3])
-        #expect(conv.attributes["activation"]?.stringValue == "relu")
+        #expect(conv.operation.convolution?.kernelSize == Pair(3, 3))
+        #expect(conv.operation.activation == .rectifier)
         #expect(conv.weights == ["kernel": "conv1/kernel", "bias": "conv1/bias"])
     }
 

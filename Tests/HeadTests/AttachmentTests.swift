@@ -1,6 +1,7 @@
 import FeatureCache
 import Foundation
 import GraftModel
+import GraftNumerics
 import Testing
 @testable import Head
 
@@ -17,11 +18,11 @@ struct AttachmentTests {
     static func writeTrunk(to path: String) throws {
         var generator = SeededGenerator(seed: 11)
         let nodes = [
-            Node(name: "conv", op: .conv2D, inputs: ["image"], outputs: ["conv"], outputShapes: [[nil, 4, 4, 5]],
-                 attributes: ["layout": "NHWC", "kernel_size": [1, 1], "activation": "relu"],
+            Node(name: "conv", operation: .conv2D(.init(layout: .nhwc, kernelSize: Pair(1, 1), activation: .rectifier)),
+                 inputs: ["image"], outputs: ["conv"], outputShapes: [[nil, 4, 4, 5]],
                  weights: ["kernel": "conv/kernel", "bias": "conv/bias"]),
-            Node(name: "flat", op: .flatten, inputs: ["conv"], outputs: ["flat"], outputShapes: [[nil, 80]]),
-            Node(name: "classifier", op: .dense, inputs: ["flat"], outputs: ["classifier"], outputShapes: [[nil, 3]],
+            Node(name: "flat", operation: .flatten, inputs: ["conv"], outputs: ["flat"], outputShapes: [[nil, 80]]),
+            Node(name: "classifier", operation: .dense(.init()), inputs: ["flat"], outputs: ["classifier"], outputShapes: [[nil, 3]],
                  weights: ["kernel": "classifier/kernel"]),
         ]
         let graph = Graph(name: "trunk", inputs: [ValueInfo(name: "image", shape: [nil, 4, 4, 3], layout: .nhwc)],
@@ -68,7 +69,7 @@ struct AttachmentTests {
         let result = try HeadAttachment.attach(trunk: trunk, head: head)
         let graph = result.graph
         #expect(graph.nodes.map(\.name) == ["conv", "head/global_average_pooling", "head/logits", "head/probabilities"])
-        #expect(graph.nodes[1].op == .globalAveragePooling && graph.nodes[1].attributes["layout"] == "NHWC")
+        #expect(graph.nodes[1].op == .globalAveragePooling && graph.nodes[1].operation.layout == .nhwc)
         #expect(graph.nodes[2].inputs == ["head/global_average_pooling"])
         #expect(graph.outputs == ["head/probabilities"])
         #expect(graph.recordedClassNames == ["a", "b", "c"])
@@ -109,7 +110,7 @@ struct AttachmentTests {
         let graph = try HeadAttachment.attach(trunk: trunk, head: ModelFile(path: folder + "/head.graft")).graph
         #expect(graph.nodes.map(\.name) == ["conv", "head/flatten", "head/hidden", "head/logits", "head/probabilities"])
         #expect(graph.nodes[1].op == .flatten && graph.nodes[1].outputShapes == [[nil, 80]])
-        #expect(graph.nodes[2].attributes["activation"] == "relu")
+        #expect(graph.nodes[2].operation.activation == .rectifier)
     }
 
     @Test("the wrong trunk, an unknown layer and a length mismatch are refused")

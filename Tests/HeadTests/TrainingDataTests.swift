@@ -1,5 +1,6 @@
 import FeatureCache
 import Foundation
+import GraftNumerics
 import Testing
 @testable import Head
 

@@ -35,7 +35,7 @@ enum Fixtures {
         var config: String? { (description["config"] as? String).map(path) }
         var penultimate: String { description["penultimate"] as! String }
 
-        func convert() throws -> ConvertedModel {
+        func convert() throws -> ImportedModel {
             try KerasConverter.convert(modelAt: source, architectureAt: config)
         }
     }
@@ -71,10 +71,9 @@ enum Fixtures {
         let tensors = Dictionary(uniqueKeysWithValues: model.weights.map { ($0.name, $0.shape) })
         for node in model.graph.nodes {
             for (_, tensor) in node.weights { #expect(tensors[tensor] != nil) }
-            if node.op == .conv2D, let kernel = node.weights["kernel"].flatMap({ tensors[$0] }),
-               let size = node.attributes["kernel_size"]?.integerArray {
-                #expect(Array(kernel.prefix(2)) == size)
-                #expect(kernel.last == node.outputShapes[0][node.attributes["layout"]?.stringValue == "NCHW" ? 1 : 3])
+            if case let .conv2D(convolution) = node.operation, let kernel = node.weights["kernel"].flatMap({ tensors[$0] }) {
+                #expect(Array(kernel.prefix(2)) == [convolution.kernelSize.height, convolution.kernelSize.width])
+                #expect(kernel.last == node.outputShapes[0][convolution.layout == .nchw ? 1 : 3])
             }
         }
         // The file round-trips through the writer and the validating reader.
@@ -117,13 +116,13 @@ enum Fixtures {
         let graph = try Fixtures.Case("conv-family").convert().graph
         let strided = try #require(graph.nodes.first { $0.name == "conv_same_strided" })
         // Kernel 3×2, stride 2×1 on 12×12: rows total 1 (0 before, 1 after), columns total 1.
-        #expect(strided.attributes["padding"] == [0, 1, 0, 1])
+        #expect(strided.operation.convolution?.padding == .explicit(Sides(top: 0, bottom: 1, left: 0, right: 1)))
         #expect(strided.outputShapes == [[nil, 6, 12, 6]])
         let separable = try #require(graph.nodes.first { $0.name == "separable/depthwise" })
         #expect(separable.op == .depthwiseConv2D)
         let channelsFirst = try Fixtures.Case("channels-first").convert().graph
         #expect(channelsFirst.inputs[0].layout == .nchw)
-        #expect(channelsFirst.nodes.first { $0.name == "conv" }?.attributes["layout"] == "NCHW")
+        #expect(channelsFirst.nodes.first { $0.name == "conv" }?.operation.layout == .nchw)
     }
 
     @Test func recordsPreprocessingPresets() {
@@ -162,7 +161,7 @@ enum PreprocessingProbe {
             try KerasConverter.convert(modelAt: path)
         } throws: { error in
             guard case let KerasImportError.unsupportedLayers(_, layers) = error else { return false }
-            return layers == [UnsupportedLayer(name: "triple", className: "Lambda"), UnsupportedLayer(name: "doubler", className: "fixtures>Doubler")]
+            return layers == [UnsupportedLayer(name: "triple", kind: "Lambda"), UnsupportedLayer(name: "doubler", kind: "fixtures>Doubler")]
                 && "\(error)".contains("README.md") && (error as? KerasImportError)?.exitStatus.rawValue == 65
         }
     }

@@ -77,11 +77,12 @@ struct ParityTests {
             defer { seed += count }
             return (seed..<(seed + count)).map { scale * Float((sin(Double($0) * 12.9898) * 43758.5453).truncatingRemainder(dividingBy: 1)) }
         }
-        let convolution = Node(name: "conv", op: .conv2D, inputs: ["image"], outputs: ["conv"], outputShapes: [[nil, 7, 7, 128]],
-                               attributes: ["layout": "NHWC", "kernel_size": [3, 3], "padding": [1, 1, 1, 1], "activation": "relu"],
+        let convolution = Node(name: "conv", operation: .conv2D(.init(layout: .nhwc, kernelSize: Pair(3, 3), padding: .explicit(Sides(top: 1, bottom: 1, left: 1, right: 1)),
+                                                                     activation: .rectifier)),
+                               inputs: ["image"], outputs: ["conv"], outputShapes: [[nil, 7, 7, 128]],
                                weights: ["kernel": "conv/kernel", "bias": "conv/bias"])
-        let flatten = Node(name: "flatten", op: .flatten, inputs: ["conv"], outputs: ["flatten"], outputShapes: [[nil, 6272]])
-        let dense = Node(name: "dense", op: .dense, inputs: ["flatten"], outputs: ["dense"], outputShapes: [[nil, 100]],
+        let flatten = Node(name: "flatten", operation: .flatten, inputs: ["conv"], outputs: ["flatten"], outputShapes: [[nil, 6272]])
+        let dense = Node(name: "dense", operation: .dense(.init()), inputs: ["flatten"], outputs: ["dense"], outputShapes: [[nil, 100]],
                          weights: ["kernel": "dense/kernel", "bias": "dense/bias"])
         let graph = Graph(name: "late-layers", inputs: [ValueInfo(name: "image", shape: [nil, 7, 7, 64], layout: .nhwc)],
                           outputs: ["conv", "dense"], nodes: [convolution, flatten, dense],

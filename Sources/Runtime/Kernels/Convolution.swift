@@ -1,4 +1,4 @@
-internal import CBLAS
+import GraftNumerics
 
 /// The sizes of a 2-D convolution over NHWC data (any of the three convolution ops).
 ///
@@ -28,89 +28,9 @@ struct ConvolutionGeometry: Equatable {
     }
 }
 
-/// im2col floats of one row block: about 256 KiB, a quarter of a Zen 4 or Skylake-SP core's L2.
-let blockTargetFloats = 1 << 16
-
 /// The im2col budget, 16 MiB: a convolution with few output rows gathers all of them when they fit
-/// in it, and a row block takes at most `1/notionalParallelism` of it.
+/// in it, and a row block takes at most `1/ProductSplit.notionalParallelism` of it.
 let workspaceTargetFloats = 1 << 22
-
-/// `C = A·B (+ C when accumulate)` on OpenBLAS, cut into blocks of rows and columns of C that
-/// `threads` threads take in turn, each block a single-threaded `sgemm`. The session keeps
-/// OpenBLAS itself at one thread: graft's threads own the parallelism, so OpenBLAS workers never
-/// spin while graft's kernels run.
-///
-/// Every `sgemm` call packs its share of A (rows × K) and of B (K × columns) before multiplying,
-/// so a split into `r` row blocks and `c` column blocks packs `r·K·N + c·M·K` floats. The split
-/// chosen packs least among those with `notionalParallelism` blocks (so that up to that many
-/// threads are kept busy, and two threads take several blocks each, evening out a thread slowed
-/// by other work): row blocks for the tall products of early layers, column blocks for the
-/// wide, short products of late layers and small batches. When B is small (at most 512 KiB), row
-/// blocks are cut further until a block of C is about 256 KiB, so that `prepare` (run on a block
-/// before its product, e.g. filling it with the bias) and `finish` (after it, e.g. the
-/// activation) find the block in the core's cache.
-///
-/// The split depends on the product's shape only, never on `threads`: OpenBLAS picks its kernels
-/// by the size of each call (small products take another path, which sums in another order), so
-/// the same calls must be made whatever the thread count for results to be bit-identical across
-/// thread counts.
-func parallelProduct(rows m: Int, columns n: Int, depth k: Int, _ a: UnsafePointer<Float>, _ lda: Int, transposeB: Bool = false,
-                     _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-                     accumulate: Bool, threads: Int,
-                     prepare: ((_ rows: Range<Int>, _ columns: Range<Int>) -> Void)? = nil,
-                     finish: ((_ rows: Range<Int>, _ columns: Range<Int>) -> Void)? = nil) {
-    let beta: Float = accumulate ? 1 : 0
-    let transB = transposeB ? CblasTrans : CblasNoTrans
-    let split = ProductSplit(rows: m, columns: n, depth: k)
-    let columnStep = split.columnStep
-    parallelItems(split.rowBlocks * split.columnBlocks, threads: threads) { _, item in
-        let rowBlock = item / split.columnBlocks, columnBlock = item % split.columnBlocks
-        let first = m * rowBlock / split.rowBlocks, end = m * (rowBlock + 1) / split.rowBlocks
-        let firstColumn = columnBlock * columnStep, endColumn = min(n, firstColumn + columnStep)
-        guard first < end, firstColumn < endColumn else { return }
-        prepare?(first..<end, firstColumn..<endColumn)
-        let columns = transposeB ? b + firstColumn * ldb : b + firstColumn
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, transB, Int32(end - first), Int32(endColumn - firstColumn), Int32(k),
-                    1, a + first * lda, Int32(lda), columns, Int32(ldb), beta, c + first * ldc + firstColumn, Int32(ldc))
-        finish?(first..<end, firstColumn..<endColumn)
-    }
-}
-
-/// Blocks a product or convolution is cut into, whatever the thread count (see `parallelProduct`).
-let notionalParallelism = 8
-
-/// How `parallelProduct` cuts an `M × N` product (see there).
-struct ProductSplit: Equatable {
-    var rowBlocks: Int
-    var columnBlocks: Int
-    /// Columns per column block: a multiple of 16 (whole SIMD registers) except for the last.
-    var columnStep: Int
-
-    init(rows m: Int, columns n: Int, depth k: Int) {
-        var best = (rows: 1, columns: 1, cost: Int.max)
-        for blocks in [notionalParallelism, notionalParallelism / 2, notionalParallelism / 4] {
-            for rowBlocks in 1...blocks where blocks % rowBlocks == 0 {
-                let columnBlocks = blocks / rowBlocks
-                // Blocks below 16 rows or 32 columns run the GEMM kernel's slow edge paths.
-                guard m / rowBlocks >= 16 || rowBlocks == 1, n / columnBlocks >= 32 || columnBlocks == 1 else { continue }
-                let cost = rowBlocks * n + columnBlocks * m
-                if cost < best.cost { best = (rowBlocks, columnBlocks, cost) }
-            }
-            if best.cost != Int.max { break }
-        }
-        if best.cost == Int.max { best = (1, 1, 0) }
-        if best.columns == 1 && k * n <= 2 * blockTargetFloats {
-            // Blocks of C of about blockTargetFloats, but at least 128 rows, when B is small
-            // enough (early layers) that packing it once more per block costs little.
-            let rowsPerBlock = max(128, blockTargetFloats / max(n, 1))
-            best.rows = max(best.rows, min(m / 128, (m + rowsPerBlock - 1) / rowsPerBlock))
-        }
-        rowBlocks = max(1, best.rows)
-        let step = (n + best.columns - 1) / best.columns
-        columnStep = best.columns == 1 ? n : (step + 15) / 16 * 16
-        columnBlocks = (n + columnStep - 1) / columnStep
-    }
-}
 
 /// Conv2D as im2col + GEMM (per group), with bias and activation fused.
 ///
@@ -157,7 +77,8 @@ struct Convolution2D {
         // workspace budget. Like `ProductSplit`, this depends on the shape only, so the GEMM
         // calls, and so the results, are the same for every thread count. (ResNet50 at batch 8: 20 -> 15 ms for conv1, 86 -> 78 ms for the
         // conv2 stage against fixed 256-row-or-larger blocks.)
-        let cacheRows = max(128, blockTargetFloats / max(geometry.patchSize, 1))
+        let notionalParallelism = ProductSplit.notionalParallelism
+        let cacheRows = max(128, ProductSplit.blockTargetFloats / max(geometry.patchSize, 1))
         let perBlock = min(cacheRows, max(256, (geometry.outputRows + notionalParallelism * 2 - 1) / (notionalParallelism * 2)))
         rowsPerBlock = max(1, min(perBlock, geometry.outputRows, workspaceTargetFloats / notionalParallelism / max(geometry.patchSize, 1)))
         gathersAllRows = !geometry.isPointwise && geometry.groups == 1
@@ -209,9 +130,9 @@ struct Convolution2D {
                 if !accumulates { fillBlock(block, rowLength: g.outputChannels, rows: 0..<count, columns: 0..<g.outputChannels, with: bias) }
                 for group in 0..<g.groups {
                     gatherPatches(input: input, rows: start..<(start + count), group: group, into: patches)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(g.outputGroupChannels), Int32(patch),
-                                1, patches, Int32(patch), kernel + group * g.outputGroupChannels, Int32(g.outputChannels),
-                                1, block + group * g.outputGroupChannels, Int32(g.outputChannels))
+                    sgemm(rows: count, columns: g.outputGroupChannels, depth: patch, patches, patch,
+                          kernel + group * g.outputGroupChannels, g.outputChannels,
+                          block + group * g.outputGroupChannels, g.outputChannels, accumulate: true)
                 }
                 finishBlock(block, rowLength: g.outputChannels, rows: 0..<count, columns: 0..<g.outputChannels, bias: lateBias, activation: activation)
             }

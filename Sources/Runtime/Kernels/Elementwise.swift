@@ -1,3 +1,5 @@
+import GraftNumerics
+
 /// An iteration space over a contiguous output with one strided view per operand (stride 0 on
 /// broadcast axes), with adjacent axes merged wherever every operand allows, so the innermost loop
 /// is as long as possible.

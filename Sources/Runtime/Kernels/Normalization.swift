@@ -1,4 +1,5 @@
 import Foundation
+import GraftNumerics
 
 /// `y = x·scale[c] + shift[c]` over data viewed as `[outer, channels, inner]`: batch
 /// normalisation (its statistics folded into scale and shift in `Double` first), `Scale`, and

@@ -1,3 +1,5 @@
+import GraftNumerics
+
 /// The sizes of a pooling window sweep over NHWC data.
 struct PoolingGeometry: Equatable {
     var batch: Int, inputHeight: Int, inputWidth: Int, channels: Int
@@ -5,16 +7,6 @@ struct PoolingGeometry: Equatable {
     var windowHeight: Int, windowWidth: Int
     var strideHeight: Int, strideWidth: Int
     var padTop: Int, padBottom: Int, padLeft: Int, padRight: Int
-
-    /// Output size along one axis: `floor` or `ceil` of `(in + before + after − k)/s`, plus one; with
-    /// `ceil` and any padding, a last window starting at or beyond `in + before` is dropped (Caffe).
-    static func outputSize(input: Int, window: Int, stride: Int, before: Int, after: Int, ceil: Bool, anyPadding: Bool) -> Int {
-        let span = input + before + after - window
-        guard span >= 0 else { return 0 }
-        var size = (ceil ? (span + stride - 1) / stride : span / stride) + 1
-        if ceil && anyPadding && (size - 1) * stride >= input + before { size -= 1 }
-        return size
-    }
 }
 
 /// Max pooling: padding reads as −∞, so only input cells compete.

@@ -1,3 +1,5 @@
+import GraftNumerics
+
 /// Constant padding of NHWC data.
 struct PadKernel {
     let batch: Int, height: Int, width: Int, channels: Int

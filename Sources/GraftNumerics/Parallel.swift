@@ -1,18 +1,28 @@
 import Dispatch
 import Foundation
 
-/// A value handed to worker threads that the caller knows is used safely (disjoint writes).
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
+/// A value handed to worker threads that the caller knows is used safely (each thread writes
+/// memory no other thread reads or writes).
+///
+/// graft's parallel loops pass their non-escaping bodies, and the kernels their raw pointers, to
+/// `DispatchQueue.concurrentPerform` in this box; the safety argument is the caller's.
+public struct UncheckedSendable<Value>: @unchecked Sendable {
+    public let value: Value
+
+    @inlinable
+    public init(value: Value) {
+        self.value = value
+    }
 }
 
 /// Runs `body` over `0..<count` split into at most `threads` contiguous ranges, in parallel.
 ///
 /// Work is split by index only, so every element is computed by the same code whatever the
-/// thread count: results do not depend on it. Small loops (`count < minimumPerThread · 2`) run
+/// thread count: results do not depend on it, provided `body` computes each index on its own
+/// (no sums across the indices of a range). Small loops (`count < minimumPerThread · 2`) run
 /// on the calling thread.
-@inline(__always)
-func parallelFor(_ count: Int, threads: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
+@inlinable
+public func parallelFor(_ count: Int, threads: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
     let chunks = min(threads, count / max(minimumPerThread, 1))
     if chunks <= 1 {
         if count > 0 { body(0..<count) }
@@ -31,8 +41,13 @@ func parallelFor(_ count: Int, threads: Int, minimumPerThread: Int = 1, _ body: 
 /// Runs `body` for each of `count` work items on `threads` workers that take the next item as
 /// they finish one, so a worker that is slowed (by other processes, say) takes fewer items
 /// instead of holding everyone up. `body` also gets its worker number (below `threads`), for
-/// per-worker scratch memory. Which worker computes an item never changes the item's result.
-func parallelItems(_ count: Int, threads: Int, _ body: (_ worker: Int, _ item: Int) -> Void) {
+/// per-worker scratch memory.
+///
+/// Which worker computes an item never changes the item's result, so as long as the items
+/// themselves are chosen without looking at `threads` (and partial results are combined in item
+/// order afterwards), results are the same for every thread count. With one worker (or one
+/// item) everything runs on the calling thread.
+public func parallelItems(_ count: Int, threads: Int, _ body: (_ worker: Int, _ item: Int) -> Void) {
     let workers = min(threads, count)
     if workers <= 1 {
         for item in 0..<count { body(0, item) }

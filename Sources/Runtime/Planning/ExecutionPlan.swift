@@ -51,57 +51,19 @@ final class ExecutionPlan {
 
     init(builder: PlanBuilder, inputs: [(name: String, buffer: Int, shape: [Int])], outputs: [PlannedValue]) {
         let recipes = builder.recipes
-        let bufferCount = builder.bufferSizes.count
-        // Liveness: first write (inputs before step 0) and last read; requested outputs live to the end.
-        var first = [Int](repeating: Int.max, count: bufferCount)
-        var last = [Int](repeating: -1, count: bufferCount)
-        for input in inputs { first[input.buffer] = -1 }
-        for (index, recipe) in recipes.enumerated() {
-            for buffer in recipe.writes { first[buffer] = min(first[buffer], index) }
-            for buffer in recipe.reads { last[buffer] = max(last[buffer], index) }
-        }
-        for output in outputs { last[output.buffer] = Int.max }
-        for buffer in 0..<bufferCount where first[buffer] != Int.max { last[buffer] = max(last[buffer], first[buffer]) }
-
-        // Slots: a buffer takes the smallest free slot that fits, or grows the largest free one,
-        // or opens a new one. A slot is free once its last occupant's last reader has run.
-        var slotSizes: [Int] = []
-        var slotBusyUntil: [Int] = []
-        var slotOf = [Int](repeating: -1, count: bufferCount)
-        let order = (0..<bufferCount).filter { first[$0] != Int.max }.sorted { (first[$0], $0) < (first[$1], $1) }
-        for buffer in order {
-            let size = (builder.bufferSizes[buffer] + 15) / 16 * 16
-            let free = slotSizes.indices.filter { slotBusyUntil[$0] < first[buffer] }
-            let slot: Int
-            if let fit = free.filter({ slotSizes[$0] >= size }).min(by: { slotSizes[$0] < slotSizes[$1] }) {
-                slot = fit
-            } else if let largest = free.max(by: { slotSizes[$0] < slotSizes[$1] }) {
-                slot = largest
-                slotSizes[slot] = size
-            } else {
-                slot = slotSizes.count
-                slotSizes.append(size)
-                slotBusyUntil.append(0)
-            }
-            slotBusyUntil[slot] = last[buffer]
-            slotOf[buffer] = slot
-        }
-        var slotOffsets: [Int] = []
-        var total = 0
-        for size in slotSizes {
-            slotOffsets.append(total)
-            total += max(size, 16)
-        }
+        let memory = MemoryPlanner(bufferSizes: builder.bufferSizes, steps: recipes.map { ($0.reads, $0.writes) },
+                                   inputs: inputs.map(\.buffer), outputs: outputs.map(\.buffer))
+        let total = memory.arenaFloats
         let workspace = (builder.workspaceFloats + 15) / 16 * 16
         arenaFloats = total
-        unsharedFloats = order.reduce(0) { $0 + builder.bufferSizes[$1] }
+        unsharedFloats = memory.unsharedFloats
         workspaceFloats = workspace
         arena = UnsafeMutableRawPointer.allocate(byteCount: (total + workspace + 16) * 4, alignment: 64)
         // Every step writes its outputs before any step reads them, so the arena is not cleared.
         let base = arena.bindMemory(to: Float.self, capacity: total + workspace + 16)
-        let pointers = (0..<bufferCount).map { slotOf[$0] >= 0 ? base + slotOffsets[slotOf[$0]] : base }
-        let memory = MemoryMap(buffers: pointers, workspace: base + total, threads: builder.threads)
-        steps = recipes.map { $0.make(memory) }
+        let pointers = memory.offsets.map { $0.map { base + $0 } ?? base }
+        let map = MemoryMap(buffers: pointers, workspace: base + total, threads: builder.threads)
+        steps = recipes.map { $0.make(map) }
         labels = recipes.map(\.label)
         threads = builder.threads
         ownedConstants = builder.constants
