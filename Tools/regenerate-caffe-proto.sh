@@ -3,4 +3,4 @@
 # the protobuf-c options it imports need google/protobuf/descriptor.proto from libprotobuf-dev).
 set -eu
 cd "$(dirname "$0")/.."
-protoc-c --proto_path=schemas --proto_path=/usr/include --c_out=Sources/CaffeProto schemas/caffe.proto && mv Sources/CaffeProto/caffe.pb-c.h Sources/CaffeProto/include/caffe.pb-c.h
+protoc-c --proto_path=schemas --proto_path=/usr/include --c_out=Sources/CaffeProto schemas/caffe.proto && mv Sources/CGraftCaffeProto/caffe.pb-c.h Sources/CGraftCaffeProto/include/caffe.pb-c.h

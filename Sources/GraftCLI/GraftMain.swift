@@ -1,7 +1,6 @@
 public import ArgumentParser
 import GraftSupport
 import Foundation
-
 /// The `graft` command: one subcommand per pipeline step.
 public struct Graft: ParsableCommand {
     public static let configuration = CommandConfiguration(

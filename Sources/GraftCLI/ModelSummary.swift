@@ -1,6 +1,5 @@
 import GraftModel
 import Foundation
-
 /// What `graft inspect` reports about a model, as a table or as JSON.
 struct ModelSummary: Encodable {
     struct Value: Encodable {

@@ -1,9 +1,8 @@
 public import GraftModel
 public import GraftSupport
 import Foundation
-import KerasImport
-import CaffeImport
-
+import GraftKerasImport
+import GraftCaffeImport
 /// The one door into graft for models from other frameworks.
 ///
 /// ```swift

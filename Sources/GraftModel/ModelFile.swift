@@ -1,7 +1,6 @@
 public import GraftSupport
-public import Tensors
+public import GraftTensors
 import Foundation
-
 /// A `.graft` model file, mapped into memory and fully validated.
 ///
 /// The container is safetensors: an 8-byte little-endian header length N, N bytes of UTF-8 JSON

@@ -1,5 +1,4 @@
 public import GraftSupport
-
 /// Why a `.graft` file was rejected. Each case names the file and the part that is wrong.
 public enum ModelFormatError: GraftError, Equatable {
     /// The file is shorter than its own header says.

@@ -1,7 +1,6 @@
 import GraftSupport
-import Tensors
+import GraftTensors
 import Foundation
-
 /// A float32 weight tensor to be written into a `.graft` file.
 public struct WeightTensor: Sendable {
     public var name: String

@@ -1,5 +1,4 @@
-internal import CBLAS
-
+internal import CGraftBLAS
 /// `C = op(A)·op(B)` (or `C += op(A)·op(B)` when `accumulate`), row-major, as one OpenBLAS
 /// `sgemm` call on the calling thread.
 ///

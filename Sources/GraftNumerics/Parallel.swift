@@ -1,6 +1,5 @@
 import Dispatch
 import Foundation
-
 /// A value handed to worker threads that the caller knows is used safely (each thread writes
 /// memory no other thread reads or writes).
 ///

@@ -1,5 +1,4 @@
-internal import CBLAS
-
+internal import CGraftBLAS
 /// Process-wide settings of graft's parallelism.
 public enum Parallelism {
     /// Sets OpenBLAS to run single-threaded inside each call.

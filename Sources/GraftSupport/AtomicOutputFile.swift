@@ -4,7 +4,6 @@ import Glibc
 import Darwin
 #endif
 import Synchronization
-
 /// An output file that appears under its final name only when it is complete.
 ///
 /// Bytes go to a temporary file in the destination's folder (`.NAME.tmp-PID-N`). `commit()`

@@ -1,10 +1,9 @@
 import Foundation
 import Testing
-
 /// `graft auc` as a shell user runs it, on the Metrics fixtures (references from scikit-learn
 /// and pROC in the same folder).
 @Suite struct AUCCommand {
-    static let fixtures = "Tests/MetricsTests/Fixtures"
+    static let fixtures = "Tests/GraftMetricsTests/Fixtures"
 
     static func temporaryFolder() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-auc-\(UUID().uuidString)")

@@ -1,7 +1,6 @@
 import Foundation
-import Tensors
+import GraftTensors
 import Testing
-
 /// `graft cache info|merge|export` on caches made by `graft features`.
 @Suite struct CacheCommand {
     /// Two shard caches of the fixture images (china, flower) and their folder.

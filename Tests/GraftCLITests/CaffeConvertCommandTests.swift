@@ -1,11 +1,10 @@
 import Foundation
-import Tensors
+import GraftTensors
 import Testing
-
 /// `graft convert` on Caffe files, then `graft run`, against OpenCV dnn's outputs for the same
 /// files (Tools/fixtures/make_caffe_fixtures.py wrote both).
 @Suite struct CaffeConvertCommand {
-    static let fixtures = "Tests/CaffeImportTests/Fixtures"
+    static let fixtures = "Tests/GraftCaffeImportTests/Fixtures"
 
     func temporaryFile(_ name: String) -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("graft-caffe-cli-\(UUID().uuidString)-\(name)").path

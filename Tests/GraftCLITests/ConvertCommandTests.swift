@@ -1,9 +1,8 @@
 import Foundation
 import Testing
-
 /// `graft convert` run as a shell user would, on the Keras importer's committed fixtures.
 @Suite struct ConvertCommand {
-    static let fixtures = "Tests/KerasImportTests/Fixtures"
+    static let fixtures = "Tests/GraftKerasImportTests/Fixtures"
 
     /// A fresh folder under the system's temporary folder, removed by the returned closure.
     func temporaryFolder() throws -> (path: String, remove: () -> Void) {

@@ -1,5 +1,5 @@
 import Foundation
-import Tensors
+import GraftTensors
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -8,7 +8,7 @@ import Glibc
 /// `graft features` on the small Keras CNN and images of FeatureExtractionTests
 /// (`Tools/fixtures/make_feature_fixtures.py`).
 @Suite struct FeaturesCommand {
-    static let fixtures = GraftBinary.repository.path + "/Tests/FeatureExtractionTests/Fixtures"
+    static let fixtures = GraftBinary.repository.path + "/Tests/GraftFeatureExtractionTests/Fixtures"
     static let model = fixtures + "/tiny.graft"
 
     static func scratchFolder() throws -> String {

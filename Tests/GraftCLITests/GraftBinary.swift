@@ -1,5 +1,4 @@
 import Foundation
-
 /// Runs the built `graft` executable, as a shell user would.
 struct GraftBinary {
     struct Result {

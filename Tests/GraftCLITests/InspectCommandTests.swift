@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-
 @Suite struct InspectCommand {
     @Test func printsTheTableForTheShippedSample() throws {
         let result = try GraftBinary.run(["inspect", "Samples/tiny-cnn.graft"])

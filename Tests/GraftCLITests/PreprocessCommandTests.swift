@@ -1,12 +1,11 @@
 import Foundation
 import GraftModel
 import Testing
-import Tensors
-
+import GraftTensors
 /// `graft preprocess` against the Keras and PIL references committed for ImageIO
 /// (Tools/fixtures/make_image_fixtures.py).
 @Suite struct PreprocessCommand {
-    static let images = "Tests/ImageIOTests/Fixtures"
+    static let images = "Tests/GraftImagesTests/Fixtures"
 
     /// A model with one image input and no nodes, carrying a preprocessing record.
     func model(layout: Layout, shape: [Int?], preprocessing: [String: JSONValue]) throws -> String {

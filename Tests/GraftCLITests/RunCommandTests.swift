@@ -1,7 +1,6 @@
 import Foundation
 import Testing
-import Tensors
-
+import GraftTensors
 /// `graft run` and `graft diff` on a small Keras CNN (Tools/fixtures/make_op_fixtures.py): its
 /// input, Keras's output, and per-layer activations in HDF5 (one copy with `pool1` perturbed).
 @Suite struct RunCommand {

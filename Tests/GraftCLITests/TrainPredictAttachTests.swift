@@ -1,12 +1,11 @@
 import Foundation
-import Tensors
+import GraftTensors
 import Testing
-
 /// `graft train`, `graft predict` and `graft attach`, run as a shell user runs them, on the
 /// caches and scikit-learn references of HeadTests (`Tools/fixtures/make_head_fixtures.py`) and
 /// on the demo's digits (`Tools/make-sample.py`).
 @Suite struct TrainPredictAttach {
-    static let headFixtures = GraftBinary.repository.path + "/Tests/HeadTests/Fixtures"
+    static let headFixtures = GraftBinary.repository.path + "/Tests/GraftHeadTests/Fixtures"
     static let samples = GraftBinary.repository.path + "/Samples"
 
     static func scratchFolder() throws -> String {

@@ -4,7 +4,6 @@ import GraftModel
 import GraftSupport
 import GraftTestSupport
 import Testing
-
 /// The repository's `Tests/` folder, whose importer fixtures were written by Keras and by the
 /// Caffe fixture generator.
 private let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -12,14 +11,14 @@ private func fixture(_ path: String) -> String { tests.appendingPathComponent(pa
 
 @Suite struct DetectingSourcesByContent {
     @Test func kerasFilesOfEveryKind() throws {
-        #expect(SourceFormat.detect(path: fixture("KerasImportTests/Fixtures/tfkeras-h5/model.h5")) == .hdf5)
-        #expect(SourceFormat.detect(path: fixture("KerasImportTests/Fixtures/keras3-archive/model.keras")) == .zipArchive)
-        #expect(try ModelImporter.framework(of: [fixture("KerasImportTests/Fixtures/keras3-archive/model.keras")]) == .keras)
+        #expect(SourceFormat.detect(path: fixture("GraftKerasImportTests/Fixtures/tfkeras-h5/model.h5")) == .hdf5)
+        #expect(SourceFormat.detect(path: fixture("GraftKerasImportTests/Fixtures/keras3-archive/model.keras")) == .zipArchive)
+        #expect(try ModelImporter.framework(of: [fixture("GraftKerasImportTests/Fixtures/keras3-archive/model.keras")]) == .keras)
     }
 
     @Test func caffeFilesInEitherOrder() throws {
-        let prototxt = fixture("CaffeImportTests/Fixtures/conv_basic.prototxt")
-        let weights = fixture("CaffeImportTests/Fixtures/conv_basic.caffemodel")
+        let prototxt = fixture("GraftCaffeImportTests/Fixtures/conv_basic.prototxt")
+        let weights = fixture("GraftCaffeImportTests/Fixtures/conv_basic.caffemodel")
         #expect(SourceFormat.detect(path: prototxt) == .prototxt)
         #expect(SourceFormat.detect(path: weights) == .caffemodel)
         #expect(try ModelImporter.framework(of: [weights, prototxt]) == .caffe)
@@ -33,7 +32,7 @@ private func fixture(_ path: String) -> String { tests.appendingPathComponent(pa
     @Test func fileNamesAreIgnored() throws {
         try withTemporaryFolder { folder in
             let disguised = folder + "/weights.caffemodel"
-            try FileManager.default.copyItem(atPath: fixture("KerasImportTests/Fixtures/tfkeras-h5/model.h5"), toPath: disguised)
+            try FileManager.default.copyItem(atPath: fixture("GraftKerasImportTests/Fixtures/tfkeras-h5/model.h5"), toPath: disguised)
             #expect(try ModelImporter.framework(of: [disguised]) == .keras)
             let model = try ModelImporter.importModel(from: [disguised], options: .init(name: "renamed"))
             #expect(model.graph.name == "renamed")
@@ -42,11 +41,11 @@ private func fixture(_ path: String) -> String { tests.appendingPathComponent(pa
     }
 
     @Test func unrecognisedAndMissingFilesAreReported() throws {
-        let text = fixture("GraftModelTests/Fixtures/tiny-cnn.expected.json")
+        let text = fixture("GraftImagesTests/Fixtures/images/baseline.jpg")
         #expect(throws: ImportError.unrecognisedSources(paths: [text], kinds: ["unrecognised"])) {
             try ModelImporter.framework(of: [text])
         }
-        let h5 = fixture("KerasImportTests/Fixtures/tfkeras-h5/model.h5")
+        let h5 = fixture("GraftKerasImportTests/Fixtures/tfkeras-h5/model.h5")
         #expect(throws: ImportError.unrecognisedSources(paths: [h5, h5], kinds: ["HDF5", "HDF5"])) {
             try ModelImporter.framework(of: [h5, h5])
         }

@@ -2,9 +2,8 @@ import Foundation
 import GraftTestSupport
 import GraftModel
 import GraftSupport
-import Tensors
+import GraftTensors
 import Testing
-
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
 func temporaryPath(_ name: String) -> String {

@@ -1,9 +1,8 @@
 import Foundation
 import GraftModel
 import GraftSupport
-import Tensors
+import GraftTensors
 import Testing
-
 @Suite struct Writing {
     /// Copies every tensor of a Python-written file into graft's writer.
     func rewrite(_ file: ModelFile, to path: String) throws {

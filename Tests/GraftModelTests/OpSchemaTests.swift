@@ -1,7 +1,6 @@
 import Foundation
 import GraftModel
 import Testing
-
 /// The repository's `schemas/` folder.
 private let schemas = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("schemas")

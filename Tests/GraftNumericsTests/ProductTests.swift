@@ -1,6 +1,5 @@
 import GraftNumerics
 import Testing
-
 /// Values in [-scale, scale] that look random to a product (SplitMix64 draws).
 func pseudoRandom(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
     var generator = SplitMix64(seed: seed)

@@ -1,6 +1,5 @@
 import GraftNumerics
 import Testing
-
 @Suite("Seeded generators")
 struct SeededGeneratorTests {
     /// Values of the generators as Head and Metrics had them before they moved here: training

@@ -2,7 +2,6 @@ import Foundation
 import GraftTestSupport
 import GraftSupport
 import Testing
-
 @Suite struct AtomicOutputFileTests {
     @Test func commitCreatesTheFile() throws {
         let folder = try TemporaryFolder()

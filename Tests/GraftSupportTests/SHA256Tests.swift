@@ -2,7 +2,6 @@ import Foundation
 import GraftTestSupport
 import GraftSupport
 import Testing
-
 @Suite struct SHA256Tests {
     /// FIPS 180-4 / NIST example vectors.
     @Test func knownVectors() {

@@ -1,5 +1,4 @@
 import Foundation
-
 /// A uniquely named folder under the temporary directory, removed with its contents on release.
 public struct TemporaryFolder: ~Copyable {
     public let url: URL

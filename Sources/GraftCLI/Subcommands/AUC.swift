@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import Metrics
-
+import GraftMetrics
 /// `graft auc [SCORES.tsv|-] …`: ROC AUC with a confidence interval, a paired comparison and
 /// ROC curves, from `graft predict`'s TSV or a `label⇥score` TSV.
 struct AUC: ParsableCommand {

@@ -2,8 +2,7 @@ import ArgumentParser
 import Foundation
 import GraftModel
 import GraftSupport
-import Head
-
+import GraftHead
 /// `graft attach TRUNK.graft HEAD.graft -o FULL.graft`: one model from images to classes.
 struct Attach: ParsableCommand {
     static let configuration = CommandConfiguration(

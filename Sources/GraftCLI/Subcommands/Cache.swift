@@ -1,8 +1,7 @@
 import ArgumentParser
-import FeatureCache
+import GraftFeatureCache
 import Foundation
 import GraftSupport
-
 /// `graft cache info|merge|export`: look into, combine and export feature caches.
 struct Cache: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,7 +3,6 @@ import Foundation
 import GraftModel
 import GraftSupport
 import GraftImport
-
 /// `graft convert SOURCE... -o OUT.graft [--config ARCH.json] [--input-shape N,C,H,W] [--name NAME]`:
 /// imports a Keras or Caffe model.
 struct Convert: ParsableCommand {

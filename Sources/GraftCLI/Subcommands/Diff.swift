@@ -1,12 +1,11 @@
 import ArgumentParser
 import Foundation
 import GraftModel
-import FeatureCache
+import GraftFeatureCache
 import GraftSupport
-import HDF5
-import Runtime
-import Tensors
-
+import GraftHDF5
+import GraftRuntime
+import GraftTensors
 /// `graft diff MODEL.graft --input X.npy --reference ACTS.h5 [--tolerance 1e-4]`: per-layer
 /// parity against activations the source framework computed for the same input.
 struct Diff: ParsableCommand {

@@ -1,10 +1,9 @@
 import ArgumentParser
-import FeatureCache
-import FeatureExtraction
+import GraftFeatureCache
+import GraftFeatureExtraction
 import Foundation
 import GraftSupport
-import ImageIO
-
+import GraftImages
 /// `graft features MODEL.graft INPUT -o CACHE.h5 …`: images to cached features.
 struct Features: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,6 @@
 import ArgumentParser
 import GraftModel
 import Foundation
-
 /// `graft inspect MODEL.graft [--json]`: what a model holds.
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(

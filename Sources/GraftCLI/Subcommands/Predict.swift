@@ -1,13 +1,12 @@
 import ArgumentParser
-import FeatureCache
-import FeatureExtraction
+import GraftFeatureCache
+import GraftFeatureExtraction
 import Foundation
 import GraftModel
 import GraftSupport
-import Head
-import Runtime
-import Tensors
-
+import GraftHead
+import GraftRuntime
+import GraftTensors
 /// `graft predict MODEL.graft INPUT [-o SCORES.tsv]`: class probabilities as TSV.
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(

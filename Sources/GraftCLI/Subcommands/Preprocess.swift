@@ -1,9 +1,8 @@
 import ArgumentParser
 import Foundation
 import GraftModel
-import ImageIO
-import Tensors
-
+import GraftImages
+import GraftTensors
 /// The preprocessing options shared by `graft preprocess`, `graft features` and `graft predict`.
 /// Each one overrides the same member of the model's recorded `graph.preprocessing`.
 struct PreprocessingOptions: ParsableArguments {

@@ -1,9 +1,8 @@
 import ArgumentParser
 import Foundation
 import GraftModel
-import Runtime
-import Tensors
-
+import GraftRuntime
+import GraftTensors
 /// `graft run MODEL.graft --input X.npy --output Y.npy [--layer NAME] [--batch N] [--threads N]`.
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(

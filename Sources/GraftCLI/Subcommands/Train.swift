@@ -1,9 +1,8 @@
 import ArgumentParser
-import FeatureCache
+import GraftFeatureCache
 import Foundation
 import GraftSupport
-import Head
-
+import GraftHead
 /// `graft train CACHE.h5 -o HEAD.graft …`: a classifier head on cached features.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(

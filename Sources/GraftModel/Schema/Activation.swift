@@ -1,5 +1,4 @@
 import Foundation
-
 /// An element-wise function with its parameters: the `Activation` op, and the fused `activation`
 /// of Conv2D, DepthwiseConv2D, Conv2DTranspose and Dense.
 ///

@@ -1,0 +1,197 @@
+import GraftFeatureCache
+import Foundation
+import GraftSupport
+/// Reads a tar stream (POSIX ustar, pax extended headers, GNU long names) and stores its
+/// regular image files in a folder, so they can be decoded like files on disk while memory stays
+/// bounded whatever the stream's size.
+///
+/// Labels come from the first path component of a member name (`cat/1.jpg` is class `cat`);
+/// members at the top level are unlabelled. A leading `./` is dropped from names. Members that
+/// are not regular files (folders, links, devices) and files without an image extension are
+/// skipped.
+public struct TarInput {
+    /// The folder the members were written to; remove it when done.
+    public let folder: String
+    /// `(id, path, class name)` per image, in stream order.
+    public let entries: [(id: String, path: String, className: String?)]
+
+    /// Reads the whole stream from `descriptor` into a new folder `.graft-tar-PID-XXXXXX` under
+    /// `temporaryRoot`, first removing such folders left there by killed runs.
+    public init(readingFrom descriptor: Int32, temporaryRoot: String = NSTemporaryDirectory()) throws {
+        let root = temporaryRoot.hasSuffix("/") ? temporaryRoot : temporaryRoot + "/"
+        removeStaleTemporaries(besides: root + "x", prefix: ".graft-tar-")
+        var template = Array(root.utf8CString.dropLast()) + Array(".graft-tar-\(getpid())-XXXXXX".utf8CString)
+        guard let created = mkdtemp(&template) else {
+            throw ExtractionError.unreadableInput(path: "-", reason: "cannot create a temporary folder: \(systemErrorMessage())")
+        }
+        folder = String(cString: created)
+        do {
+            entries = try TarInput.extract(from: descriptor, into: folder)
+        } catch {
+            try? FileManager.default.removeItem(atPath: folder)
+            throw error
+        }
+    }
+
+    private static func extract(from descriptor: Int32, into folder: String) throws -> [(id: String, path: String, className: String?)] {
+        var reader = BlockReader(descriptor: descriptor)
+        var entries: [(id: String, path: String, className: String?)] = []
+        var longName: String?
+        var paxPath: String?
+        var globalPaxPath: String?
+        var header = [UInt8](repeating: 0, count: 512)
+        var zeroBlocks = 0
+        while true {
+            guard try reader.readExactly(into: &header, allowEndOfStream: true) else { break }
+            if header.allSatisfy({ $0 == 0 }) {
+                zeroBlocks += 1
+                if zeroBlocks == 2 { break }
+                continue
+            }
+            zeroBlocks = 0
+            guard verifyChecksum(header) else { throw ExtractionError.malformedTar(reason: "a header block has a wrong checksum") }
+            let size = try parseNumber(header[124..<136])
+            let type = header[156]
+            let padded = (size + 511) / 512 * 512
+            switch type {
+            case UInt8(ascii: "L"):
+                longName = cString(try reader.read(count: size, skipping: padded - size))
+            case UInt8(ascii: "x"), UInt8(ascii: "g"):
+                let records = parsePax(try reader.read(count: size, skipping: padded - size))
+                if type == UInt8(ascii: "x") { paxPath = records["path"] ?? paxPath } else { globalPaxPath = records["path"] }
+            case UInt8(ascii: "0"), 0, UInt8(ascii: "7"):
+                var name = paxPath ?? longName ?? globalPaxPath ?? ustarName(header)
+                paxPath = nil
+                longName = nil
+                while name.hasPrefix("./") { name.removeFirst(2) }
+                if InputList.hasImageExtension(name) {
+                    let path = folder + "/" + String(format: "%08d", entries.count) + "." + (name.split(separator: ".").last.map(String.init) ?? "img")
+                    try reader.copy(count: size, skipping: padded - size, to: path)
+                    let components = name.split(separator: "/", omittingEmptySubsequences: true)
+                    entries.append((id: name, path: path, className: components.count > 1 ? String(components[0]) : nil))
+                } else {
+                    try reader.skip(padded)
+                }
+            default:
+                paxPath = nil
+                longName = nil
+                try reader.skip(padded)
+            }
+        }
+        return entries
+    }
+
+    private static func verifyChecksum(_ header: [UInt8]) -> Bool {
+        guard let stored = try? parseNumber(header[148..<156]) else { return false }
+        var sum = 0
+        for (index, byte) in header.enumerated() { sum += (148..<156).contains(index) ? 32 : Int(byte) }
+        return sum == stored
+    }
+
+    /// An octal field, or GNU's base-256 form (high bit set).
+    private static func parseNumber(_ field: ArraySlice<UInt8>) throws -> Int {
+        if let first = field.first, first & 0x80 != 0 {
+            var value = Int(first & 0x7F)
+            for byte in field.dropFirst() { value = value << 8 | Int(byte) }
+            return value
+        }
+        var value = 0
+        for byte in field {
+            if byte == 0 || byte == UInt8(ascii: " ") {
+                if value > 0 { break } else { continue }
+            }
+            guard (UInt8(ascii: "0")...UInt8(ascii: "7")).contains(byte) else {
+                throw ExtractionError.malformedTar(reason: "a header has a non-octal number field")
+            }
+            value = value * 8 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+
+    private static func cString(_ bytes: [UInt8]) -> String {
+        String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+    }
+
+    private static func ustarName(_ header: [UInt8]) -> String {
+        let name = cString(Array(header[0..<100]))
+        let isUstar = header[257..<262].elementsEqual("ustar".utf8)
+        let prefix = isUstar ? cString(Array(header[345..<500])) : ""
+        return prefix.isEmpty ? name : prefix + "/" + name
+    }
+
+    /// pax records: `LENGTH key=value\n`.
+    private static func parsePax(_ bytes: [UInt8]) -> [String: String] {
+        var records: [String: String] = [:]
+        var index = 0
+        while index < bytes.count {
+            guard let space = bytes[index...].firstIndex(of: UInt8(ascii: " ")),
+                  let length = Int(String(decoding: bytes[index..<space], as: UTF8.self)), length > 0,
+                  index + length <= bytes.count else { break }
+            let record = bytes[(space + 1)..<(index + length - 1)]
+            if let equals = record.firstIndex(of: UInt8(ascii: "=")) {
+                records[String(decoding: record[..<equals], as: UTF8.self)] = String(decoding: record[(equals + 1)...], as: UTF8.self)
+            }
+            index += length
+        }
+        return records
+    }
+}
+
+/// Reads a stream in blocks.
+private struct BlockReader {
+    let descriptor: Int32
+    private var buffer = [UInt8](repeating: 0, count: 1 << 16)
+
+    init(descriptor: Int32) { self.descriptor = descriptor }
+
+    /// Fills `destination` completely; returns false at a clean end of stream when allowed.
+    mutating func readExactly(into destination: inout [UInt8], allowEndOfStream: Bool = false) throws -> Bool {
+        var filled = 0
+        while filled < destination.count {
+            let count = destination.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ExtractionError.unreadableInput(path: "-", reason: systemErrorMessage())
+            }
+            if count == 0 {
+                if filled == 0 && allowEndOfStream { return false }
+                throw ExtractionError.malformedTar(reason: "the stream ends inside a block")
+            }
+            filled += count
+        }
+        return true
+    }
+
+    mutating func read(count: Int, skipping padding: Int) throws -> [UInt8] {
+        guard count <= 1 << 24 else { throw ExtractionError.malformedTar(reason: "an extended header of \(count) bytes is too long") }
+        var bytes = [UInt8](repeating: 0, count: count)
+        if count > 0 { _ = try readExactly(into: &bytes) }
+        try skip(padding)
+        return bytes
+    }
+
+    mutating func skip(_ count: Int) throws {
+        var remaining = count
+        while remaining > 0 {
+            let chunk = min(remaining, buffer.count)
+            var part = [UInt8](repeating: 0, count: chunk)
+            _ = try readExactly(into: &part)
+            remaining -= chunk
+        }
+    }
+
+    mutating func copy(count: Int, skipping padding: Int, to path: String) throws {
+        let output = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard output >= 0 else { throw FileError.cannotCreate(path: path, reason: systemErrorMessage()) }
+        defer { close(output) }
+        var remaining = count
+        while remaining > 0 {
+            var part = [UInt8](repeating: 0, count: min(remaining, buffer.count))
+            _ = try readExactly(into: &part)
+            let written = part.withUnsafeBytes { Glibc.write(output, $0.baseAddress!, $0.count) }
+            guard written == part.count else { throw FileError.writeFailed(path: path, reason: systemErrorMessage()) }
+            remaining -= part.count
+        }
+        try skip(padding)
+    }
+}

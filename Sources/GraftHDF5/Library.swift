@@ -1,0 +1,101 @@
+internal import CGraftHDF5
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// Thread safety
+// -------------
+// The HDF5 C library must not be entered by two threads at once unless it was built
+// thread-safe, and even then a sequence of calls (open, query, read, close) is not atomic. So
+// every call into the C library in this module runs inside `withLibrary`, which holds one
+// process-wide recursive lock; the public classes are therefore `@unchecked Sendable` and may be
+// shared between tasks, but their calls run one at a time. The lock is recursive because a
+// handle's `deinit` (which closes it) can run while the lock is already held.
+//
+// Error reporting: in a thread-safe build (Debian's is one) each thread has its own error
+// stack and its own automatic-printing setting. `withLibrary` therefore switches automatic
+// printing off once on every thread that calls into HDF5, before its first call, so the
+// library never writes to stderr; failures are read from the (same thread's) error stack.
+
+/// A recursive mutex; the HDF5 library lock.
+final class LibraryLock: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    /// Non-nil on threads where HDF5's automatic error printing has been switched off.
+    private let quietThread: pthread_key_t
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        var attributes = pthread_mutexattr_t()
+        pthread_mutexattr_init(&attributes)
+        pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_RECURSIVE))
+        pthread_mutex_init(mutex, &attributes)
+        pthread_mutexattr_destroy(&attributes)
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        quietThread = key
+    }
+
+    func withLock<Result: ~Copyable, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        if pthread_getspecific(quietThread) == nil {
+            H5Eset_auto2(graft_H5E_DEFAULT(), nil, nil)
+            pthread_setspecific(quietThread, UnsafeRawPointer(bitPattern: 1))
+        }
+        return try body()
+    }
+}
+
+/// The lock, created on first use.
+private let libraryLock = LibraryLock()
+
+/// Runs `body` holding the HDF5 library lock. Every C call in this module goes through here.
+func withLibrary<Result: ~Copyable, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
+    try libraryLock.withLock(body)
+}
+
+/// The single owner of one HDF5 identifier, which it closes when it goes away.
+struct Handle: ~Copyable {
+    /// Which close function an identifier needs.
+    enum Kind {
+        case file, object, attribute, dataspace, datatype, propertyList
+        /// A library-owned constant such as `H5T_NATIVE_FLOAT`, which must not be closed.
+        case predefined
+    }
+
+    let id: hid_t
+    let kind: Kind
+
+    /// Takes ownership of `id`, which must be valid.
+    init(_ id: hid_t, _ kind: Kind) {
+        self.id = id
+        self.kind = kind
+    }
+
+    /// Takes ownership of the result of an HDF5 call, or throws the library's error if it failed.
+    init(checking id: hid_t, _ kind: Kind, in path: String, _ operation: @autoclosure () -> String) throws(HDF5Error) {
+        self.init(try check(id, in: path, operation()), kind)
+    }
+
+    deinit {
+        let (id, kind) = (self.id, self.kind)
+        withLibrary {
+            switch kind {
+            case .file: _ = H5Fclose(id)
+            case .object: _ = H5Oclose(id)
+            case .attribute: _ = H5Aclose(id)
+            case .dataspace: _ = H5Sclose(id)
+            case .datatype: _ = H5Tclose(id)
+            case .propertyList: _ = H5Pclose(id)
+            case .predefined: break
+            }
+        }
+    }
+}
+
+/// Creates a property list of `propertyClass` (e.g. `graft_H5P_DATASET_CREATE()`).
+func makePropertyList(_ propertyClass: hid_t, in path: String) throws(HDF5Error) -> Handle {
+    try Handle(checking: H5Pcreate(propertyClass), .propertyList, in: path, "creating a property list")
+}

@@ -1,0 +1,263 @@
+import GraftModel
+/// A reference to one output of one call of a layer: Keras's `(layer, node index, tensor index)`.
+///
+/// Node indices are the ones the saved configuration uses: Keras renumbers each layer's calls to
+/// count only those inside the model being saved, so index `k` is entry `k` of the layer's
+/// `inbound_nodes` (and 0 for an input layer, which has none).
+struct TensorReference: Hashable, CustomStringConvertible {
+    var layer: String
+    var nodeIndex: Int
+    var tensorIndex: Int
+
+    var description: String { "output \(tensorIndex) of call \(nodeIndex) of layer '\(layer)'" }
+}
+
+/// One argument of a layer call: a tensor or a constant (Keras 3 operation layers such as
+/// `x + 3.0` keep their constants in the call).
+enum CallArgument: Hashable {
+    case tensor(TensorReference)
+    case constant(Double)
+}
+
+/// One layer of a model configuration, with the Keras 1, 2 and 3 spellings made uniform.
+struct LayerSpecification {
+    var className: String
+    /// The Python module Keras 3 records (`keras.layers`, `keras.src.ops.numpy`, …), if any.
+    var module: String?
+    var name: String
+    var config: [String: JSONValue]
+    /// One entry per call of the layer inside its model.
+    var calls: [[CallArgument]]
+    /// Set when the layer is itself a model (Functional, Model, Sequential).
+    var nestedModel: ModelSpecification?
+
+    /// The tensors a call reads, constants left out.
+    func tensorInputs(ofCall index: Int) -> [TensorReference] {
+        calls[index].compactMap { if case let .tensor(reference) = $0 { reference } else { nil } }
+    }
+}
+
+/// A model configuration in functional form: layers, the tensors that are its inputs and its
+/// outputs. Sequential models are rewritten into this form (each layer reads the previous one).
+struct ModelSpecification {
+    var className: String
+    var name: String
+    var layers: [LayerSpecification]
+    var inputs: [TensorReference]
+    var outputs: [TensorReference]
+    /// Shapes of inputs that are not InputLayers of `layers` (a Sequential model without an
+    /// InputLayer declares its input shape on its first layer), keyed by input layer name.
+    var implicitInputShapes: [String: [Int?]]
+}
+
+/// Parses `model_config` / `config.json` / `to_json()` text.
+enum ModelConfigurationParser {
+    static let modelClasses: Set<String> = ["Functional", "Model", "Sequential"]
+
+    /// Parses the JSON of a whole configuration: `{"class_name": …, "config": …}`, possibly
+    /// with `keras_version` and `backend` members (the `to_json()` form).
+    static func parse(text: String, path: String) throws -> (model: ModelSpecification, root: [String: JSONValue]) {
+        let root: JSONValue
+        do {
+            root = try JSONDecoderBox.decode(text)
+        } catch {
+            throw KerasImportError.badConfiguration(path: path, reason: "the configuration is not valid JSON")
+        }
+        guard let object = root.objectValue else {
+            throw KerasImportError.badConfiguration(path: path, reason: "the configuration is not a JSON object")
+        }
+        guard let className = object["class_name"]?.stringValue, let config = object["config"] else {
+            throw KerasImportError.badConfiguration(path: path, reason: "the configuration has no class_name and config")
+        }
+        guard modelClasses.contains(className) else {
+            throw KerasImportError.badConfiguration(path: path, reason: "the top-level class is '\(className)', not a Functional or Sequential model")
+        }
+        return (try parseModel(className: className, config: config, path: path), object)
+    }
+
+    static func parseModel(className: String, config: JSONValue, path: String) throws -> ModelSpecification {
+        if className == "Sequential" {
+            return try parseSequential(config: config, path: path)
+        }
+        guard let members = config.objectValue, let layerList = members["layers"]?.arrayValue else {
+            throw KerasImportError.badModelConfiguration(path: path, model: config["name"]?.stringValue ?? className,
+                                                         reason: "has no layer list (expected 'layers' in its config)")
+        }
+        let name = members["name"]?.stringValue ?? "model"
+        var layers: [LayerSpecification] = []
+        for entry in layerList {
+            var layer = try parseLayer(entry, path: path)
+            layer.calls = try parseCalls(entry["inbound_nodes"], of: layer, path: path)
+            layers.append(layer)
+        }
+        let inputs = try parseEndpoints(members["input_layers"], what: "input_layers", model: name, path: path)
+        let outputs = try parseEndpoints(members["output_layers"], what: "output_layers", model: name, path: path)
+        return ModelSpecification(className: className, name: name, layers: layers, inputs: inputs, outputs: outputs,
+                                  implicitInputShapes: [:])
+    }
+
+    /// A Sequential model: Keras 1 stores a bare list of layers, Keras 2 and 3 `{"name", "layers"}`.
+    static func parseSequential(config: JSONValue, path: String) throws -> ModelSpecification {
+        let layerList: [JSONValue]
+        var name = "sequential"
+        if let list = config.arrayValue {
+            layerList = list
+        } else if let members = config.objectValue, let list = members["layers"]?.arrayValue {
+            layerList = list
+            name = members["name"]?.stringValue ?? name
+        } else {
+            throw KerasImportError.badModelConfiguration(path: path, model: config["name"]?.stringValue ?? name,
+                                                         reason: "is a Sequential model without a layer list")
+        }
+        var layers: [LayerSpecification] = []
+        for entry in layerList { layers.append(try parseLayer(entry, path: path)) }
+        guard !layers.isEmpty else {
+            throw KerasImportError.badModelConfiguration(path: path, model: name, reason: "is a Sequential model without layers")
+        }
+        var implicitShapes: [String: [Int?]] = [:]
+        var inputName: String
+        var firstComputing = 0
+        if layers[0].className == "InputLayer" {
+            inputName = layers[0].name
+            firstComputing = 1
+        } else if let shape = declaredInputShape(layers[0].config) {
+            // Keras names the input it creates for a Sequential model `<first layer>_input`.
+            inputName = layers[0].name + "_input"
+            implicitShapes[inputName] = shape
+        } else if layers[0].nestedModel != nil {
+            // A Sequential whose first layer is a model takes that model's input shape.
+            inputName = layers[0].name + "_input"
+        } else {
+            throw KerasImportError.badModelConfiguration(
+                path: path, model: name,
+                reason: "is a Sequential model that declares no input shape (expected an InputLayer, or batch_input_shape on its first layer)")
+        }
+        var previous = TensorReference(layer: inputName, nodeIndex: 0, tensorIndex: 0)
+        for index in firstComputing..<layers.count {
+            layers[index].calls = [[.tensor(previous)]]
+            previous = TensorReference(layer: layers[index].name, nodeIndex: 0, tensorIndex: 0)
+        }
+        if firstComputing == 1 { layers[0].calls = [] }
+        var spec = ModelSpecification(className: "Sequential", name: name, layers: layers,
+                                      inputs: [TensorReference(layer: inputName, nodeIndex: 0, tensorIndex: 0)],
+                                      outputs: [previous], implicitInputShapes: implicitShapes)
+        if firstComputing == 0, implicitShapes.isEmpty, let nested = layers[0].nestedModel {
+            spec.implicitInputShapes[inputName] = nestedInputShape(nested)
+        }
+        return spec
+    }
+
+    /// The input shape of a model's first input, batch axis included, when its configuration says.
+    static func nestedInputShape(_ model: ModelSpecification) -> [Int?]? {
+        guard let first = model.inputs.first else { return nil }
+        if let shape = model.implicitInputShapes[first.layer] { return shape }
+        guard let layer = model.layers.first(where: { $0.name == first.layer }) else { return nil }
+        return declaredInputShape(layer.config)
+    }
+
+    /// `batch_shape` (Keras 3), `batch_input_shape` (Keras 1 and 2) or `input_shape` plus a batch
+    /// axis, as a shape with `nil` for open dimensions.
+    static func declaredInputShape(_ config: [String: JSONValue]) -> [Int?]? {
+        for key in ["batch_shape", "batch_input_shape"] {
+            if let list = config[key]?.arrayValue { return list.map(\.integerValue) }
+        }
+        if let list = config["input_shape"]?.arrayValue { return [nil] + list.map(\.integerValue) }
+        if let dimension = config["input_dim"]?.integerValue { return [nil, dimension] }
+        return nil
+    }
+
+    /// A layer entry: `{"class_name", "config", "name"?, "module"?, "inbound_nodes"?}`.
+    static func parseLayer(_ entry: JSONValue, path: String) throws -> LayerSpecification {
+        guard let className = entry["class_name"]?.stringValue, let config = entry["config"] else {
+            throw KerasImportError.badConfiguration(path: path, reason: "a layer entry has no class_name and config")
+        }
+        let configMembers = config.objectValue ?? [:]
+        guard let name = entry["name"]?.stringValue ?? configMembers["name"]?.stringValue else {
+            throw KerasImportError.unnamedLayer(path: path, className: className)
+        }
+        var layer = LayerSpecification(className: className, module: entry["module"]?.stringValue, name: name,
+                                       config: configMembers, calls: [], nestedModel: nil)
+        if modelClasses.contains(className) {
+            layer.nestedModel = try parseModel(className: className, config: config, path: path)
+        }
+        return layer
+    }
+
+    /// `inbound_nodes` in its three spellings:
+    /// Keras 1 `[[["name", node, tensor], …], …]`, Keras 2 `[[["name", node, tensor, {kwargs}], …], …]`,
+    /// Keras 3 `[{"args": [...], "kwargs": {...}}, …]` with `__keras_tensor__` objects inside args.
+    static func parseCalls(_ value: JSONValue?, of layer: LayerSpecification, path: String) throws -> [[CallArgument]] {
+        func malformed(_ reason: String) -> KerasImportError {
+            .badLayerConfiguration(path: path, layer: layer.name, className: layer.className, reason: reason)
+        }
+        guard let nodes = value?.arrayValue else { return [] }
+        var calls: [[CallArgument]] = []
+        for node in nodes {
+            if let members = node.objectValue {
+                var arguments: [CallArgument] = []
+                collectKeras3Arguments(members["args"] ?? .array([]), into: &arguments)
+                calls.append(arguments)
+            } else if let references = node.arrayValue {
+                var arguments: [CallArgument] = []
+                for reference in references {
+                    guard let parts = reference.arrayValue, parts.count >= 3, let source = parts[0].stringValue,
+                          let nodeIndex = parts[1].integerValue, let tensorIndex = parts[2].integerValue else {
+                        throw malformed("has a malformed inbound node (expected [layer name, node index, tensor index] references)")
+                    }
+                    arguments.append(.tensor(TensorReference(layer: source, nodeIndex: nodeIndex, tensorIndex: tensorIndex)))
+                }
+                calls.append(arguments)
+            } else {
+                throw malformed("has a malformed inbound node (expected a list of references, or a Keras 3 object with 'args')")
+            }
+        }
+        return calls
+    }
+
+    static func collectKeras3Arguments(_ value: JSONValue, into arguments: inout [CallArgument]) {
+        switch value {
+        case let .array(elements):
+            for element in elements { collectKeras3Arguments(element, into: &arguments) }
+        case let .object(members):
+            if members["class_name"]?.stringValue == "__keras_tensor__",
+               let history = members["config"]?["keras_history"]?.arrayValue, history.count >= 3,
+               let source = history[0].stringValue, let nodeIndex = history[1].integerValue,
+               let tensorIndex = history[2].integerValue {
+                arguments.append(.tensor(TensorReference(layer: source, nodeIndex: nodeIndex, tensorIndex: tensorIndex)))
+            }
+        case let .integer(number):
+            arguments.append(.constant(Double(number)))
+        case let .number(number):
+            arguments.append(.constant(number))
+        default:
+            break
+        }
+    }
+
+    /// `input_layers` / `output_layers`: a list of `[name, node, tensor]`, or (Keras 3, one
+    /// endpoint) a single `[name, node, tensor]`.
+    static func parseEndpoints(_ value: JSONValue?, what: String, model: String, path: String) throws -> [TensorReference] {
+        guard let list = value?.arrayValue, !list.isEmpty else {
+            throw KerasImportError.badModelConfiguration(path: path, model: model, reason: "has no \(what)")
+        }
+        func reference(_ parts: [JSONValue]) -> TensorReference? {
+            guard parts.count >= 3, let name = parts[0].stringValue, let node = parts[1].integerValue,
+                  let tensor = parts[2].integerValue else { return nil }
+            return TensorReference(layer: name, nodeIndex: node, tensorIndex: tensor)
+        }
+        if list[0].stringValue != nil {
+            guard let single = reference(list) else {
+                throw KerasImportError.badModelConfiguration(path: path, model: model,
+                                                             reason: "has malformed \(what) (expected [layer name, node index, tensor index])")
+            }
+            return [single]
+        }
+        return try list.map { entry in
+            guard let parts = entry.arrayValue, let item = reference(parts) else {
+                throw KerasImportError.badModelConfiguration(path: path, model: model,
+                                                             reason: "has malformed \(what) (expected [layer name, node index, tensor index] entries)")
+            }
+            return item
+        }
+    }
+}

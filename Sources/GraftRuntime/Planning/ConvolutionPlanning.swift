@@ -1,0 +1,146 @@
+import GraftModel
+extension PlanBuilder {
+    /// Conv2D and DepthwiseConv2D (channels-last im2col + GEMM, or the depthwise kernel); a
+    /// Conv2D that took a residual Add accumulates onto the Add's other operand in place when
+    /// memory allows (`residualTarget`), and otherwise runs the Add as a step of its own.
+    func planConvolution(_ item: ExecutableNode, _ attributes: Operation.Convolution) throws(RuntimeError) {
+        let layout = attributes.layout
+        let (x, n, h, w, c) = try image(item, layout: layout)
+        let kernelSize = attributes.kernelSize, strides = attributes.strides, dilations = attributes.dilations
+        let (kh, kw) = (kernelSize.height, kernelSize.width)
+        let pads = attributes.resolvedPadding(for: Pair(h, w))
+        let kernel = try requireWeight(item, "kernel")
+        let isDepthwise = item.op == .depthwiseConv2D
+        let groups = isDepthwise ? c : attributes.groups
+        let outputChannels: Int
+        if isDepthwise {
+            let multiplier = attributes.depthMultiplier
+            guard kernel.shape == [kh, kw, c, multiplier] else {
+                throw .weightShapeMismatch(node: item.name, role: "kernel", tensor: kernel.tensor, expected: [kh, kw, c, multiplier], actual: kernel.shape)
+            }
+            outputChannels = c * multiplier
+        } else {
+            guard c % groups == 0 else {
+                throw .invalidAttribute(node: item.name, attribute: "groups", reason: "is \(groups), which does not divide the \(c) input channels")
+            }
+            guard kernel.shape.count == 4, Array(kernel.shape[0..<3]) == [kh, kw, c / groups], kernel.shape[3] % groups == 0 else {
+                throw .weightShapeMismatch(node: item.name, role: "kernel", tensor: kernel.tensor,
+                                           expected: [kh, kw, c / max(groups, 1), kernel.shape.last ?? 0], actual: kernel.shape)
+            }
+            outputChannels = kernel.shape[3]
+        }
+        try checkCount(item.weights["bias"], item, role: "bias", expected: [outputChannels])
+        guard let size = attributes.outputSize(for: Pair(h, w)) else {
+            throw .incompatibleShapes(node: item.name, reason: "its \(kh)x\(kw) kernel does not fit the padded \(h)x\(w) input")
+        }
+        let (oh, ow) = (size.height, size.width)
+        let geometry = ConvolutionGeometry(batch: n, inputHeight: h, inputWidth: w, inputChannels: c,
+                                           outputHeight: oh, outputWidth: ow, outputChannels: outputChannels,
+                                           kernelHeight: kh, kernelWidth: kw, strideHeight: strides.height, strideWidth: strides.width,
+                                           dilationHeight: dilations.height, dilationWidth: dilations.width,
+                                           padTop: pads.top, padLeft: pads.left, groups: isDepthwise ? 1 : groups)
+        let outputLayout = ValueLayout.image(batch: n, height: oh, width: ow, channels: outputChannels, layout: layout)
+        let bias = item.weights["bias"]?.pointer
+        if isDepthwise {
+            let output = newBuffer(n * oh * ow * outputChannels)
+            let depthwise = DepthwiseConvolution2D(geometry: geometry, multiplier: outputChannels / c, kernel: kernel.pointer, bias: bias, activation: item.activation)
+            addStep(reads: [x.buffer], writes: [output]) { memory in
+                let input = memory[x.buffer], out = memory[output], threads = memory.threads
+                return { depthwise.run(input: input, output: out, threads: threads) }
+            }
+            define(item.outputs[0], PlannedValue(layout: outputLayout, buffer: output))
+            return
+        }
+        let target = item.residual.flatMap { residualTarget($0, layout: outputLayout) }
+        let output = target ?? newBuffer(n * oh * ow * outputChannels)
+        let activation = target != nil ? item.residual!.activation : item.activation
+        let convolution = Convolution2D(geometry: geometry, kernel: kernel.pointer, bias: bias, activation: activation,
+                                        threads: threads, accumulates: target != nil)
+        addStep(reads: target == nil ? [x.buffer] : [x.buffer, output], writes: [output], workspace: convolution.workspaceCount,
+                kind: target == nil ? nil : "Conv2D + residual Add") { memory in
+            let input = memory[x.buffer], out = memory[output], workspace = memory.workspace, threads = memory.threads
+            return { convolution.run(input: input, output: out, workspace: workspace, threads: threads) }
+        }
+        guard let residual = item.residual else {
+            define(item.outputs[0], PlannedValue(layout: outputLayout, buffer: output))
+            return
+        }
+        if target != nil {
+            define(item.outputs[0], PlannedValue(layout: outputLayout, buffer: output))
+        } else {
+            // The Add as its own step, as if it had not been folded.
+            define(residual.convolutionOutput, PlannedValue(layout: outputLayout, buffer: output))
+            var operands = [residual.shortcut]
+            operands.insert(residual.convolutionOutput, at: residual.position)
+            try planCombination(item, inputs: operands, activation: residual.activation, operation: .add(coefficients: nil),
+                                label: residual.node)
+        }
+    }
+
+    /// The buffer a convolution can accumulate its residual Add into: the other operand's own,
+    /// when it is stored in the convolution's output order and shape and every value sharing that
+    /// buffer is neither requested nor a graph input nor read after this node.
+    private func residualTarget(_ residual: ResidualAdd, layout: ValueLayout) -> Int? {
+        guard let stored = values[residual.shortcut], stored.layout == layout, canOverwrite(residual.shortcut) else { return nil }
+        for name in bufferValues[stored.buffer, default: []] where graph.inputs.contains(where: { $0.name == name }) { return nil }
+        return stored.buffer
+    }
+
+    func planTransposedConvolution(_ item: ExecutableNode, _ attributes: Operation.Convolution) throws(RuntimeError) {
+        let layout = attributes.layout
+        let (x, n, h, w, c) = try image(item, layout: layout)
+        let (kh, kw) = (attributes.kernelSize.height, attributes.kernelSize.width)
+        let strides = attributes.strides, dilations = attributes.dilations
+        let groups = attributes.groups
+        let kernel = try requireWeight(item, "kernel")
+        guard c % groups == 0 else {
+            throw .invalidAttribute(node: item.name, attribute: "groups", reason: "is \(groups), which does not divide the \(c) input channels")
+        }
+        guard kernel.shape.count == 4, kernel.shape[0] == kh, kernel.shape[1] == kw, kernel.shape[3] == c else {
+            throw .weightShapeMismatch(node: item.name, role: "kernel", tensor: kernel.tensor, expected: [kh, kw, kernel.shape.count == 4 ? kernel.shape[2] : 0, c], actual: kernel.shape)
+        }
+        let outputChannels = kernel.shape[2] * groups
+        try checkCount(item.weights["bias"], item, role: "bias", expected: [outputChannels])
+        // "same" for a transposed convolution: the padding the forward convolution of the
+        // output size would use (what Keras crops).
+        let pads = attributes.resolvedPadding(for: Pair(h, w), transposed: true)
+        guard let size = attributes.outputSize(for: Pair(h, w), transposed: true) else {
+            throw .incompatibleShapes(node: item.name, reason: "its padding crops the whole \(h)x\(w) output")
+        }
+        let (oh, ow) = (size.height, size.width)
+        let geometry = ConvolutionGeometry(batch: n, inputHeight: h, inputWidth: w, inputChannels: c,
+                                           outputHeight: oh, outputWidth: ow, outputChannels: outputChannels,
+                                           kernelHeight: kh, kernelWidth: kw, strideHeight: strides.height, strideWidth: strides.width,
+                                           dilationHeight: dilations.height, dilationWidth: dilations.width,
+                                           padTop: pads.top, padLeft: pads.left, groups: groups)
+        let transposed = TransposedConvolution2D(geometry: geometry, kernel: kernel.pointer, bias: item.weights["bias"]?.pointer, activation: item.activation)
+        let output = newBuffer(n * oh * ow * outputChannels)
+        addStep(reads: [x.buffer], writes: [output], workspace: transposed.workspaceCount) { memory in
+            let input = memory[x.buffer], out = memory[output], workspace = memory.workspace, threads = memory.threads
+            return { transposed.run(input: input, output: out, workspace: workspace, threads: threads) }
+        }
+        define(item.outputs[0], PlannedValue(layout: .image(batch: n, height: oh, width: ow, channels: outputChannels, layout: layout), buffer: output))
+    }
+
+    func planDense(_ item: ExecutableNode) throws(RuntimeError) {
+        let x = try identityOrder(item.inputs[0], of: item)
+        guard let features = x.layout.shape.last, x.layout.rank >= 2 else {
+            throw .incompatibleShapes(node: item.name, reason: "expects an input of rank 2 or more, got \(formatShape(x.layout.shape))")
+        }
+        let kernel = try requireWeight(item, "kernel")
+        guard kernel.shape.count == 2, kernel.shape[0] == features else {
+            throw .weightShapeMismatch(node: item.name, role: "kernel", tensor: kernel.tensor, expected: [features, kernel.shape.last ?? 0], actual: kernel.shape)
+        }
+        let units = kernel.shape[1]
+        try checkCount(item.weights["bias"], item, role: "bias", expected: [units])
+        let rows = x.layout.elementCount / max(features, 1)
+        let product = DenseProduct(rows: rows, inputFeatures: features, outputFeatures: units, kernel: kernel.pointer,
+                                   bias: item.weights["bias"]?.pointer, activation: item.activation)
+        let output = newBuffer(rows * units)
+        addStep(reads: [x.buffer], writes: [output]) { memory in
+            let input = memory[x.buffer], out = memory[output], threads = memory.threads
+            return { product.run(input: input, output: out, threads: threads) }
+        }
+        define(item.outputs[0], PlannedValue(layout: ValueLayout(shape: x.layout.shape.dropLast() + [units]), buffer: output))
+    }
+}

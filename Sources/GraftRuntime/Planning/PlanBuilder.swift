@@ -1,0 +1,196 @@
+import GraftModel
+/// A value during planning: where it is stored and in what order.
+struct PlannedValue {
+    var layout: ValueLayout
+    var buffer: Int
+}
+
+/// Builds an `ExecutionPlan` for concrete input shapes: infers every shape, checks weights and
+/// attributes against them, chooses storage orders, and records one step per kernel call.
+final class PlanBuilder {
+    let graph: ExecutableGraph
+    let threads: Int
+    private(set) var recipes: [StepRecipe] = []
+    private(set) var bufferSizes: [Int] = []
+    private(set) var workspaceFloats = 0
+    /// Small per-plan constants (batch-normalisation scale and shift), freed with the plan.
+    private(set) var constants: [UnsafeMutableBufferPointer<Float>] = []
+
+    private(set) var values: [String: PlannedValue] = [:]
+    /// Values stored in each buffer (aliases share one), to know when a buffer may be overwritten.
+    private(set) var bufferValues: [Int: [String]] = [:]
+    /// Converted copies already made: value name and storage order.
+    private var conversions: [String: PlannedValue] = [:]
+    /// For each value, the index of the node that reads it last.
+    let lastUse: [String: Int]
+    /// The index of the node being planned.
+    private(set) var position = 0
+
+    init(graph: ExecutableGraph, threads: Int) {
+        self.graph = graph
+        self.threads = threads
+        self.lastUse = graph.lastUse()
+    }
+
+    /// Plans the whole graph for inputs of the given shapes (one per `graph.inputs`, in order).
+    func build(inputShapes: [[Int]]) throws(RuntimeError) -> ExecutionPlan {
+        var inputBindings: [(name: String, buffer: Int, shape: [Int])] = []
+        for (info, shape) in zip(graph.inputs, inputShapes) {
+            let buffer = newBuffer(shape.reduce(1, *))
+            define(info.name, PlannedValue(layout: ValueLayout(shape: shape), buffer: buffer))
+            inputBindings.append((info.name, buffer, shape))
+        }
+        for (index, item) in graph.nodes.enumerated() {
+            position = index
+            try plan(item)
+            for (value, declared) in zip(item.outputs, item.declaredShapes) {
+                guard let computed = values[value]?.layout.shape else { continue }
+                let matches = declared.count == computed.count
+                    && zip(declared.dropFirst(), computed.dropFirst()).allSatisfy { $0.0 == nil || $0.0 == $0.1 }
+                if !matches { throw .declaredShapeMismatch(node: item.name, value: value, declared: declared, computed: computed) }
+            }
+        }
+        let outputs = graph.outputs.map { values[$0]! }
+        return ExecutionPlan(builder: self, inputs: inputBindings, outputs: outputs)
+    }
+
+    // MARK: Values and buffers
+
+    func newBuffer(_ count: Int) -> Int {
+        bufferSizes.append(count)
+        return bufferSizes.count - 1
+    }
+
+    func define(_ name: String, _ value: PlannedValue) {
+        values[name] = value
+        bufferValues[value.buffer, default: []].append(name)
+    }
+
+    func value(_ name: String, of item: ExecutableNode) throws(RuntimeError) -> PlannedValue {
+        guard let value = values[name] else {
+            throw .incompatibleShapes(node: item.name, reason: "reads '\(name)', which was not computed")
+        }
+        return value
+    }
+
+    /// Records one kernel call, labelled by the node being planned (or `name`) and `kind` (the op
+    /// by default), for profiles and `MemoryPlan.steps`.
+    func addStep(reads: [Int], writes: [Int], workspace: Int = 0, kind: String? = nil, name: String? = nil,
+                 _ make: @escaping (MemoryMap) -> () -> Void) {
+        let node = graph.nodes[position]
+        recipes.append(StepRecipe(label: "\(name ?? node.name) \(kind ?? node.op.rawValue)", reads: reads, writes: writes, workspace: workspace, make: make))
+        workspaceFloats = max(workspaceFloats, workspace)
+    }
+
+    func constant(_ values: [Float]) -> UnsafePointer<Float> {
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(values.count, 1))
+        _ = buffer.initialize(from: values)
+        constants.append(buffer)
+        return UnsafePointer(buffer.baseAddress!)
+    }
+
+    /// Whether the node being planned may write over `name`'s buffer: every value stored there is
+    /// read for the last time by this node and none is a requested output.
+    func canOverwrite(_ name: String) -> Bool {
+        guard let buffer = values[name]?.buffer else { return false }
+        return bufferValues[buffer, default: []].allSatisfy { !graph.requested.contains($0) && (lastUse[$0] ?? -1) <= position }
+    }
+
+    /// A buffer for an element-wise result of `input`: the input's own when it dies here.
+    func outputBuffer(overwriting input: String, count: Int) -> Int {
+        if canOverwrite(input), let value = values[input], value.layout.elementCount == count { return value.buffer }
+        return newBuffer(count)
+    }
+
+    /// The value stored in `order`, converting (once per value and order) if needed.
+    func stored(_ name: String, of item: ExecutableNode, order: [Int]) throws(RuntimeError) -> PlannedValue {
+        let source = try value(name, of: item)
+        if source.layout.order == order { return source }
+        let key = name + "#" + order.map(String.init).joined(separator: ",")
+        if let converted = conversions[key] { return converted }
+        let layout = ValueLayout(shape: source.layout.shape, order: order)
+        let buffer = newBuffer(layout.elementCount)
+        let logicalStrides = source.layout.logicalStrides
+        let copy = StridedCopy(space: StridedSpace(shape: layout.physicalShape, strides: [order.map { logicalStrides[$0] }]))
+        addStep(reads: [source.buffer], writes: [buffer], kind: "(storage-order conversion)") { memory in
+            let from = memory[source.buffer], to = memory[buffer], threads = memory.threads
+            return { copy.run(source: from, output: to, threads: threads) }
+        }
+        let converted = PlannedValue(layout: layout, buffer: buffer)
+        conversions[key] = converted
+        bufferValues[buffer, default: []].append(name)
+        return converted
+    }
+
+    func identityOrder(_ name: String, of item: ExecutableNode) throws(RuntimeError) -> PlannedValue {
+        let source = try value(name, of: item)
+        return try stored(name, of: item, order: Array(0..<source.layout.rank))
+    }
+
+    /// A 4-D input of a spatial op stored channels-last: its value and NHWC sizes.
+    func image(_ item: ExecutableNode, layout: Layout, input: Int = 0) throws(RuntimeError) -> (PlannedValue, n: Int, h: Int, w: Int, c: Int) {
+        guard layout == .nhwc || layout == .nchw else {
+            throw .unsupportedAttribute(node: item.name, attribute: "layout", value: "'\(layout.rawValue)'")
+        }
+        guard item.inputs.count > input else { throw .incompatibleShapes(node: item.name, reason: "has no input \(input + 1)") }
+        let source = try value(item.inputs[input], of: item)
+        guard source.layout.rank == 4 else {
+            throw .incompatibleShapes(node: item.name, reason: "expects a 4-D \(layout.rawValue) input, got shape \(formatShape(source.layout.shape))")
+        }
+        let planned = try stored(item.inputs[input], of: item, order: ValueLayout.spatialOrder(rank: 4, layout: layout))
+        let p = planned.layout.physicalShape
+        return (planned, p[0], p[1], p[2], p[3])
+    }
+
+    func normalizedAxis(_ axis: Int, rank: Int, item: ExecutableNode, attribute: String = "axis") throws(RuntimeError) -> Int {
+        let value = axis < 0 ? axis + rank : axis
+        guard value >= 0 && value < rank else {
+            throw .invalidAttribute(node: item.name, attribute: attribute, reason: "is \(axis), outside the \(rank) axes of the input")
+        }
+        return value
+    }
+
+    func requireWeight(_ item: ExecutableNode, _ role: String) throws(RuntimeError) -> WeightView {
+        guard let weight = item.weights[role] else { throw .missingWeight(node: item.name, role: role) }
+        return weight
+    }
+
+    func checkCount(_ weight: WeightView?, _ item: ExecutableNode, role: String, expected: [Int]) throws(RuntimeError) {
+        guard let weight else { return }
+        if weight.values.count != expected.reduce(1, *) {
+            throw .weightShapeMismatch(node: item.name, role: role, tensor: weight.tensor, expected: expected, actual: weight.shape)
+        }
+    }
+    // MARK: Ops
+
+    /// Plans one node: the planner of its op family (one file each) checks its inputs, weights
+    /// and attributes against the actual shapes and records its steps.
+    func plan(_ item: ExecutableNode) throws(RuntimeError) {
+        switch item.operation {
+        case let .conv2D(attributes), let .depthwiseConv2D(attributes): try planConvolution(item, attributes)
+        case let .conv2DTranspose(attributes): try planTransposedConvolution(item, attributes)
+        case .dense: try planDense(item)
+        case let .batchNormalization(attributes): try planBatchNormalization(item, attributes)
+        case let .scale(attributes): try planScale(item, attributes)
+        case let .layerNormalization(attributes): try planLayerNormalization(item, attributes)
+        case let .rescaling(attributes):
+            try planUnary(item, .power(exponent: 1, scale: Float(attributes.scale), shift: Float(attributes.offset)))
+        case .activation: try planUnary(item, item.activation)
+        case .identity: define(item.outputs[0], try value(item.inputs[0], of: item))
+        case let .localResponseNormalization(attributes): try planLocalResponseNormalization(item, attributes)
+        case .preLU: try planParametricReLU(item)
+        case let .softmax(axis): try planSoftmax(item, axis: axis)
+        case let .maxPooling2D(attributes), let .averagePooling2D(attributes): try planPooling(item, attributes)
+        case let .globalAveragePooling(attributes), let .globalMaxPooling(attributes): try planGlobalPooling(item, attributes)
+        case let .pad(attributes): try planPad(item, attributes)
+        case let .crop(attributes): try planCrop(item, attributes)
+        case let .upSampling2D(attributes): try planUpSampling(item, attributes)
+        case .flatten: try planReshape(item, shape: nil)
+        case let .reshape(shape): try planReshape(item, shape: shape)
+        case let .transpose(permutation): try planTranspose(item, permutation: permutation)
+        case let .slice(axis, points): try planSlice(item, axis: axis, points: points)
+        case let .concatenate(axis): try planConcatenate(item, axis: axis)
+        case .add, .subtract, .multiply, .average, .maximum, .minimum: try planCombination(item, inputs: item.inputs, activation: item.activation)
+        }
+    }
+}

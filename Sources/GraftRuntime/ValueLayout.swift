@@ -1,0 +1,62 @@
+import GraftModel
+/// Where a value's elements lie: its logical shape (in the graph's declared layout, batch first)
+/// and the order its axes are stored in.
+///
+/// Physical axis `i` holds logical axis `order[i]`. Spatial kernels work on NHWC memory, so an
+/// NCHW value that a spatial op produced is stored with order `[0, 2, 3, 1]`; axis-based ops (batch
+/// normalisation, softmax, concatenation, slicing) translate their logical axis through `order`,
+/// and ops whose result depends on element order (Flatten, Reshape, Dense's last axis, outputs
+/// handed back to the caller) first make the storage match the logical order.
+struct ValueLayout: Equatable {
+    var shape: [Int]
+    var order: [Int]
+
+    init(shape: [Int], order: [Int]? = nil) {
+        self.shape = shape
+        self.order = order ?? Array(shape.indices)
+    }
+
+    var rank: Int { shape.count }
+    var isIdentity: Bool { order == Array(order.indices) }
+    var physicalShape: [Int] { order.map { shape[$0] } }
+    var elementCount: Int { shape.reduce(1, *) }
+
+    /// Memory strides of each logical axis.
+    var logicalStrides: [Int] {
+        let physical = StridedSpace.contiguousStrides(physicalShape)
+        var strides = [Int](repeating: 0, count: rank)
+        for (i, axis) in order.enumerated() { strides[axis] = physical[i] }
+        return strides
+    }
+
+    /// The physical position of logical axis `axis`.
+    func physicalAxis(of axis: Int) -> Int { order.firstIndex(of: axis)! }
+
+    /// The storage order spatial kernels need for a value of `rank` in `layout`: channels last.
+    static func spatialOrder(rank: Int, layout: Layout) -> [Int] {
+        switch layout {
+        case .nchw where rank == 4: [0, 2, 3, 1]
+        case .ncw where rank == 3: [0, 2, 1]
+        default: Array(0..<rank)
+        }
+    }
+
+    /// A 4-D value computed by an NHWC kernel, described in `layout`.
+    static func image(batch: Int, height: Int, width: Int, channels: Int, layout: Layout) -> ValueLayout {
+        layout == .nchw
+            ? ValueLayout(shape: [batch, channels, height, width], order: [0, 2, 3, 1])
+            : ValueLayout(shape: [batch, height, width, channels])
+    }
+}
+
+/// numpy's broadcast of two shapes (aligned right), or nil when they do not broadcast.
+func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
+    let rank = max(a.count, b.count)
+    var result = [Int](repeating: 1, count: rank)
+    for i in 0..<rank {
+        let x = i < rank - a.count ? 1 : a[i - (rank - a.count)]
+        let y = i < rank - b.count ? 1 : b[i - (rank - b.count)]
+        if x == y || y == 1 { result[i] = x } else if x == 1 { result[i] = y } else { return nil }
+    }
+    return result
+}

@@ -1,0 +1,179 @@
+import GraftFeatureCache
+import GraftFeatureExtraction
+import Foundation
+import GraftTestSupport
+import GraftImages
+import GraftTensors
+import Testing
+@Suite struct KerasParity {
+    /// The penultimate layer of a converted Keras model against Keras's own
+    /// load_img + preprocess_input + predict, for JPEG and PNG crops of real photos.
+    @Test func penultimateFeaturesMatchKeras() throws {
+        try withTemporaryFolder { folder in
+            let extractor = try FeatureExtractor(modelPath: fixturePath("tiny.graft"), options: kerasOptions())
+            #expect(extractor.layers == ["gap"])
+            #expect(extractor.dimensions == [8])
+            let cachePath = folder + "/cache.h5"
+            let inputs = try InputList(folder: fixturePath("images"))
+            let summary = try extractor.extract(inputs, into: cachePath)
+            #expect(summary.added == 6 && summary.failed == 0 && summary.rows == 6)
+
+            let cache = try FeatureCache(path: cachePath)
+            let ids = try cache.ids()
+            #expect(ids == ["china/china0.jpg", "china/china1.png", "china/china2.jpg",
+                            "flower/flower0.jpg", "flower/flower1.png", "flower/flower2.jpg"])
+            #expect(cache.classes == ["china", "flower"])
+            #expect(try cache.labels() == [0, 0, 0, 1, 1, 1])
+            let reference = KerasReference.shared
+            let expected = reference.rows(of: reference.gap, for: ids.map { "images/" + $0 })
+            let error = featureTensor(try cache.features(of: "gap"), rows: 6).relativeMaxError(to: expected)
+            #expect(error <= 1e-4, "relative max error \(error)")
+            #expect(cache.provenance.modelSHA256 == extractor.modelSHA256)
+            #expect(cache.provenance.preprocessing == extractor.preprocessing.jsonText())
+        }
+    }
+
+    /// Pooling `conv2` (NHWC) by average and maximum, and flattening it, against Keras's
+    /// unpooled activation reduced here.
+    @Test(arguments: [FeaturePooling.none, .avg, .max]) func pooledLayerMatchesKeras(pooling: FeaturePooling) throws {
+        try withTemporaryFolder { folder in
+            let extractor = try FeatureExtractor(modelPath: fixturePath("tiny.graft"),
+                                                 options: kerasOptions(layers: ["gap", "conv2"], pooling: pooling))
+            #expect(extractor.dimensions == [8, pooling == .none ? 13 * 13 * 8 : 8])
+            let cachePath = folder + "/cache.h5"
+            _ = try extractor.extract(try InputList(folder: fixturePath("images")), into: cachePath)
+            let cache = try FeatureCache(path: cachePath)
+            let ids = try cache.ids().map { "images/" + $0 }
+            let conv2 = KerasReference.shared.rows(of: KerasReference.shared.conv2, for: ids)
+            var expected = conv2.scalars
+            if pooling != .none {
+                expected = []
+                for image in 0..<ids.count {
+                    for channel in 0..<8 {
+                        let values = (0..<169).map { conv2.scalars[(image * 169 + $0) * 8 + channel] }
+                        expected.append(pooling == .avg ? Float(values.map(Double.init).reduce(0, +) / 169) : values.max()!)
+                    }
+                }
+            }
+            let error = featureTensor(try cache.features(of: "conv2"), rows: ids.count)
+                .relativeMaxError(to: featureTensor(expected, rows: ids.count))
+            #expect(error <= 1e-4, "relative max error \(error)")
+            // Both layers came from one pass; the penultimate one is unaffected by --pool.
+            let gap = KerasReference.shared.rows(of: KerasReference.shared.gap, for: ids)
+            #expect(featureTensor(try cache.features(of: "gap"), rows: ids.count).relativeMaxError(to: gap) <= 1e-4)
+        }
+    }
+}
+
+@Suite struct Robustness {
+    /// A truncated JPEG, an empty file and a text file named .jpg fail with reasons; a 16-bit
+    /// PNG, an RGBA PNG and a CMYK JPEG are decoded, and match Keras.
+    @Test func oddFilesAreDecodedOrRecorded() throws {
+        try withTemporaryFolder { folder in
+            let extractor = try FeatureExtractor(modelPath: fixturePath("tiny.graft"), options: kerasOptions(batchSize: 3))
+            let cachePath = folder + "/cache.h5"
+            let summary = try extractor.extract(try InputList(folder: fixturePath("odd")), into: cachePath)
+            #expect(summary.added == 4 && summary.failed == 3)
+            let cache = try FeatureCache(path: cachePath)
+            let ids = try cache.ids()
+            #expect(ids == ["alpha.png", "cmyk.jpg", "deep16.png", "good.jpg"])
+            #expect(try cache.labels() == [-1, -1, -1, -1])
+            let failures = try cache.failures()
+            #expect(Set(failures.map(\.id)) == ["empty.jpg", "text.jpg", "truncated.jpg"])
+            #expect(failures.allSatisfy { !$0.reason.isEmpty && !$0.reason.contains("\n") && !$0.reason.contains(folder) })
+            let expected = KerasReference.shared.rows(of: KerasReference.shared.gap, for: ids.map { "odd/" + $0 })
+            let error = featureTensor(try cache.features(of: "gap"), rows: 4).relativeMaxError(to: expected)
+            #expect(error <= 1e-4, "relative max error \(error)")
+        }
+    }
+}
+
+@Suite struct BatchesAndResume {
+    /// 7 images in batches of 3 give exactly 7 rows, in input order, whatever the batch size;
+    /// an interrupted run (here: a limit) resumed gives the same cache as one run.
+    @Test func resumedRunEqualsOneRun() throws {
+        try withTemporaryFolder { folder in
+            let inputs = try InputList(folder: fixturePath("odd"))
+            let whole = folder + "/whole.h5"
+            _ = try FeatureExtractor(modelPath: fixturePath("tiny.graft"), options: kerasOptions(batchSize: 3))
+                .extract(inputs, into: whole)
+            let parts = folder + "/parts.h5"
+            let first = try FeatureExtractor(modelPath: fixturePath("tiny.graft"), options: kerasOptions(batchSize: 2, limit: 3))
+                .extract(inputs, into: parts)
+            #expect(first.added + first.failed == 3)
+            let second = try FeatureExtractor(modelPath: fixturePath("tiny.graft"), options: kerasOptions(batchSize: 5))
+                .extract(inputs, into: parts)
+            #expect(second.skipped == first.added)
+            let a = try FeatureCache(path: whole), b = try FeatureCache(path: parts)
+            #expect(try a.ids() == b.ids())
+            #expect(try a.labels() == b.labels())
+            #expect(try a.features(of: "gap") == b.features(of: "gap"))
+            #expect(Set(try a.failures()) == Set(try b.failures()))
+        }
+    }
+
+    /// Whether an image's features depend on its batch: position 0 vs 5, batch of 1 vs 8.
+    @Test func featuresDoNotDependOnTheBatch() throws {
+        let extractor = try FeatureExtractor(modelPath: fixturePath("tiny.graft"), options: kerasOptions(layers: ["gap", "conv2"]))
+        let preprocessor = try Preprocessor(extractor.preprocessing)
+        let paths = try InputList(folder: fixturePath("images")).items.map(\.path)
+        let images = try paths.map { try preprocessor.tensor(forImageAt: $0) }
+        let size = preprocessor.elementCount
+        func batch(_ order: [Int]) -> Tensor {
+            Tensor(shape: [order.count] + preprocessor.shape.dropFirst(), scalars: order.flatMap { images[$0].scalars })
+        }
+        let alone = try extractor.features(of: batch([0]))
+        let eight = try extractor.features(of: batch([0, 1, 2, 3, 4, 0, 5, 1]))
+        for (layer, dimension) in extractor.dimensions.enumerated() {
+            #expect(Array(eight[layer][0..<dimension]) == alone[layer], "position 0 of 8 vs alone, layer \(layer)")
+            #expect(Array(eight[layer][(5 * dimension)..<(6 * dimension)]) == alone[layer], "position 5 of 8 vs alone, layer \(layer)")
+        }
+        _ = size
+    }
+}
+
+@Suite struct InputLists {
+    @Test func listLinesSplitAtTheLastSpace() throws {
+        let list = try InputList(listText: "a b/my photo.jpg dog\r\n/abs/x.png cat\n\nbare.jpg\n", root: "/data")
+        #expect(list.items.map(\.id) == ["a b/my photo.jpg", "/abs/x.png", "bare.jpg"])
+        #expect(list.items.map(\.path) == ["/data/a b/my photo.jpg", "/abs/x.png", "/data/bare.jpg"])
+        #expect(list.classes == ["cat", "dog"])
+        #expect(list.items.map(\.label) == [1, 0, -1])
+    }
+
+    @Test func integerLabelsSortByValue() throws {
+        let list = try InputList(listText: "a.jpg 10\nb.jpg 2\nc.jpg 0\n")
+        #expect(list.classes == ["0", "2", "10"])
+        #expect(list.items.map(\.label) == [2, 1, 0])
+    }
+
+    @Test func fixedClassesAndErrors() throws {
+        let list = try InputList(listText: "a.jpg dog\n", fixedClasses: ["cat", "dog", "emu"])
+        #expect(list.items.map(\.label) == [1])
+        #expect(throws: ExtractionError.unknownClass(name: "yak", id: "a.jpg", classes: ["cat"])) {
+            _ = try InputList(listText: "a.jpg yak\n", fixedClasses: ["cat"])
+        }
+        #expect(throws: ExtractionError.duplicateInput(id: "a.jpg")) {
+            _ = try InputList(listText: "a.jpg cat\na.jpg dog\n")
+        }
+        #expect(throws: ExtractionError.self) { _ = try InputList(folder: "/nonexistent/folder") }
+    }
+
+    @Test func hashCoversIdsAndLabels() throws {
+        let a = try InputList(listText: "a.jpg cat\nb.jpg dog\n"), b = try InputList(listText: "a.jpg dog\nb.jpg cat\n")
+        #expect(a.sha256 != b.sha256)
+        #expect(a.sha256 == (try InputList(listText: "a.jpg cat\r\nb.jpg dog")).sha256)
+    }
+
+    @Test(arguments: ["images-pax.tar", "images-gnu.tar"]) func tarStreams(name: String) throws {
+        let descriptor = open(fixturePath(name), O_RDONLY)
+        defer { close(descriptor) }
+        let tar = try TarInput(readingFrom: descriptor)
+        defer { try? FileManager.default.removeItem(atPath: tar.folder) }
+        let longFolder = "flower/" + String(repeating: "very-long-folder-name-", count: 5)
+        #expect(tar.entries.map(\.id) == ["china/china0.jpg", longFolder + "/fleur-été.png", "loose.jpg"])
+        #expect(tar.entries.map(\.className) == ["china", "flower", nil])
+        let copied = try Data(contentsOf: URL(fileURLWithPath: tar.entries[1].path))
+        #expect(copied == (try Data(contentsOf: fixtureFolder.appendingPathComponent("images/flower/flower1.png"))))
+    }
+}
