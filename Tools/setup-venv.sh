@@ -7,6 +7,12 @@
 #   --minimal   numpy, h5py and safetensors only (enough for the format checks)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The Caffe fixture and zoo scripts compile schemas/caffe.proto with protoc-c, which needs
+# google/protobuf/descriptor.proto (Debian libprotobuf-dev).
+if ! dpkg-query -W -f='${Status}' libprotobuf-dev 2>/dev/null | grep -q "install ok installed"; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends libprotobuf-dev >&2
+fi
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/pip install -q --upgrade pip

@@ -52,11 +52,15 @@ final class Converter {
 
     static let dataLayerTypes: Set<String> = ["Data", "ImageData", "HDF5Data", "WindowData", "MemoryData", "AnnotatedData"]
     static let droppedLayerTypes: Set<String> = ["Accuracy", "Silence", "HDF5Output"]
-    static let supportedLayerTypes: Set<String> = [
-        "Input", "Convolution", "Deconvolution", "InnerProduct", "Pooling", "ReLU", "PReLU", "Sigmoid", "TanH", "ELU",
-        "AbsVal", "Power", "Exp", "Log", "BNLL", "BatchNorm", "Scale", "Bias", "LRN", "Dropout", "Softmax", "Concat",
-        "Eltwise", "Flatten", "Reshape", "Split", "Slice", "Crop", "Permute",
+    /// Element-wise layers without parameters: the Caffe type and the schema's function.
+    static let parameterlessActivations: [String: Activation] = [
+        "Sigmoid": .sigmoid, "TanH": .tanh, "AbsVal": .abs, "BNLL": .bnll,
     ]
+    static let supportedLayerTypes: Set<String> = Set(parameterlessActivations.keys).union([
+        "Input", "Convolution", "Deconvolution", "InnerProduct", "Pooling", "ReLU", "PReLU", "ELU",
+        "Power", "Exp", "Log", "BatchNorm", "Scale", "Bias", "LRN", "Dropout", "Softmax", "Concat",
+        "Eltwise", "Flatten", "Reshape", "Split", "Slice", "Crop", "Permute",
+    ])
 
     static func isDropped(_ type: String) -> Bool {
         droppedLayerTypes.contains(type) || type.hasSuffix("Loss")
@@ -323,9 +327,8 @@ final class Converter {
             try convertPooling(layer, index: index, input: first, shape: inputShape)
         case "ReLU":
             emit(layer, index: index, .activation(.relu(negativeSlope: Double(layer.relu.negativeSlope))), inputs: [first], outputShapes: [inputShape])
-        case "Sigmoid", "TanH", "AbsVal", "BNLL":
-            let function: [String: Activation] = ["Sigmoid": .sigmoid, "TanH": .tanh, "AbsVal": .abs, "BNLL": .bnll]
-            emit(layer, index: index, .activation(function[layer.type]!), inputs: [first], outputShapes: [inputShape])
+        case _ where Converter.parameterlessActivations[layer.type] != nil:
+            emit(layer, index: index, .activation(Converter.parameterlessActivations[layer.type]!), inputs: [first], outputShapes: [inputShape])
         case "ELU":
             emit(layer, index: index, .activation(.elu(alpha: Double(layer.elu.alpha))), inputs: [first], outputShapes: [inputShape])
         case "Power":
