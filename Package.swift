@@ -68,13 +68,14 @@ let package = Package(
         .executableTarget(name: "graft", dependencies: ["GraftCLI"]),
 
         // Tests: one target per module, plus end-to-end tests of the built binary.
-        // Helpers shared by the test targets (temporary folders, a seeded generator).
+        // Helpers shared by the test targets (temporary folders, fixture paths, running programs); the
+        // seeded generators are GraftNumerics' own.
         .target(name: "GraftTestSupport", path: "Tests/GraftTestSupport"),
-        .testTarget(name: "GraftSupportTests", dependencies: ["GraftSupport", "GraftTestSupport"]),
+        .testTarget(name: "GraftSupportTests", dependencies: ["GraftSupport", "GraftNumerics", "GraftTestSupport"]),
         .testTarget(name: "GraftNumericsTests", dependencies: ["GraftNumerics"]),
         .testTarget(name: "GraftHDF5Tests", dependencies: ["GraftHDF5", "GraftTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "GraftTensorsTests", dependencies: ["GraftTensors", "GraftTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "GraftModelTests", dependencies: ["GraftModel", "GraftTensors", "GraftTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "GraftTensorsTests", dependencies: ["GraftTensors", "GraftNumerics", "GraftTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "GraftModelTests", dependencies: ["GraftModel", "GraftTensors", "GraftNumerics", "GraftTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GraftRuntimeTests", dependencies: ["GraftRuntime", "GraftModel", "GraftTensors", "GraftTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GraftKerasImportTests", dependencies: ["GraftKerasImport", "GraftRuntime", "GraftModel", "GraftTensors", "GraftTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GraftCaffeImportTests", dependencies: ["GraftCaffeImport", "GraftRuntime", "GraftModel", "GraftTensors", "GraftTestSupport"], exclude: ["Fixtures"]),

@@ -1,15 +1,10 @@
 import Foundation
+import GraftTestSupport
 import Testing
 /// `graft auc` as a shell user runs it, on the Metrics fixtures (references from scikit-learn
 /// and pROC in the same folder).
 @Suite struct AUCCommand {
     static let fixtures = "Tests/GraftMetricsTests/Fixtures"
-
-    static func temporaryFolder() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-auc-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        return folder
-    }
 
     static func json(_ text: String) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
@@ -97,8 +92,8 @@ import Testing
     }
 
     @Test func compareRefusesDifferentIds() throws {
-        let folder = try Self.temporaryFolder()
-        let other = folder.appendingPathComponent("other.tsv")
+        let folder = try TemporaryFolder()
+        let other = folder.url.appendingPathComponent("other.tsv")
         var lines = try String(contentsOf: GraftBinary.repository.appendingPathComponent("\(Self.fixtures)/predict_binary_b.tsv"), encoding: .utf8)
             .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         lines[3] = "img_9999" + lines[3].drop { $0 != "\t" }
@@ -111,8 +106,8 @@ import Testing
     }
 
     @Test func writesTheCurvePointsAndThePicture() throws {
-        let folder = try Self.temporaryFolder()
-        let csv = folder.appendingPathComponent("roc.csv"), svg = folder.appendingPathComponent("roc.svg")
+        let folder = try TemporaryFolder()
+        let csv = folder.url.appendingPathComponent("roc.csv"), svg = folder.url.appendingPathComponent("roc.svg")
         let first = try GraftBinary.run(["auc", "\(Self.fixtures)/classic20.tsv", "--roc", csv.path])
         #expect(first.status == 0)
         let points = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
@@ -129,11 +124,11 @@ import Testing
         #expect(picture.contains("AUC 0.772 (95% CI 0.712–0.832)"))
         #expect(picture.contains("False positive rate"))
         // Only the two outputs: no temporary files left behind.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["roc.csv", "roc.svg"])
+        #expect(try folder.contents() == ["roc.csv", "roc.svg"])
     }
 
     @Test func badDataExits65WithOneLineAndWritesNothing() throws {
-        let folder = try Self.temporaryFolder()
+        let folder = try TemporaryFolder()
         let cases: [(String, String)] = [
             ("label\tscore\n1\t0.3\n1\t0.9\n", "all 2 labelled rows of"),
             ("id\tlabel\ta\tb\nx1\ta\t0.2\t0.8\nx2\tb\tnan\t0.5\n", "line 3 (id x2): score for a is nan"),
@@ -144,9 +139,9 @@ import Testing
             ("label\tscore\n\t0.3\n", "has no labelled rows"),
         ]
         for (index, (text, message)) in cases.enumerated() {
-            let input = folder.appendingPathComponent("bad\(index).tsv")
+            let input = folder.url.appendingPathComponent("bad\(index).tsv")
             try text.write(to: input, atomically: true, encoding: .utf8)
-            let plot = folder.appendingPathComponent("bad\(index).svg")
+            let plot = folder.url.appendingPathComponent("bad\(index).svg")
             let result = try GraftBinary.run(["auc", input.path, "--roc", plot.path])
             #expect(result.status == 65, "\(text)")
             #expect(result.standardOutput.isEmpty)

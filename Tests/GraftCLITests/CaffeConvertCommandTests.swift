@@ -1,24 +1,18 @@
 import Foundation
 import GraftTensors
+import GraftTestSupport
 import Testing
 /// `graft convert` on Caffe files, then `graft run`, against OpenCV dnn's outputs for the same
 /// files (Tools/fixtures/make_caffe_fixtures.py wrote both).
 @Suite struct CaffeConvertCommand {
     static let fixtures = "Tests/GraftCaffeImportTests/Fixtures"
 
-    func temporaryFile(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("graft-caffe-cli-\(UUID().uuidString)-\(name)").path
-    }
-
     /// Converts `files` (in the given order), runs `layer`, and returns the relative max error
     /// against OpenCV's value of that layer.
     func error(case name: String, files: [String], layer: String, reference: String) throws -> Float {
-        let model = temporaryFile("\(name).graft")
-        let output = temporaryFile("\(name).npy")
-        defer {
-            try? FileManager.default.removeItem(atPath: model)
-            try? FileManager.default.removeItem(atPath: output)
-        }
+        let folder = try TemporaryFolder()
+        let model = folder.path("\(name).graft")
+        let output = folder.path("\(name).npy")
         let convert = try GraftBinary.run(["convert"] + files.map { "\(Self.fixtures)/\($0)" } + ["-o", model])
         #expect(convert.status == 0, "\(convert.standardError)")
         let run = try GraftBinary.run(["run", model, "--input", "\(Self.fixtures)/\(name).input.npy", "--output", output, "--layer", layer])
@@ -41,7 +35,8 @@ import Testing
     }
 
     @Test func aWrongWireTypeExits65AndWritesNothing() throws {
-        let model = temporaryFile("bad.graft")
+        let folder = try TemporaryFolder()
+        let model = folder.path("bad.graft")
         let result = try GraftBinary.run(["convert", "\(Self.fixtures)/conv_basic.prototxt", "\(Self.fixtures)/wrong_wire_type.caffemodel", "-o", model])
         #expect(result.status == 65)
         #expect(result.standardError.hasPrefix("graft: error: "))
@@ -49,7 +44,8 @@ import Testing
     }
 
     @Test func aMalformedInputShapeIsAUsageError() throws {
-        let result = try GraftBinary.run(["convert", "\(Self.fixtures)/conv_basic.prototxt", "-o", temporaryFile("x.graft"), "--input-shape", "1,3,x"])
+        let folder = try TemporaryFolder()
+        let result = try GraftBinary.run(["convert", "\(Self.fixtures)/conv_basic.prototxt", "-o", folder.path("x.graft"), "--input-shape", "1,3,x"])
         #expect(result.status == 64)
     }
 }

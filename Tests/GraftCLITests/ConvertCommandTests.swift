@@ -1,22 +1,15 @@
 import Foundation
+import GraftTestSupport
 import Testing
 /// `graft convert` run as a shell user would, on the Keras importer's committed fixtures.
 @Suite struct ConvertCommand {
     static let fixtures = "Tests/GraftKerasImportTests/Fixtures"
 
-    /// A fresh folder under the system's temporary folder, removed by the returned closure.
-    func temporaryFolder() throws -> (path: String, remove: () -> Void) {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-convert-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        return (folder.path, { try? FileManager.default.removeItem(at: folder) })
-    }
-
     @Test(arguments: ["keras3-archive/model.keras", "keras3-h5/model.h5", "tfkeras-h5/model.h5",
                       "keras1-theano-sequential/model.h5", "keras3-nested-archive/model.keras"])
     func writesAModelThatInspectReads(source: String) throws {
-        let folder = try temporaryFolder()
-        defer { folder.remove() }
-        let output = folder.path + "/model.graft"
+        let folder = try TemporaryFolder()
+        let output = folder.path("model.graft")
         let result = try GraftBinary.run(["convert", "\(Self.fixtures)/\(source)", "-o", output])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.isEmpty)
@@ -28,9 +21,8 @@ import Testing
     }
 
     @Test func convertsAWeightsOnlyFileWithItsArchitecture() throws {
-        let folder = try temporaryFolder()
-        defer { folder.remove() }
-        let output = folder.path + "/model.graft"
+        let folder = try TemporaryFolder()
+        let output = folder.path("model.graft")
         let result = try GraftBinary.run(["convert", "\(Self.fixtures)/tfkeras-weights-json/weights.h5",
                                           "--config", "\(Self.fixtures)/tfkeras-weights-json/model.json", "-o", output, "--name", "renamed"])
         #expect(result.status == 0, "\(result.standardError)")
@@ -39,14 +31,13 @@ import Testing
     }
 
     @Test func detectsTheFormatByContentNotByName() throws {
-        let folder = try temporaryFolder()
-        defer { folder.remove() }
-        let renamedHDF5 = folder.path + "/model.bin"
-        let renamedArchive = folder.path + "/weights.h5"
+        let folder = try TemporaryFolder()
+        let renamedHDF5 = folder.path("model.bin")
+        let renamedArchive = folder.path("weights.h5")
         try FileManager.default.copyItem(atPath: "\(GraftBinary.repository.path)/\(Self.fixtures)/keras3-h5/model.h5", toPath: renamedHDF5)
         try FileManager.default.copyItem(atPath: "\(GraftBinary.repository.path)/\(Self.fixtures)/keras3-archive/model.keras", toPath: renamedArchive)
         for source in [renamedHDF5, renamedArchive] {
-            let result = try GraftBinary.run(["convert", source, "-o", folder.path + "/out.graft"])
+            let result = try GraftBinary.run(["convert", source, "-o", folder.path("out.graft")])
             #expect(result.status == 0, "\(source): \(result.standardError)")
         }
     }
@@ -54,21 +45,19 @@ import Testing
     @Test(arguments: ["unsupported-layers/model.h5", "missing-weight/model.h5", "misshaped-weight/model.h5",
                       "keras3-archive/input.npy", "tfkeras-weights-json/weights.h5"])
     func badInputExits65AndWritesNothing(source: String) throws {
-        let folder = try temporaryFolder()
-        defer { folder.remove() }
-        let output = folder.path + "/model.graft"
+        let folder = try TemporaryFolder()
+        let output = folder.path("model.graft")
         let result = try GraftBinary.run(["convert", "\(Self.fixtures)/\(source)", "-o", output])
         #expect(result.status == 65)
         #expect(result.standardOutput.isEmpty)
         #expect(result.standardError.hasPrefix("graft: error: "))
         #expect(result.standardError.split(separator: "\n").count == 1)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
+        #expect(try folder.contents().isEmpty)
     }
 
     @Test func unsupportedLayersAreAllListed() throws {
-        let folder = try temporaryFolder()
-        defer { folder.remove() }
-        let result = try GraftBinary.run(["convert", "\(Self.fixtures)/unsupported-layers/model.h5", "-o", folder.path + "/m.graft"])
+        let folder = try TemporaryFolder()
+        let result = try GraftBinary.run(["convert", "\(Self.fixtures)/unsupported-layers/model.h5", "-o", folder.path("m.graft")])
         #expect(result.standardError.contains("'triple' (Lambda)"))
         #expect(result.standardError.contains("'doubler' (fixtures>Doubler)"))
         #expect(result.standardError.contains("Supported Keras layers"))

@@ -1,5 +1,6 @@
 import Foundation
 import GraftTensors
+import GraftTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -10,12 +11,6 @@ import Glibc
 @Suite struct FeaturesCommand {
     static let fixtures = GraftBinary.repository.path + "/Tests/GraftFeatureExtractionTests/Fixtures"
     static let model = fixtures + "/tiny.graft"
-
-    static func scratchFolder() throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("graft-features-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url.path
-    }
 
     /// `graft cache info --json` of a cache, parsed.
     static func info(_ cache: String) throws -> [String: Any] {
@@ -40,8 +35,8 @@ import Glibc
     }
 
     @Test func folderWithOddFilesRecordsFailuresAndExitsZero() throws {
-        let folder = try FeaturesCommand.scratchFolder()
-        let cache = folder + "/odd.h5"
+        let folder = try TemporaryFolder()
+        let cache = folder.path("odd.h5")
         let result = try GraftBinary.run(["features", FeaturesCommand.model, FeaturesCommand.fixtures + "/odd", "-o", cache,
                                           "--preprocess", "keras-tf", "--batch", "2"])
         #expect(result.status == 0, "\(result.standardError)")
@@ -62,8 +57,8 @@ import Glibc
     }
 
     @Test func differentOptionsOnAnExistingCacheAreRefused() throws {
-        let folder = try FeaturesCommand.scratchFolder()
-        let cache = folder + "/c.h5"
+        let folder = try TemporaryFolder()
+        let cache = folder.path("c.h5")
         let images = FeaturesCommand.fixtures + "/images"
         #expect(try GraftBinary.run(["features", FeaturesCommand.model, images, "-o", cache, "--preprocess", "keras-tf"]).status == 0)
         let before = try Data(contentsOf: URL(fileURLWithPath: cache))
@@ -78,15 +73,15 @@ import Glibc
     }
 
     @Test func listOnStandardInputAndTarStreamGiveTheSameRows() throws {
-        let folder = try FeaturesCommand.scratchFolder()
+        let folder = try TemporaryFolder()
         let list = "china/china0.jpg china\nflower/flower1.png flower\n"
-        let fromList = folder + "/list.h5"
+        let fromList = folder.path("list.h5")
         let listed = try GraftBinary.run(["features", FeaturesCommand.model, "-", "--root", FeaturesCommand.fixtures + "/images",
                                           "-o", fromList, "--preprocess", "keras-tf"], input: Data(list.utf8))
         #expect(listed.status == 0, "\(listed.standardError)")
         #expect(try FeaturesCommand.ids(fromList) == ["china/china0.jpg", "flower/flower1.png"])
 
-        let fromTar = folder + "/tar.h5"
+        let fromTar = folder.path("tar.h5")
         let tar = try Data(contentsOf: URL(fileURLWithPath: FeaturesCommand.fixtures + "/images-pax.tar"))
         let streamed = try GraftBinary.run(["features", FeaturesCommand.model, "--tar", "-", "-o", fromTar, "--preprocess", "keras-tf",
                                             "--classes", "china,flower"], input: tar)
@@ -97,16 +92,15 @@ import Glibc
         #expect(b.shape == [3, 8])
         #expect(Array(b.scalars[0..<16]) == a.scalars)
         // The members were extracted next to the cache and removed afterwards.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix(".graft-tar-") }.isEmpty)
+        #expect(try folder.contents().filter { $0.hasPrefix(".graft-tar-") }.isEmpty)
     }
 
     /// `kill -9` at random moments, each followed by a resume, ends with the same cache as an
     /// uninterrupted run: same ids in the same order, same labels and features, no duplicate id.
     @Test func killedAndResumedRunsEqualAnUninterruptedRun() throws {
-        let folder = try FeaturesCommand.scratchFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let folder = try TemporaryFolder()
         // 40 copies of the six photos in two classes, plus the broken files: 246 inputs.
-        let images = folder + "/images"
+        let images = folder.path("images")
         for className in ["china", "flower"] {
             try FileManager.default.createDirectory(atPath: images + "/" + className, withIntermediateDirectories: true)
             for index in 0..<3 {
@@ -122,13 +116,13 @@ import Glibc
         }
         let arguments = [FeaturesCommand.model, images, "--preprocess", "keras-tf", "--batch", "3", "--threads", "2", "--quiet"]
 
-        let reference = folder + "/reference.h5"
+        let reference = folder.path("reference.h5")
         let start = Date()
         let whole = try GraftBinary.run(["features"] + arguments + ["-o", reference])
         #expect(whole.status == 0, "\(whole.standardError)")
         let runSeconds = Date().timeIntervalSince(start)
 
-        let cache = folder + "/killed.h5"
+        let cache = folder.path("killed.h5")
         var generator = SystemRandomNumberGenerator()
         var kills = 0
         for _ in 0..<8 {
@@ -165,6 +159,6 @@ import Glibc
         #expect(a["classes"] as? [[String: AnyHashable]] == b["classes"] as? [[String: AnyHashable]])
         #expect(Set((a["failed"] as! [[String: String]]).map { $0["id"]! }) == ["empty.jpg", "text.jpg", "truncated.jpg"])
         // No temporary file is left next to the cache.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix(".") }.isEmpty)
+        #expect(try folder.contents().filter { $0.hasPrefix(".") }.isEmpty)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GraftTestSupport
 /// Runs the built `graft` executable, as a shell user would.
 struct GraftBinary {
     struct Result {
@@ -7,8 +8,7 @@ struct GraftBinary {
         var standardError: String
     }
 
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = repositoryRoot
 
     /// The `graft` built next to this test bundle, or the one `GRAFT_BINARY` names (`make test`
     /// runs these tests a second time on the release build, whose optimiser can expose undefined

@@ -1,5 +1,6 @@
 import Foundation
 import GraftModel
+import GraftTestSupport
 import Testing
 import GraftTensors
 /// `graft preprocess` against the Keras and PIL references committed for ImageIO
@@ -7,11 +8,11 @@ import GraftTensors
 @Suite struct PreprocessCommand {
     static let images = "Tests/GraftImagesTests/Fixtures"
 
-    /// A model with one image input and no nodes, carrying a preprocessing record.
-    func model(layout: Layout, shape: [Int?], preprocessing: [String: JSONValue]) throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-preprocess-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let path = folder.appendingPathComponent("input.graft").path
+    /// A model with one image input and no nodes, carrying a preprocessing record, written to
+    /// `name` in `folder`.
+    func model(layout: Layout, shape: [Int?], preprocessing: [String: JSONValue], name: String = "input.graft",
+               in folder: borrowing TemporaryFolder) throws -> String {
+        let path = folder.path(name)
         let graph = Graph(name: "input_only", inputs: [ValueInfo(name: "image", shape: shape, layout: layout)],
                           outputs: ["image"], nodes: [], preprocessing: preprocessing,
                           provenance: Provenance(framework: "graft", converter: "graft tests"))
@@ -19,13 +20,15 @@ import GraftTensors
         return path
     }
 
-    func output() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("graft-preprocess-\(UUID().uuidString).npy").path
+    /// A new output path in `folder`.
+    func output(in folder: borrowing TemporaryFolder) -> String {
+        folder.path("output-\(UUID().uuidString).npy")
     }
 
     @Test func theRecordedKerasPresetGivesKerasTensor() throws {
-        let model = try model(layout: .nhwc, shape: [nil, 40, 40, 3], preprocessing: ["preset": "keras-caffe"])
-        let output = output()
+        let folder = try TemporaryFolder()
+        let model = try model(layout: .nhwc, shape: [nil, 40, 40, 3], preprocessing: ["preset": "keras-caffe"], in: folder)
+        let output = output(in: folder)
         let result = try GraftBinary.run(["preprocess", model, "\(Self.images)/images/baseline.jpg", "-o", output, "--json"])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains(#""preset":"keras-caffe""#))
@@ -36,9 +39,10 @@ import GraftTensors
     }
 
     @Test func optionsOverrideTheRecordForACaffeModel() throws {
+        let folder = try TemporaryFolder()
         let model = try model(layout: .nchw, shape: [nil, 3, 40, 40],
-                              preprocessing: ["preset": "caffe", "mean": [104, 117, 123], "scale": 1])
-        let output = output()
+                              preprocessing: ["preset": "caffe", "mean": [104, 117, 123], "scale": 1], in: folder)
+        let output = output(in: folder)
         let result = try GraftBinary.run(["preprocess", model, "\(Self.images)/images/baseline.jpg", "-o", output,
                                           "--resize", "crop", "--resize-short", "48", "--interpolation", "bilinear",
                                           "--scale", "0.017"])
@@ -50,8 +54,9 @@ import GraftTensors
     }
 
     @Test func noRecordAndNoPresetIsAUsageError() throws {
-        let model = try model(layout: .nhwc, shape: [nil, 40, 40, 3], preprocessing: [:])
-        let output = output()
+        let folder = try TemporaryFolder()
+        let model = try model(layout: .nhwc, shape: [nil, 40, 40, 3], preprocessing: [:], in: folder)
+        let output = output(in: folder)
         let result = try GraftBinary.run(["preprocess", model, "\(Self.images)/images/rgb.png", "-o", output])
         #expect(result.status == 64)
         #expect(result.standardError == "graft: error: the model records no preprocessing; choose --preprocess keras-caffe, keras-tf, keras-torch, caffe or none\n")
@@ -59,10 +64,11 @@ import GraftTensors
     }
 
     @Test func aBrokenImageExits65AndWritesNothing() throws {
-        let model = try model(layout: .nhwc, shape: [nil, 40, 40, 3], preprocessing: ["preset": "keras-tf"])
+        let folder = try TemporaryFolder()
+        let model = try model(layout: .nhwc, shape: [nil, 40, 40, 3], preprocessing: ["preset": "keras-tf"], in: folder)
         for (file, message) in [("broken/truncated.jpg", "is a truncated JPEG file"), ("broken/empty.jpg", "is an empty file"),
                                 ("broken/huge.png", "declares 100000×100000 pixels")] {
-            let output = output()
+            let output = output(in: folder)
             let result = try GraftBinary.run(["preprocess", model, "\(Self.images)/\(file)", "-o", output])
             #expect(result.status == 65, "\(file): \(result.standardError)")
             #expect(result.standardError.hasPrefix("graft: error: '\(Self.images)/\(file)' \(message)"), "\(result.standardError)")
@@ -71,15 +77,17 @@ import GraftTensors
     }
 
     @Test func badOptionValuesAreUsageErrors() throws {
-        let model = try model(layout: .nhwc, shape: [nil, 40, 40, 3], preprocessing: ["preset": "keras-tf"])
-        let size = try GraftBinary.run(["preprocess", model, "\(Self.images)/images/rgb.png", "-o", output(), "--size", "40"])
+        let folder = try TemporaryFolder()
+        let model = try model(layout: .nhwc, shape: [nil, 40, 40, 3], preprocessing: ["preset": "keras-tf"], in: folder)
+        let size = try GraftBinary.run(["preprocess", model, "\(Self.images)/images/rgb.png", "-o", output(in: folder), "--size", "40"])
         #expect(size.status == 64)
         #expect(size.standardError == "graft: error: invalid --size '40': write it as HEIGHTxWIDTH, for example 224x224\n")
-        let filter = try GraftBinary.run(["preprocess", model, "\(Self.images)/images/rgb.png", "-o", output(), "--interpolation", "lanczos"])
+        let filter = try GraftBinary.run(["preprocess", model, "\(Self.images)/images/rgb.png", "-o", output(in: folder), "--interpolation", "lanczos"])
         #expect(filter.status == 64)
         #expect(filter.standardError == "graft: error: invalid --interpolation 'lanczos': choose nearest, bilinear, bicubic, area\n")
-        let record = try self.model(layout: .nhwc, shape: [nil, 40, 40, 3], preprocessing: ["preset": "keras-tf", "interpolaton": "box"])
-        let bad = try GraftBinary.run(["preprocess", record, "\(Self.images)/images/rgb.png", "-o", output()])
+        let record = try self.model(layout: .nhwc, shape: [nil, 40, 40, 3], preprocessing: ["preset": "keras-tf", "interpolaton": "box"],
+                                    name: "record.graft", in: folder)
+        let bad = try GraftBinary.run(["preprocess", record, "\(Self.images)/images/rgb.png", "-o", output(in: folder)])
         #expect(bad.status == 65)
         #expect(bad.standardError.hasPrefix("graft: error: the recorded preprocessing is invalid: unknown member 'interpolaton'"))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import GraftTestSupport
 import Testing
 import GraftTensors
 /// `graft run` and `graft diff` on a small Keras CNN (Tools/fixtures/make_op_fixtures.py): its
@@ -8,16 +9,9 @@ import GraftTensors
     static let model = "\(fixtures)/model.graft"
     static let input = "\(fixtures)/input.npy"
 
-    /// A fresh folder for outputs.
-    static func scratchFolder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("graft-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     @Test func writesTheModelOutputAsKerasComputedIt() throws {
-        let folder = try RunCommand.scratchFolder()
-        let output = folder.appendingPathComponent("predictions.npy").path
+        let folder = try TemporaryFolder()
+        let output = folder.path("predictions.npy")
         let result = try GraftBinary.run(["run", RunCommand.model, "--input", RunCommand.input, "--output", output, "--threads", "2"])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.isEmpty)
@@ -26,19 +20,19 @@ import GraftTensors
         #expect(written.shape == [2, 3])
         #expect(written.relativeMaxError(to: expected) <= 1e-4)
         // Only the output itself is left in the folder (no temporary file).
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["predictions.npy"])
+        #expect(try folder.contents() == ["predictions.npy"])
     }
 
     @Test func writesANestedLayerWhenAsked() throws {
-        let folder = try RunCommand.scratchFolder()
-        let output = folder.appendingPathComponent("gap.npy").path
+        let folder = try TemporaryFolder()
+        let output = folder.path("gap.npy")
         let result = try GraftBinary.run(["run", RunCommand.model, "--input", RunCommand.input, "--output", output, "--layer", "head/gap"])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(try Tensor(npyFile: output).shape == [2, 6])
     }
 
     @Test func batchRunsTheRowsInSlicesAndJoinsThemInOrder() throws {
-        let folder = try RunCommand.scratchFolder()
+        let folder = try TemporaryFolder()
         // Five rows (the fixture's two in the order 0 1 1 0 1, each one scaled differently), so
         // --batch 2 makes two full slices and a short one, and a misplaced slice shows.
         let fixture = try Tensor(npyFile: "\(GraftBinary.repository.path)/\(RunCommand.input)")
@@ -47,11 +41,11 @@ import GraftTensors
         for (row, factor) in zip([0, 1, 1, 0, 1], [Float(1), 1, 0.5, 2, 1.5]) {
             scalars += fixture.scalars[(row * rowSize)..<((row + 1) * rowSize)].map { $0 * factor }
         }
-        let input = folder.appendingPathComponent("five.npy").path
+        let input = folder.path("five.npy")
         try Tensor(shape: [5] + fixture.shape.dropFirst(), scalars: scalars).writeNumPy(to: input)
         for layer in [nil, "pool1"] as [String?] {
-            let whole = folder.appendingPathComponent("whole.npy").path
-            let sliced = folder.appendingPathComponent("sliced.npy").path
+            let whole = folder.path("whole.npy")
+            let sliced = folder.path("sliced.npy")
             let layerArguments = layer.map { ["--layer", $0] } ?? []
             let one = try GraftBinary.run(["run", RunCommand.model, "--input", input, "--output", whole] + layerArguments)
             #expect(one.status == 0, "\(one.standardError)")
@@ -69,7 +63,7 @@ import GraftTensors
         // Rows 0 and 3 of the model output are Keras's for the fixture's row 0 (scaled by 1 and 2,
         // so row 3 differs), row 1 is Keras's row 1.
         let keras = try Tensor(npyFile: "\(GraftBinary.repository.path)/\(RunCommand.fixtures)/expected_0.npy")
-        let output = folder.appendingPathComponent("out.npy").path
+        let output = folder.path("out.npy")
         #expect(try GraftBinary.run(["run", RunCommand.model, "--input", input, "--output", output, "--batch", "2"]).status == 0)
         let written = try Tensor(npyFile: output)
         let width = keras.shape[1]
@@ -83,7 +77,8 @@ import GraftTensors
     /// Runs `graft run` on `input` with `options`, and returns the result after checking that the
     /// output file was not written.
     static func runExpectingNoOutput(input: String = RunCommand.input, _ options: [String]) throws -> GraftBinary.Result {
-        let output = try RunCommand.scratchFolder().appendingPathComponent("out.npy").path
+        let folder = try TemporaryFolder()
+        let output = folder.path("out.npy")
         let result = try GraftBinary.run(["run", RunCommand.model, "--input", input, "--output", output] + options)
         #expect(!FileManager.default.fileExists(atPath: output))
         return result
@@ -102,7 +97,8 @@ import GraftTensors
     }
 
     @Test func aWrongInputShapeExits65AndWritesNothing() throws {
-        let wrong = try RunCommand.scratchFolder().appendingPathComponent("wrong.npy").path
+        let folder = try TemporaryFolder()
+        let wrong = folder.path("wrong.npy")
         try Tensor(shape: [2, 8, 8, 4], repeating: 0).writeNumPy(to: wrong)
         let result = try RunCommand.runExpectingNoOutput(input: wrong, [])
         #expect(result.status == 65)

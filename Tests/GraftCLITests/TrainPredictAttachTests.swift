@@ -1,5 +1,6 @@
 import Foundation
 import GraftTensors
+import GraftTestSupport
 import Testing
 /// `graft train`, `graft predict` and `graft attach`, run as a shell user runs them, on the
 /// caches and scikit-learn references of HeadTests (`Tools/fixtures/make_head_fixtures.py`) and
@@ -7,12 +8,6 @@ import Testing
 @Suite struct TrainPredictAttach {
     static let headFixtures = GraftBinary.repository.path + "/Tests/GraftHeadTests/Fixtures"
     static let samples = GraftBinary.repository.path + "/Samples"
-
-    static func scratchFolder() throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("graft-head-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url.path
-    }
 
     /// A `graft predict` table: the class columns and, per id, the label and probabilities.
     struct Table {
@@ -49,8 +44,8 @@ import Testing
         ("binary.h5", ["--C", "0.05", "--class-weight", "balanced", "--tol", "1e-6"], "binary_C0.05_balanced"),
     ])
     func matchesScikitLearn(cache: String, options: [String], reference: String) throws {
-        let folder = try Self.scratchFolder()
-        let head = folder + "/head.graft"
+        let folder = try TemporaryFolder()
+        let head = folder.path("head.graft")
         let training = try Self.graft(["train", Self.headFixtures + "/" + cache, "-o", head] + options)
         #expect(training.standardOutput.isEmpty)
         #expect(training.standardError.contains("iteration 1: objective"))
@@ -77,15 +72,15 @@ import Testing
         }
 
         // -o writes the same table to a file, nothing to stdout.
-        let written = try Self.graft(["predict", head, Self.headFixtures + "/" + cache, "-o", folder + "/scores.tsv"])
+        let written = try Self.graft(["predict", head, Self.headFixtures + "/" + cache, "-o", folder.path("scores.tsv")])
         #expect(written.standardOutput.isEmpty)
-        #expect(try String(contentsOfFile: folder + "/scores.tsv", encoding: .utf8) == prediction.standardOutput)
+        #expect(try String(contentsOfFile: folder.path("scores.tsv"), encoding: .utf8) == prediction.standardOutput)
     }
 
     @Test("convert → features → train → attach → predict on the demo digits; the attached model equals head + cache within 1e-5")
     func endToEnd() throws {
-        let folder = try Self.scratchFolder()
-        let trunk = folder + "/trunk.graft", head = folder + "/head.graft", full = folder + "/full.graft"
+        let folder = try TemporaryFolder()
+        let trunk = folder.path("trunk.graft"), head = folder.path("head.graft"), full = folder.path("full.graft")
         try Self.graft(["convert", Self.samples + "/digits-cnn.h5", "-o", trunk])
         // A smaller training set keeps the debug build quick: 20 images per digit.
         var list = ""
@@ -93,12 +88,12 @@ import Testing
             let names = try FileManager.default.contentsOfDirectory(atPath: Self.samples + "/digits/train/\(digit)").sorted().prefix(20)
             for name in names { list += "\(digit)/\(name) \(digit)\n" }
         }
-        try list.write(toFile: folder + "/train.txt", atomically: true, encoding: .utf8)
-        try Self.graft(["features", trunk, folder + "/train.txt", "--root", Self.samples + "/digits/train", "-o", folder + "/train.h5",
+        try list.write(toFile: folder.path("train.txt"), atomically: true, encoding: .utf8)
+        try Self.graft(["features", trunk, folder.path("train.txt"), "--root", Self.samples + "/digits/train", "-o", folder.path("train.h5"),
                         "--layer", "features", "--preprocess", "none", "--quiet"])
-        try Self.graft(["features", trunk, Self.samples + "/digits/test", "-o", folder + "/test.h5",
+        try Self.graft(["features", trunk, Self.samples + "/digits/test", "-o", folder.path("test.h5"),
                         "--layer", "features", "--preprocess", "none", "--quiet"])
-        try Self.graft(["train", folder + "/train.h5", "-o", head, "--quiet"])
+        try Self.graft(["train", folder.path("train.h5"), "-o", head, "--quiet"])
 
         let attached = try Self.graft(["attach", trunk, head, "-o", full])
         #expect(attached.standardError.contains("folded the standardisation"))
@@ -106,7 +101,7 @@ import Testing
         #expect(inspect.standardOutput.contains("head/probabilities"))
         #expect(!inspect.standardOutput.contains("digits0to4"))
 
-        let fromCache = Table(try Self.graft(["predict", head, folder + "/test.h5"]).standardOutput)
+        let fromCache = Table(try Self.graft(["predict", head, folder.path("test.h5")]).standardOutput)
         let fromImages = Table(try Self.graft(["predict", full, Self.samples + "/digits/test"]).standardOutput)
         #expect(fromImages.classes == ["5", "6", "7", "8", "9"] && fromCache.classes == fromImages.classes)
         #expect(fromCache.rows.count == 150 && fromImages.rows.count == 150)
@@ -124,7 +119,7 @@ import Testing
         #expect(correct >= 120, "accuracy \(correct)/150")
 
         // The scores feed graft auc.
-        let scores = folder + "/scores.tsv"
+        let scores = folder.path("scores.tsv")
         try Self.graft(["predict", full, Self.samples + "/digits/test", "-o", scores])
         let auc = try Self.graft(["auc", scores])
         let value = auc.standardOutput.split(separator: "\n").first { $0.hasPrefix("auc\t") }.flatMap { Double($0.dropFirst(4)) }
@@ -132,9 +127,9 @@ import Testing
 
         // The wrong trunk is refused, and nothing is written.
         let other = GraftBinary.repository.path + "/Tests/GraftCLITests/Fixtures/cli_cnn/model.graft"
-        let refused = try Self.graft(["attach", other, head, "-o", folder + "/wrong.graft"], status: 65)
+        let refused = try Self.graft(["attach", other, head, "-o", folder.path("wrong.graft")], status: 65)
         #expect(refused.standardError.contains("SHA-256"))
-        #expect(!FileManager.default.fileExists(atPath: folder + "/wrong.graft"))
+        #expect(!FileManager.default.fileExists(atPath: folder.path("wrong.graft")))
         // A head needs a cache, an attached model images.
         let headOnImages = try Self.graft(["predict", head, Self.samples + "/digits/test"], status: 65)
         #expect(headOnImages.standardError.contains("graft attach"))
@@ -148,14 +143,14 @@ import Testing
         (["multiclass.h5", "--val", "other_classes.h5"], "classes [ant,bee,cat,eel]"),
     ])
     func badData(arguments: [String], message: String) throws {
-        let folder = try Self.scratchFolder()
-        let head = folder + "/head.graft"
+        let folder = try TemporaryFolder()
+        let head = folder.path("head.graft")
         var command = ["train", Self.headFixtures + "/" + arguments[0], "-o", head] + arguments.dropFirst()
         if let index = command.firstIndex(of: "--val") { command[index + 1] = Self.headFixtures + "/" + command[index + 1] }
         let result = try Self.graft(command, status: 65)
         #expect(result.standardError.hasPrefix("graft: error: "))
         #expect(result.standardError.contains(message), "\(result.standardError)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
+        #expect(try folder.contents().isEmpty)
     }
 
     @Test("usage mistakes exit 64")
@@ -168,18 +163,18 @@ import Testing
 
     @Test("an MLP head trains with early stopping, deterministically for a seed")
     func perceptron() throws {
-        let folder = try Self.scratchFolder()
+        let folder = try TemporaryFolder()
         let arguments = ["train", Self.headFixtures + "/multiclass.h5", "--model", "mlp", "--hidden", "32", "--epochs", "40",
                          "--batch", "32", "--lr", "0.003", "--seed", "3", "--threads", "2"]
-        let first = try Self.graft(arguments + ["-o", folder + "/a.graft"])
-        try Self.graft(arguments + ["-o", folder + "/b.graft"])
+        let first = try Self.graft(arguments + ["-o", folder.path("a.graft")])
+        try Self.graft(arguments + ["-o", folder.path("b.graft")])
         #expect(first.standardError.contains("epoch 1: loss"))
         #expect(first.standardError.contains("validation loss"))
         #expect(first.standardError.contains("kept epoch"))
-        let a = try Data(contentsOf: URL(fileURLWithPath: folder + "/a.graft"))
-        let b = try Data(contentsOf: URL(fileURLWithPath: folder + "/b.graft"))
+        let a = try Data(contentsOf: URL(fileURLWithPath: folder.path("a.graft")))
+        let b = try Data(contentsOf: URL(fileURLWithPath: folder.path("b.graft")))
         #expect(a == b)
-        let table = Table(try Self.graft(["predict", folder + "/a.graft", Self.headFixtures + "/multiclass.h5"]).standardOutput)
+        let table = Table(try Self.graft(["predict", folder.path("a.graft"), Self.headFixtures + "/multiclass.h5"]).standardOutput)
         let correct = table.rows.filter { row in
             table.classes[row.probabilities.indices.max { row.probabilities[$0] < row.probabilities[$1] }!] == row.label
         }.count

@@ -2,6 +2,7 @@
 import Foundation
 import GraftModel
 import GraftSupport
+import GraftTestSupport
 import Testing
 /// The graphs and weights the converter writes, checked against the caffemodel's own blobs.
 @Suite struct ConversionTests {

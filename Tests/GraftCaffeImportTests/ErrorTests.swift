@@ -2,12 +2,12 @@
 import Foundation
 import GraftModel
 import GraftSupport
+import GraftTestSupport
 import Testing
 /// Bad and unsupported input: every error names what is wrong, with exit status 65.
 @Suite struct ErrorTests {
     @Test func missingWeightsNameTheLayerAndShapes() throws {
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try TemporaryFolder()
         let prototxt = try writeTemporary("""
             input: "data" input_shape { dim: 1 dim: 3 dim: 8 dim: 8 }
             layer { name: "other" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 2 kernel_size: 3 } }
@@ -24,8 +24,7 @@ import Testing
     }
 
     @Test func wrongBlobShapesAreReported() throws {
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try TemporaryFolder()
         let prototxt = try writeTemporary("""
             input: "data" input_shape { dim: 1 dim: 3 dim: 8 dim: 8 }
             layer { name: "conv1" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 5 kernel_size: 3 } }
@@ -36,8 +35,7 @@ import Testing
     }
 
     @Test func everyUnsupportedLayerIsListed() throws {
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try TemporaryFolder()
         let prototxt = try writeTemporary("""
             input: "data" input_shape { dim: 1 dim: 3 dim: 8 dim: 8 }
             layer { name: "mvn" type: "MVN" bottom: "data" top: "mvn" }
@@ -74,13 +72,12 @@ import Testing
     }
 
     @Test func truncatedCaffemodelsAreRefused() throws {
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try TemporaryFolder()
         let bytes = try Data(contentsOf: URL(fileURLWithPath: fixturePath("conv_basic.caffemodel")))
-        let cut = folder.appendingPathComponent("cut.caffemodel")
-        try bytes.prefix(bytes.count - 7).write(to: cut)
+        let cut = folder.path("cut.caffemodel")
+        try bytes.prefix(bytes.count - 7).write(to: URL(fileURLWithPath: cut))
         #expect {
-            try CaffeImporter.convert(prototxt: fixturePath("conv_basic.prototxt"), weights: cut.path)
+            try CaffeImporter.convert(prototxt: fixturePath("conv_basic.prototxt"), weights: cut)
         } throws: { error in
             // A cut file no longer parses as protobuf fields to the end, so it is not recognised.
             if case CaffeImportError.unrecognizedFile = error { return true }
@@ -90,8 +87,7 @@ import Testing
     }
 
     @Test func unusedCaffemodelLayersBecomeNotes() throws {
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try TemporaryFolder()
         let prototxt = try writeTemporary("""
             input: "data" input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8
             layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 4 kernel_size: 3 } }
@@ -114,8 +110,7 @@ import Testing
     }
 
     @Test func batchAxisOperationsAreRefused() throws {
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try TemporaryFolder()
         let prototxt = try writeTemporary("""
             input: "data" input_shape { dim: 2 dim: 3 }
             layer { name: "cat" type: "Concat" bottom: "data" bottom: "data" top: "cat" concat_param { axis: 0 } }

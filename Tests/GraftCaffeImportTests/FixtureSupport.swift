@@ -1,13 +1,10 @@
 import GraftCaffeImport
 import Foundation
 import GraftModel
+import GraftTestSupport
 import Testing
-/// The committed fixtures written by `Tools/fixtures/make_caffe_fixtures.py`.
-let fixtureFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-
-func fixturePath(_ name: String) -> String {
-    fixtureFolder.appendingPathComponent(name).path
-}
+// The committed fixtures written by `Tools/fixtures/make_caffe_fixtures.py` are in `Fixtures/`, read through
+// GraftTestSupport's `fixturePath` and `fixtureFolder()`.
 
 /// One entry of `manifest.json`: a net, its weights, an input and OpenCV's outputs per layer.
 struct ParityCase: Decodable, Sendable, CustomTestStringConvertible {
@@ -28,7 +25,7 @@ struct ParityCase: Decodable, Sendable, CustomTestStringConvertible {
     var testDescription: String { name }
 
     static let all: [ParityCase] = {
-        guard let data = try? Data(contentsOf: fixtureFolder.appendingPathComponent("manifest.json")),
+        guard let data = try? Data(contentsOf: fixtureFolder().appendingPathComponent("manifest.json")),
               let cases = try? JSONDecoder().decode([String: ParityCase].self, from: data) else { return [] }
         return cases.map { name, entry in
             var entry = entry
@@ -42,16 +39,9 @@ struct ParityCase: Decodable, Sendable, CustomTestStringConvertible {
     }
 }
 
-/// A fresh temporary folder, removed by the caller.
-func temporaryFolder() throws -> URL {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-caffe-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    return folder
-}
-
-/// Writes `text` to a temporary prototxt and returns its path.
-func writeTemporary(_ text: String, name: String = "net.prototxt", in folder: URL) throws -> String {
-    let url = folder.appendingPathComponent(name)
-    try Data(text.utf8).write(to: url)
-    return url.path
+/// Writes `text` to a prototxt in a temporary folder and returns its path.
+func writeTemporary(_ text: String, name: String = "net.prototxt", in folder: borrowing TemporaryFolder) throws -> String {
+    let path = folder.path(name)
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    return path
 }

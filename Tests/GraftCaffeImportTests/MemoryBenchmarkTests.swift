@@ -1,6 +1,7 @@
 import GraftCaffeImport
 import Foundation
 import GraftModel
+import GraftTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -9,12 +10,12 @@ import Glibc
 /// Converts the VGG16 caffemodel `Tools/caffe-zoo --vgg16` writes and reports the process's peak
 /// resident size against the budget 1.5 × file size + 100 MB. Runs only when
 /// `GRAFT_CAFFE_VGG16_DIR` names the tool's work folder (the file is 553 MB).
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["GRAFT_CAFFE_VGG16_DIR"] != nil))
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["GRAFT_CAFFE_VGG16_DIR"] != nil,
+                 "GRAFT_CAFFE_VGG16_DIR does not name the work folder of Tools/caffe-zoo --vgg16"))
 struct MemoryBenchmarkTests {
     @Test func vgg16ConvertsWithinTheMemoryBudget() throws {
         let folder = ProcessInfo.processInfo.environment["GRAFT_CAFFE_VGG16_DIR"]!
-        let tools = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Tools")
+        let tools = repositoryRoot.appendingPathComponent("Tools")
         let weights = "\(folder)/vgg16.caffemodel"
         let size = try FileManager.default.attributesOfItem(atPath: weights)[.size] as! Int
         let start = Date()

@@ -3,6 +3,7 @@ import Foundation
 import GraftModel
 import GraftRuntime
 import GraftTensors
+import GraftTestSupport
 import Testing
 /// Every fixture net, converted and run by graft's runtime, against OpenCV dnn's output of each
 /// listed layer on the same input and weights (relative max error ≤ 1e-4).
@@ -10,9 +11,8 @@ import Testing
     @Test(arguments: ParityCase.all)
     func matchesOpenCV(_ fixture: ParityCase) throws {
         let conversion = try fixture.convert()
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("\(fixture.name).graft").path
+        let folder = try TemporaryFolder()
+        let path = folder.path("\(fixture.name).graft")
         try ModelWriter.write(graph: conversion.graph, weights: conversion.weights, to: path)
         let model = try ModelFile(path: path)
         let layers = fixture.outputs.keys.sorted()

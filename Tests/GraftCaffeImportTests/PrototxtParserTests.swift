@@ -1,12 +1,11 @@
 @testable import GraftCaffeImport
 import Foundation
 import GraftModel
+import GraftTestSupport
 import Testing
 /// The zoo's deploy prototxts, in `shared/zoo/caffe` next to the package's folder (read-only data
 /// that is not committed; see its README).
-private let zooFolder = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("shared/zoo/caffe").path
+private let zooFolder = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/zoo/caffe").path
 
 /// The prototxt parser: every syntax form Caffe files use, and errors with their positions.
 @Suite struct PrototxtParserTests {

@@ -7,7 +7,8 @@ import Testing
 /// The zoo nets prepared by `Tools/caffe-zoo` (real deploy prototxts, seeded weights, OpenCV's
 /// outputs at batch 2), converted and run in-process. Runs only when `GRAFT_CAFFE_ZOO_DIR` names
 /// the tool's work folder: the files are hundreds of megabytes and are not committed.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["GRAFT_CAFFE_ZOO_DIR"] != nil))
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["GRAFT_CAFFE_ZOO_DIR"] != nil,
+                 "GRAFT_CAFFE_ZOO_DIR does not name the work folder of Tools/caffe-zoo"))
 struct ZooParityTests {
     struct Entry: Decodable {
         var prototxt: String

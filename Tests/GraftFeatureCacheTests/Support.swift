@@ -2,12 +2,8 @@ import GraftFeatureCache
 import Foundation
 import GraftTestSupport
 import Testing
-/// The committed fixtures (`Tools/fixtures/make_feature_fixtures.py`).
-let fixtureFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-
-func fixturePath(_ name: String) -> String {
-    fixtureFolder.appendingPathComponent(name).path
-}
+// The committed fixtures (`Tools/fixtures/make_feature_fixtures.py`) are in `Fixtures/`, read through
+// GraftTestSupport's `fixturePath` and `fixtureFolder()`.
 
 /// A provenance for test caches.
 func testProvenance(layers: [String] = ["fc/1", "gap"], model: String = "a1b2", inputList: String = "list") -> FeatureCacheProvenance {
@@ -25,27 +21,4 @@ func testBatch(first: Int, count: Int, dimensions: [Int], prefix: String = "img"
     }
     return FeatureCacheBatch(ids: ids, labels: (first..<(first + count)).map { Int64($0) % labels },
                              features: features, failures: failures)
-}
-
-/// Runs a program and returns its exit status and standard output.
-func runProgram(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-/// The path of `name` on PATH, if any.
-func executableOnPath(_ name: String) -> String? {
-    for folder in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-        let path = "\(folder)/\(name)"
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    return nil
 }

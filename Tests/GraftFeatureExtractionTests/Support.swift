@@ -5,12 +5,8 @@ import GraftTestSupport
 import GraftImages
 import GraftTensors
 import Testing
-/// The committed fixtures (`Tools/fixtures/make_feature_fixtures.py`).
-let fixtureFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-
-func fixturePath(_ name: String) -> String {
-    fixtureFolder.appendingPathComponent(name).path
-}
+// The committed fixtures (`Tools/fixtures/make_feature_fixtures.py`) are in `Fixtures/`, read through
+// GraftTestSupport's `fixturePath` and `fixtureFolder()`.
 
 /// Keras's outputs for the fixture images (`reference.json`).
 struct KerasReference {
@@ -22,7 +18,7 @@ struct KerasReference {
     let conv2: Tensor
 
     static let shared: KerasReference = {
-        let json = try! JSONSerialization.jsonObject(with: Data(contentsOf: fixtureFolder.appendingPathComponent("reference.json"))) as! [String: Any]
+        let json = try! JSONSerialization.jsonObject(with: Data(contentsOf: fixtureFolder().appendingPathComponent("reference.json"))) as! [String: Any]
         return KerasReference(ids: json["ids"] as! [String], gap: try! Tensor(npyFile: fixturePath("reference-gap.npy")),
                               conv2: try! Tensor(npyFile: fixturePath("reference-conv2.npy")))
     }()

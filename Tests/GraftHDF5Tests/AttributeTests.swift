@@ -1,11 +1,12 @@
 import Foundation
 import GraftHDF5
+import GraftTestSupport
 import Testing
 @Suite("Attributes")
 struct AttributeTests {
     @Test func numericAttributesRoundTripAndConvert() throws {
         try withTemporaryFolder { folder in
-            let path = folder.appendingPathComponent("numbers.h5").path
+            let path = folder + "/numbers.h5"
             do {
                 let file = try HDF5File(creating: path)
                 try file.attributes.write(Int64(-7), to: "epoch")
@@ -44,7 +45,7 @@ struct AttributeTests {
     @Test(arguments: [HDF5StringStorage.variableLength, .fixedLength])
     func stringAttributesRoundTrip(storage: HDF5StringStorage) throws {
         try withTemporaryFolder { folder in
-            let path = folder.appendingPathComponent("strings.h5").path
+            let path = folder + "/strings.h5"
             let names = ["dense", "conv2d_1", "", "βατч_норм"]
             do {
                 let file = try HDF5File(creating: path)
@@ -77,7 +78,7 @@ struct AttributeTests {
 
     @Test func splitStringListsAreReassembledLikeKeras() throws {
         try withTemporaryFolder { folder in
-            let path = folder.appendingPathComponent("split.h5").path
+            let path = folder + "/split.h5"
             do {
                 let file = try HDF5File(creating: path)
                 try file.attributes.write(["conv2d", "batch_normalization"], to: "layer_names0", storage: .fixedLength)
@@ -99,7 +100,7 @@ struct AttributeTests {
 
     @Test func largeAttributesAreStoredDenselyInGraftFiles() throws {
         try withTemporaryFolder { folder in
-            let path = folder.appendingPathComponent("large.h5").path
+            let path = folder + "/large.h5"
             let config = "{\"layers\": [" + (0..<8000).map { "{\"name\": \"layer_\($0)\"}" }.joined(separator: ", ") + "]}"
             let names = (0..<3000).map { "block_\($0)/" + String(repeating: "w", count: 40) }
             #expect(config.utf8.count > 100_000)
@@ -120,7 +121,7 @@ struct AttributeTests {
     @Test func largeFixedLengthAttributeOnOldFormatObjectFailsClearly() throws {
         try withTemporaryFolder { folder in
             // h5py writes the HDF5 1.6 object format, whose object headers hold at most 64 KB.
-            let path = folder.appendingPathComponent("old.h5").path
+            let path = folder + "/old.h5"
             try FileManager.default.copyItem(atPath: fixturePath("h5py_attributes.h5"), toPath: path)
             let file = try HDF5File(opening: path, for: .readingAndWriting)
             let names = (0..<3000).map { "block_\($0)/" + String(repeating: "w", count: 40) }
@@ -138,7 +139,7 @@ struct AttributeTests {
 
     @Test func writingReplacesAndRemoveDeletes() throws {
         try withTemporaryFolder { folder in
-            let file = try HDF5File(creating: folder.appendingPathComponent("replace.h5").path)
+            let file = try HDF5File(creating: folder + "/replace.h5")
             try file.attributes.write(Int64(1), to: "version")
             try file.attributes.write("two", to: "version")
             #expect(try file.attributes.string("version") == "two")

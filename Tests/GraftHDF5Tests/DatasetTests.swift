@@ -1,5 +1,6 @@
 import Foundation
 import GraftHDF5
+import GraftTestSupport
 import Testing
 /// Writes `values` as dataset "values" of `shape` in a new file, closes it, and reads the
 /// dataset back from a freshly opened file.
@@ -7,7 +8,7 @@ private func roundTrip<T: HDF5Element>(
     _ values: [T], shape: [Int], layout: HDF5Layout = .contiguous
 ) throws -> (values: [T], shape: [Int], stored: HDF5StoredType) {
     try withTemporaryFolder { folder in
-        let path = folder.appendingPathComponent("round-trip.h5").path
+        let path = folder + "/round-trip.h5"
         do {
             let file = try HDF5File(creating: path)
             try file.root.createDataset("values", shape: shape, values: values, layout: layout)
@@ -78,7 +79,7 @@ struct DatasetTests {
     @Test func variableLengthStringsRoundTrip() throws {
         let strings = ["", "ascii", "ünïcödé ✓ 🎉", String(repeating: "long ", count: 3000)]
         try withTemporaryFolder { folder in
-            let path = folder.appendingPathComponent("strings.h5").path
+            let path = folder + "/strings.h5"
             do {
                 let file = try HDF5File(creating: path)
                 try file.root.createDataset("ids", shape: [2, 2], strings: strings)
@@ -93,7 +94,7 @@ struct DatasetTests {
 
     @Test func hdf5ConvertsBetweenNumericTypes() throws {
         try withTemporaryFolder { folder in
-            let path = folder.appendingPathComponent("convert.h5").path
+            let path = folder + "/convert.h5"
             let file = try HDF5File(creating: path)
             let doubles = try file.root.createDataset("doubles", shape: [3], values: [0.5, -1.25, 1e10])
             #expect(try doubles.read(as: Float.self) == [0.5, -1.25, 1e10])
@@ -108,7 +109,7 @@ struct DatasetTests {
 
     @Test func readsIntoCallerBuffersWithoutCopying() throws {
         try withTemporaryFolder { folder in
-            let file = try HDF5File(creating: folder.appendingPathComponent("buffers.h5").path)
+            let file = try HDF5File(creating: folder + "/buffers.h5")
             let values = (0..<12).map { Float($0) * 0.5 }
             let dataset = try file.root.createDataset("kernel:0", shape: [3, 4], values: values)
 
@@ -136,7 +137,7 @@ struct DatasetTests {
 
     @Test func readsHyperslabsOfRows() throws {
         try withTemporaryFolder { folder in
-            let file = try HDF5File(creating: folder.appendingPathComponent("rows.h5").path)
+            let file = try HDF5File(creating: folder + "/rows.h5")
             let values = (0..<30).map { Int64($0) }
             let dataset = try file.root.createDataset("table", shape: [5, 2, 3], values: values)
             #expect(try dataset.read(rows: 1..<3, as: Int64.self) == Array(values[6..<18]))
@@ -150,7 +151,7 @@ struct DatasetTests {
 
     @Test func chunkedGzipDatasetsGrowByAppendedBatches() throws {
         try withTemporaryFolder { folder in
-            let path = folder.appendingPathComponent("cache.h5").path
+            let path = folder + "/cache.h5"
             let batches: [[Float]] = [
                 (0..<8).map { Float($0) },           // 2 rows
                 (8..<28).map { Float($0) / 3 },      // 5 rows
@@ -188,7 +189,7 @@ struct DatasetTests {
 
     @Test func appendingChecksWholeRowsAndExtendibility() throws {
         try withTemporaryFolder { folder in
-            let file = try HDF5File(creating: folder.appendingPathComponent("append.h5").path)
+            let file = try HDF5File(creating: folder + "/append.h5")
             let chunked = try file.root.createDataset("chunked", of: .float32, shape: [0, 3], layout: .chunked(rowsPerChunk: 2))
             let partial = hdf5Error { () throws(HDF5Error) in try chunked.appendRows([Float(1), 2, 3, 4]) }
             guard case .sizeMismatch = partial else { Issue.record("expected sizeMismatch, got \(String(describing: partial))"); return }
@@ -204,7 +205,7 @@ struct DatasetTests {
 
     @Test func groupsNestListAndDelete() throws {
         try withTemporaryFolder { folder in
-            let file = try HDF5File(creating: folder.appendingPathComponent("groups.h5").path)
+            let file = try HDF5File(creating: folder + "/groups.h5")
             let leaf = try file.group("a/b/c", creatingIfNeeded: true)
             #expect(leaf.path == "/a/b/c")
             #expect(try file.contains("a/b"))
@@ -238,8 +239,8 @@ struct DatasetTests {
 
     @Test func flushedFileIsCompleteOnDiskWhileStillOpen() throws {
         try withTemporaryFolder { folder in
-            let path = folder.appendingPathComponent("open.h5").path
-            let copy = folder.appendingPathComponent("copy.h5").path
+            let path = folder + "/open.h5"
+            let copy = folder + "/copy.h5"
             let file = try HDF5File(creating: path)
             let dataset = try file.root.createDataset("rows", of: .int32, shape: [0], layout: .chunked(rowsPerChunk: 16))
             try dataset.appendRows([Int32(5), 6, 7])

@@ -1,6 +1,7 @@
 import Foundation
 import GraftSupport
 import GraftHDF5
+import GraftTestSupport
 import Testing
 @Suite("Errors and detection")
 struct ErrorTests {
@@ -15,7 +16,7 @@ struct ErrorTests {
 
     @Test func fileWithoutSignatureIsNotHDF5() throws {
         try withTemporaryFolder { folder in
-            let path = folder.appendingPathComponent("model.h5").path
+            let path = folder + "/model.h5"
             try Data("not an HDF5 file at all, just text that is long enough".utf8).write(to: URL(fileURLWithPath: path))
             let error = hdf5Error { () throws(HDF5Error) in _ = try HDF5File(opening: path) }
             guard case .notHDF5 = error else { Issue.record("expected notHDF5, got \(String(describing: error))"); return }
@@ -59,14 +60,14 @@ struct ErrorTests {
 
     @Test func creationFailuresAreCannotCreate() throws {
         try withTemporaryFolder { folder in
-            let path = folder.appendingPathComponent("exists.h5").path
+            let path = folder + "/exists.h5"
             _ = try HDF5File(creating: path)
             let exists = hdf5Error { () throws(HDF5Error) in _ = try HDF5File(creating: path, replacingExisting: false) }
             guard case .cannotCreate = exists else { Issue.record("expected cannotCreate, got \(String(describing: exists))"); return }
             #expect(exists?.exitStatus == .cannotCreate)
             #expect(exists?.description.contains("already exists") == true)
 
-            let nowhere = folder.appendingPathComponent("missing/folder/new.h5").path
+            let nowhere = folder + "/missing/folder/new.h5"
             let noFolder = hdf5Error { () throws(HDF5Error) in _ = try HDF5File(creating: nowhere) }
             guard case .cannotCreate = noFolder else { Issue.record("expected cannotCreate, got \(String(describing: noFolder))"); return }
             #expect(noFolder?.description.contains(nowhere) == true)
@@ -104,7 +105,7 @@ struct ErrorTests {
 
     @Test func hdf5NeverWritesToStandardError() throws {
         try withTemporaryFolder { folder in
-            let capture = folder.appendingPathComponent("stderr.txt").path
+            let capture = folder + "/stderr.txt"
             let file = try HDF5File(opening: fixturePath("h5py_datasets.h5"))
             fflush(nil)
             let saved = dup(2)

@@ -1,5 +1,6 @@
 import Foundation
 import GraftHDF5
+import GraftTestSupport
 import Testing
 /// Files written by h5py, read by graft, compared with what h5py itself read back.
 @Suite("Reading h5py files")
@@ -123,8 +124,8 @@ struct H5pyFixtureTests {
 @Suite("Files graft writes")
 struct WrittenFileTests {
     /// Writes a file with one of everything and returns its path.
-    static func writeSample(in folder: URL) throws -> String {
-        let path = folder.appendingPathComponent("written by graft.h5").path
+    static func writeSample(in folder: String) throws -> String {
+        let path = folder + "/written by graft.h5"
         let file = try HDF5File(creating: path)
         try file.attributes.write("tensorflow", to: "backend", storage: .fixedLength)
         try file.attributes.write("2.15.0", to: "keras_version")
@@ -148,11 +149,12 @@ struct WrittenFileTests {
         return path
     }
 
-    @Test(.enabled(if: executablePath("h5dump") != nil, "h5dump is not installed (apt install hdf5-tools)"))
+    @Test(.enabled(if: executablePath("h5dump") != nil && executablePath("h5ls") != nil,
+                   "h5dump and h5ls are not installed (apt install hdf5-tools)"))
     func h5dumpReadsWhatGraftWrote() throws {
         try withTemporaryFolder { folder in
             let path = try Self.writeSample(in: folder)
-            let result = try run(executablePath("h5dump")!, ["-p", path])
+            let result = try runProgram(try #require(executablePath("h5dump")), ["-p", path])
             #expect(result.status == 0, "h5dump failed: \(result.error)")
             let dump = result.output
             for expected in [
@@ -166,7 +168,7 @@ struct WrittenFileTests {
             ] {
                 #expect(dump.contains(expected), "h5dump output lacks \(expected)")
             }
-            let listing = try run(executablePath("h5ls")!, ["-r", path])
+            let listing = try runProgram(try #require(executablePath("h5ls")), ["-r", path])
             #expect(listing.output.contains("/model_weights/dense/bias:0 Dataset {2}"), "\(listing.output)")
         }
     }
@@ -198,7 +200,7 @@ struct WrittenFileTests {
                     "members": list(f.keys()),
                 }, ensure_ascii=False))
                 """
-            let result = try run(venvPython!, ["-c", script, path])
+            let result = try runProgram(venvPython!, ["-c", script, path])
             #expect(result.status == 0, "python failed: \(result.error)")
             let json = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
             #expect(json["kernel"] as? [[Double]] == [[1.5, -2.25, 3], [4, 5, 6.125]])
@@ -225,7 +227,7 @@ struct WrittenFileTests {
 @Suite struct MemoryImages {
     /// An h5py-written file read from memory gives what reading it from disk gives.
     @Test func aFileImageInMemoryReadsLikeTheFile() throws {
-        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: fixturePath("h5py_datasets.h5"))))
+        let bytes = try readBytes(fixturePath("h5py_datasets.h5"))
         let image = HDF5MemoryImage(byteCount: bytes.count)
         image.bytes.copyBytes(from: bytes)
         let inMemory = try HDF5File(image: image, name: "h5py_datasets.h5 (memory)")

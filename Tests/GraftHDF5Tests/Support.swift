@@ -2,22 +2,8 @@ import Foundation
 import GraftTestSupport
 import GraftHDF5
 import Testing
-/// The folder of the fixtures written by h5py (`Tools/fixtures/make_hdf5_fixtures.py`).
-let fixtureFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-
-func fixturePath(_ name: String) -> String {
-    fixtureFolder.appendingPathComponent(name).path
-}
-
-/// The repository root (for the Python virtual environment).
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
-
-/// Runs `body` with the URL of a new empty temporary folder, removed afterwards.
-func withTemporaryFolder<Result>(_ body: (URL) throws -> Result) throws -> Result {
-    let folder = try TemporaryFolder()
-    return try body(folder.url)
-}
+// The fixtures written by h5py (`Tools/fixtures/make_hdf5_fixtures.py`) are in `Fixtures/`, read through
+// GraftTestSupport's `fixturePath` and `fixtureFolder()`.
 
 /// `expected.json`: what h5py read back from the fixtures it wrote.
 struct ExpectedFixtures: Decodable, Sendable {
@@ -59,7 +45,7 @@ struct ExpectedFixtures: Decodable, Sendable {
     var files: [String: File]
 
     static func load() throws -> ExpectedFixtures {
-        let data = try Data(contentsOf: fixtureFolder.appendingPathComponent("expected.json"))
+        let data = try Data(contentsOf: fixtureFolder().appendingPathComponent("expected.json"))
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return try decoder.decode(ExpectedFixtures.self, from: data)
@@ -77,34 +63,11 @@ func sameFloat(_ value: Float, _ text: String) -> Bool {
     return value.isNaN ? expected.isNaN : value.bitPattern == Float(expected).bitPattern
 }
 
-/// The full path of `program` on `PATH`, or nil.
-func executablePath(_ program: String) -> String? {
-    let folders = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-    return folders.map { "\($0)/\(program)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-}
-
 /// The Python of the repository's virtual environment (which has h5py), or nil.
 let venvPython: String? = {
     let path = repositoryRoot.appendingPathComponent(".venv/bin/python").path
     return FileManager.default.isExecutableFile(atPath: path) ? path : nil
 }()
-
-/// Runs a program to completion and returns its exit status, standard output and standard error.
-func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    let output = Pipe(), error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    // Standard output is read to the end before waiting, so a full pipe cannot block the child;
-    // the programs run here write little to standard error.
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    let errorText = error.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorText, as: UTF8.self))
-}
 
 /// Returns the error `body` throws, recording an issue if it throws none or another type.
 func hdf5Error(_ body: () throws(HDF5Error) -> Void, sourceLocation: SourceLocation = #_sourceLocation) -> HDF5Error? {

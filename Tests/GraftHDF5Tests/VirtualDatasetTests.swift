@@ -1,16 +1,17 @@
 import Foundation
 import GraftHDF5
+import GraftTestSupport
 import Testing
 @Suite("Virtual datasets")
 struct VirtualDatasetTests {
     /// Writes two shard files of float32 rows [n, 2] and returns the rows each holds.
-    static func writeShards(in folder: URL) throws -> [[Float]] {
+    static func writeShards(in folder: String) throws -> [[Float]] {
         let shards: [[Float]] = [
             [0, 1, 10, 11, 20, 21],   // rows 0..<3 of shard-0
             [100, 101, 110, 111],     // rows 0..<2 of shard-1
         ]
         for (index, values) in shards.enumerated() {
-            let file = try HDF5File(creating: folder.appendingPathComponent("shard-\(index).h5").path)
+            let file = try HDF5File(creating: folder + "/shard-\(index).h5")
             let features = try file.root.createDataset(
                 "features", of: .float32, shape: [0, 2], layout: .chunked(rowsPerChunk: 2, compression: .gzip(level: 1)))
             try features.appendRows(values)
@@ -27,7 +28,7 @@ struct VirtualDatasetTests {
     @Test func virtualDatasetConcatenatesRowsOfSourceFiles() throws {
         try withTemporaryFolder { folder in
             _ = try Self.writeShards(in: folder)
-            let path = folder.appendingPathComponent("merged.h5").path
+            let path = folder + "/merged.h5"
             do {
                 let file = try HDF5File(creating: path)
                 let merged = try file.root.createVirtualDataset("cache/features", of: .float32, shape: [4, 2], sources: Self.sources)
@@ -41,15 +42,19 @@ struct VirtualDatasetTests {
         }
     }
 
+    /// Writes the shards and `merged.h5`, whose dataset `features` joins them, and returns its path.
+    static func writeMerged(in folder: String) throws -> String {
+        _ = try Self.writeShards(in: folder)
+        let path = folder + "/merged.h5"
+        let file = try HDF5File(creating: path)
+        try file.root.createVirtualDataset("features", of: .float32, shape: [4, 2], sources: Self.sources)
+        return path
+    }
+
     @Test(.enabled(if: venvPython != nil, "the Python virtual environment with h5py (.venv) is missing"))
-    func h5pyAndH5dumpReadTheVirtualDataset() throws {
+    func h5pyReadsTheVirtualDataset() throws {
         try withTemporaryFolder { folder in
-            _ = try Self.writeShards(in: folder)
-            let path = folder.appendingPathComponent("merged.h5").path
-            do {
-                let file = try HDF5File(creating: path)
-                try file.root.createVirtualDataset("features", of: .float32, shape: [4, 2], sources: Self.sources)
-            }
+            let path = try Self.writeMerged(in: folder)
             let script = """
                 import json, sys, h5py
                 with h5py.File(sys.argv[1], "r") as f:
@@ -58,25 +63,29 @@ struct VirtualDatasetTests {
                                       "sources": [s.file_name for s in d.virtual_sources()]}))
                 """
             // Run from another folder: relative source names resolve against the merged file's folder.
-            let result = try run(venvPython!, ["-c", script, path])
+            let result = try runProgram(venvPython!, ["-c", script, path])
             #expect(result.status == 0, "python failed: \(result.error)")
             let json = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
             #expect(json["virtual"] as? Bool == true)
             #expect(json["values"] as? [Double] == Self.expectedRows.map(Double.init))
             #expect(json["sources"] as? [String] == ["shard-0.h5", "shard-1.h5"])
+        }
+    }
 
-            if let h5dump = executablePath("h5dump") {
-                let dump = try run(h5dump, ["-d", "/features", path])
-                #expect(dump.status == 0, "h5dump failed: \(dump.error)")
-                #expect(dump.output.contains("(0,0): 10, 11,"), "\(dump.output)")
-                #expect(dump.output.contains("(3,0): 110, 111"), "\(dump.output)")
-            }
+    @Test(.enabled(if: executablePath("h5dump") != nil, "h5dump is not installed (apt install hdf5-tools)"))
+    func h5dumpReadsTheVirtualDataset() throws {
+        try withTemporaryFolder { folder in
+            let path = try Self.writeMerged(in: folder)
+            let dump = try runProgram(try #require(executablePath("h5dump")), ["-d", "/features", path])
+            #expect(dump.status == 0, "h5dump failed: \(dump.error)")
+            #expect(dump.output.contains("(0,0): 10, 11,"), "\(dump.output)")
+            #expect(dump.output.contains("(3,0): 110, 111"), "\(dump.output)")
         }
     }
 
     @Test func sourcesInTheSameFileUseDot() throws {
         try withTemporaryFolder { folder in
-            let file = try HDF5File(creating: folder.appendingPathComponent("one.h5").path)
+            let file = try HDF5File(creating: folder + "/one.h5")
             try file.root.createDataset("a", shape: [2], values: [Int64(1), 2])
             try file.root.createDataset("b", shape: [3], values: [Int64(3), 4, 5])
             let joined = try file.root.createVirtualDataset(
@@ -89,7 +98,7 @@ struct VirtualDatasetTests {
     @Test func mismatchedSourcesAreRejected() throws {
         try withTemporaryFolder { folder in
             _ = try Self.writeShards(in: folder)
-            let file = try HDF5File(creating: folder.appendingPathComponent("merged.h5").path)
+            let file = try HDF5File(creating: folder + "/merged.h5")
             let rowCount = hdf5Error { () throws(HDF5Error) in
                 try file.root.createVirtualDataset("f", of: .float32, shape: [5, 2], sources: Self.sources)
             }

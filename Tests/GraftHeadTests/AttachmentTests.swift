@@ -2,18 +2,13 @@ import GraftFeatureCache
 import Foundation
 import GraftModel
 import GraftNumerics
+import GraftTestSupport
 import Testing
 @testable import GraftHead
 /// `HeadAttachment` on a small trunk written here: image [?, 4, 4, 3] NHWC → 1×1 Conv2D "conv"
 /// (5 channels) → Dense "classifier".
 @Suite("Attaching a head to its trunk")
 struct AttachmentTests {
-    static func scratchFolder() throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("graft-attach-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url.path
-    }
-
     static func writeTrunk(to path: String) throws {
         var generator = SeededGenerator(seed: 11)
         let nodes = [
@@ -58,11 +53,11 @@ struct AttachmentTests {
 
     @Test("pooled features: a GlobalAveragePooling node, the standardisation folded into the Dense layer")
     func pooledAndFolded() throws {
-        let folder = try Self.scratchFolder()
-        try Self.writeTrunk(to: folder + "/trunk.graft")
-        let trunk = try ModelFile(path: folder + "/trunk.graft")
-        let trained = try Self.writeHead(to: folder + "/head.graft", trunk: trunk, layer: "conv", dimension: 5, pooling: .avg)
-        let head = try ModelFile(path: folder + "/head.graft")
+        let folder = try TemporaryFolder()
+        try Self.writeTrunk(to: folder.path("trunk.graft"))
+        let trunk = try ModelFile(path: folder.path("trunk.graft"))
+        let trained = try Self.writeHead(to: folder.path("head.graft"), trunk: trunk, layer: "conv", dimension: 5, pooling: .avg)
+        let head = try ModelFile(path: folder.path("head.graft"))
         #expect(head.graph.nodes.map(\.op) == [.scale, .dense, .softmax])
 
         let result = try HeadAttachment.attach(trunk: trunk, head: head)
@@ -96,17 +91,17 @@ struct AttachmentTests {
         }
 
         // The result is a valid model file.
-        try ModelWriter.write(graph: graph, weights: result.weights, to: folder + "/full.graft")
-        #expect(try ModelFile(path: folder + "/full.graft").graph.nodes.count == 4)
+        try ModelWriter.write(graph: graph, weights: result.weights, to: folder.path("full.graft"))
+        #expect(try ModelFile(path: folder.path("full.graft")).graph.nodes.count == 4)
     }
 
     @Test("an unpooled spatial layer gets a Flatten; an MLP head keeps its hidden layer")
     func flattenedPerceptron() throws {
-        let folder = try Self.scratchFolder()
-        try Self.writeTrunk(to: folder + "/trunk.graft")
-        let trunk = try ModelFile(path: folder + "/trunk.graft")
-        _ = try Self.writeHead(to: folder + "/head.graft", trunk: trunk, layer: "conv", dimension: 80, pooling: .none, kind: .mlp)
-        let graph = try HeadAttachment.attach(trunk: trunk, head: ModelFile(path: folder + "/head.graft")).graph
+        let folder = try TemporaryFolder()
+        try Self.writeTrunk(to: folder.path("trunk.graft"))
+        let trunk = try ModelFile(path: folder.path("trunk.graft"))
+        _ = try Self.writeHead(to: folder.path("head.graft"), trunk: trunk, layer: "conv", dimension: 80, pooling: .none, kind: .mlp)
+        let graph = try HeadAttachment.attach(trunk: trunk, head: ModelFile(path: folder.path("head.graft"))).graph
         #expect(graph.nodes.map(\.name) == ["conv", "head/flatten", "head/hidden", "head/logits", "head/probabilities"])
         #expect(graph.nodes[1].op == .flatten && graph.nodes[1].outputShapes == [[nil, 80]])
         #expect(graph.nodes[2].operation.activation == .rectifier)
@@ -114,22 +109,22 @@ struct AttachmentTests {
 
     @Test("the wrong trunk, an unknown layer and a length mismatch are refused")
     func refusals() throws {
-        let folder = try Self.scratchFolder()
-        try Self.writeTrunk(to: folder + "/trunk.graft")
-        let trunk = try ModelFile(path: folder + "/trunk.graft")
-        _ = try Self.writeHead(to: folder + "/head.graft", trunk: trunk, layer: "conv", dimension: 5, pooling: .avg)
-        let head = try ModelFile(path: folder + "/head.graft")
+        let folder = try TemporaryFolder()
+        try Self.writeTrunk(to: folder.path("trunk.graft"))
+        let trunk = try ModelFile(path: folder.path("trunk.graft"))
+        _ = try Self.writeHead(to: folder.path("head.graft"), trunk: trunk, layer: "conv", dimension: 5, pooling: .avg)
+        let head = try ModelFile(path: folder.path("head.graft"))
 
-        _ = try Self.writeHead(to: folder + "/flat-head.graft", trunk: trunk, layer: "conv", dimension: 7, pooling: .none)
-        #expect(throws: HeadError.dimensionMismatch(trunk: folder + "/trunk.graft", layer: "conv", trunkDimension: 80, headDimension: 7)) {
-            _ = try HeadAttachment.attach(trunk: trunk, head: ModelFile(path: folder + "/flat-head.graft"))
+        _ = try Self.writeHead(to: folder.path("flat-head.graft"), trunk: trunk, layer: "conv", dimension: 7, pooling: .none)
+        #expect(throws: HeadError.dimensionMismatch(trunk: folder.path("trunk.graft"), layer: "conv", trunkDimension: 80, headDimension: 7)) {
+            _ = try HeadAttachment.attach(trunk: trunk, head: ModelFile(path: folder.path("flat-head.graft")))
         }
-        _ = try Self.writeHead(to: folder + "/lost-head.graft", trunk: trunk, layer: "pool5", dimension: 5, pooling: .none)
-        #expect(throws: HeadError.unknownLayer(trunk: folder + "/trunk.graft", layer: "pool5")) {
-            _ = try HeadAttachment.attach(trunk: trunk, head: ModelFile(path: folder + "/lost-head.graft"))
+        _ = try Self.writeHead(to: folder.path("lost-head.graft"), trunk: trunk, layer: "pool5", dimension: 5, pooling: .none)
+        #expect(throws: HeadError.unknownLayer(trunk: folder.path("trunk.graft"), layer: "pool5")) {
+            _ = try HeadAttachment.attach(trunk: trunk, head: ModelFile(path: folder.path("lost-head.graft")))
         }
         // Another trunk: same graph, one bias changed.
-        let other = folder + "/other.graft"
+        let other = folder.path("other.graft")
         let weights = try trunk.tensors.keys.sorted().map { name in
             var values = Array(try trunk.floats(named: name))
             if name == "conv/bias" { values[0] += 1 }

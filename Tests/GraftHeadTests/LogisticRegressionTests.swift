@@ -1,15 +1,14 @@
 import GraftFeatureCache
 import Foundation
 import GraftTensors
+import GraftTestSupport
 import Testing
 @testable import GraftHead
-/// Where the fixtures written by `Tools/fixtures/make_head_fixtures.py` are.
-let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-
-func fixture(_ name: String) -> String { fixtures.appendingPathComponent(name).path }
+// The fixtures written by `Tools/fixtures/make_head_fixtures.py` are in `Fixtures/`, read through
+// GraftTestSupport's `fixturePath`.
 
 /// scikit-learn's probabilities, row-major.
-func reference(_ name: String) throws -> Tensor { try Tensor(npyFile: fixture(name + ".npy")) }
+func reference(_ name: String) throws -> Tensor { try Tensor(npyFile: fixturePath(name + ".npy")) }
 
 /// The index of the largest value of each row.
 func argmaxRows(_ values: [Float], columns: Int) -> [Int] {
@@ -40,7 +39,7 @@ struct LogisticRegressionTests {
 
     @Test("at tol 1e-6, probabilities within 1e-3 of scikit-learn's optimum, same accuracy", arguments: cases)
     func matchesScikitLearn(_ testCase: Case) throws {
-        let rows = try LabelledFeatures(cache: FeatureCache(path: fixture(testCase.cache)), layer: testCase.layer)
+        let rows = try LabelledFeatures(cache: FeatureCache(path: fixturePath(testCase.cache)), layer: testCase.layer)
         let raw = rows.features
         let options = HeadTrainingOptions(kind: .logistic, inverseRegularization: testCase.c, tolerance: 1e-6,
                                           classWeighting: testCase.balanced ? .balanced : .none,
@@ -65,7 +64,7 @@ struct LogisticRegressionTests {
 
     @Test("the standardisation is StandardScaler's (population std, a constant feature divided by 1)")
     func standardizationMatchesScaler() throws {
-        let rows = try LabelledFeatures(cache: FeatureCache(path: fixture("binary.h5")), layer: "fc7")
+        let rows = try LabelledFeatures(cache: FeatureCache(path: fixturePath("binary.h5")), layer: "fc7")
         let fitted = rows.features.withUnsafeBufferPointer {
             Standardization(fitting: $0, rowCount: rows.rowCount, dimension: rows.dimension)
         }
@@ -80,7 +79,7 @@ struct LogisticRegressionTests {
 
     @Test("unlabelled rows are left out and counted")
     func unlabelledRowsAreLeftOut() throws {
-        let cache = try FeatureCache(path: fixture("binary.h5"))
+        let cache = try FeatureCache(path: fixturePath("binary.h5"))
         let rows = try LabelledFeatures(cache: cache, layer: "fc7")
         #expect(cache.rowCount == 164)
         #expect(rows.rowCount == 160 && rows.unlabelledCount == 4)
@@ -93,7 +92,7 @@ struct LogisticRegressionTests {
 
     @Test("a run is deterministic")
     func deterministic() throws {
-        let rows = try LabelledFeatures(cache: FeatureCache(path: fixture("multiclass.h5")), layer: "block/pool")
+        let rows = try LabelledFeatures(cache: FeatureCache(path: fixturePath("multiclass.h5")), layer: "block/pool")
         let first = try HeadTrainer.train(rows, validation: nil, options: HeadTrainingOptions(threadCount: 2))
         let second = try HeadTrainer.train(rows, validation: nil, options: HeadTrainingOptions(threadCount: 2))
         #expect(first.layers == second.layers)
@@ -101,7 +100,7 @@ struct LogisticRegressionTests {
 
     @Test("stopping at --max-iter is reported as not converged")
     func maxIterationsReported() throws {
-        let rows = try LabelledFeatures(cache: FeatureCache(path: fixture("multiclass.h5")), layer: "block/pool")
+        let rows = try LabelledFeatures(cache: FeatureCache(path: fixturePath("multiclass.h5")), layer: "block/pool")
         let head = try HeadTrainer.train(rows, validation: nil, options: HeadTrainingOptions(maxIterations: 3, threadCount: 1))
         #expect(!head.report.converged)
         #expect(head.report.steps == 3)

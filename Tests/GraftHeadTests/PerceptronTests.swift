@@ -1,5 +1,6 @@
 import GraftFeatureCache
 import Foundation
+import GraftTestSupport
 import Testing
 @testable import GraftHead
 @Suite("MLP head")
@@ -11,7 +12,7 @@ struct PerceptronTests {
 
     @Test("learns the multiclass fixture as well as logistic regression, keeping the best epoch")
     func learns() throws {
-        let rows = try LabelledFeatures(cache: FeatureCache(path: fixture("multiclass.h5")), layer: "block/pool")
+        let rows = try LabelledFeatures(cache: FeatureCache(path: fixturePath("multiclass.h5")), layer: "block/pool")
         let split = try rows.stratifiedSplit(fraction: 0.2, seed: 1)
         var lines: [TrainingProgress] = []
         let head = try HeadTrainer.train(split.training, validation: split.validation, options: options()) { lines.append($0) }
@@ -29,7 +30,7 @@ struct PerceptronTests {
         #expect(report.validationAccuracy! >= 0.85, "validation accuracy \(report.validationAccuracy!)")
 
         // The head's own forward pass agrees with the validation metrics.
-        let probabilities = head.probabilities(for: try LabelledFeatures(cache: FeatureCache(path: fixture("multiclass.h5")), layer: "block/pool")
+        let probabilities = head.probabilities(for: try LabelledFeatures(cache: FeatureCache(path: fixturePath("multiclass.h5")), layer: "block/pool")
             .rows(split.validation.ids.map { rows.ids.firstIndex(of: $0)! }).features, rowCount: split.validation.rowCount)
         let predicted = argmaxRows(probabilities, columns: 4)
         let accuracy = Double(zip(predicted, split.validation.labels).filter { $0 == Int($1) }.count) / Double(split.validation.rowCount)
@@ -38,7 +39,7 @@ struct PerceptronTests {
 
     @Test("the same seed gives the same weights, another seed others")
     func deterministic() throws {
-        let rows = try LabelledFeatures(cache: FeatureCache(path: fixture("binary.h5")), layer: "fc7")
+        let rows = try LabelledFeatures(cache: FeatureCache(path: fixturePath("binary.h5")), layer: "fc7")
         var short = options()
         short.epochs = 3
         let first = try HeadTrainer.train(rows, validation: nil, options: short)

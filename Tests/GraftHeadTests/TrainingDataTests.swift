@@ -1,13 +1,14 @@
 import GraftFeatureCache
 import Foundation
 import GraftNumerics
+import GraftTestSupport
 import Testing
 @testable import GraftHead
 @Suite("Training data and its errors")
 struct TrainingDataTests {
     @Test("a NaN feature is refused, naming the row id and the feature")
     func nanFeature() throws {
-        let cache = try FeatureCache(path: fixture("nan.h5"))
+        let cache = try FeatureCache(path: fixturePath("nan.h5"))
         do {
             _ = try LabelledFeatures(cache: cache, layer: "fc7")
             Issue.record("expected an error")
@@ -23,33 +24,33 @@ struct TrainingDataTests {
 
     @Test("a cache without labels cannot train")
     func noLabels() throws {
-        let rows = try LabelledFeatures(cache: FeatureCache(path: fixture("unlabelled.h5")), layer: "fc7")
+        let rows = try LabelledFeatures(cache: FeatureCache(path: fixturePath("unlabelled.h5")), layer: "fc7")
         #expect(rows.rowCount == 0 && rows.unlabelledCount == 20)
-        #expect(throws: HeadError.noLabels(cache: fixture("unlabelled.h5"))) {
+        #expect(throws: HeadError.noLabels(cache: fixturePath("unlabelled.h5"))) {
             _ = try HeadTrainer.train(rows, validation: nil, options: HeadTrainingOptions())
         }
     }
 
     @Test("a cache with one class cannot train")
     func oneClass() throws {
-        let rows = try LabelledFeatures(cache: FeatureCache(path: fixture("one_class.h5")), layer: "fc7")
-        #expect(throws: HeadError.singleClass(cache: fixture("one_class.h5"), className: "dog")) {
+        let rows = try LabelledFeatures(cache: FeatureCache(path: fixturePath("one_class.h5")), layer: "fc7")
+        #expect(throws: HeadError.singleClass(cache: fixturePath("one_class.h5"), className: "dog")) {
             _ = try HeadTrainer.train(rows, validation: nil, options: HeadTrainingOptions())
         }
     }
 
     @Test("a layer the cache lacks is named with the layers it has")
     func unknownLayer() throws {
-        let cache = try FeatureCache(path: fixture("multiclass.h5"))
-        #expect(throws: FeatureCacheError.unknownLayer(path: fixture("multiclass.h5"), layer: "fc7", layers: ["block/pool"])) {
+        let cache = try FeatureCache(path: fixturePath("multiclass.h5"))
+        #expect(throws: FeatureCacheError.unknownLayer(path: fixturePath("multiclass.h5"), layer: "fc7", layers: ["block/pool"])) {
             _ = try LabelledFeatures(cache: cache, layer: "fc7")
         }
     }
 
     @Test("a validation cache with other classes is refused")
     func validationClasses() throws {
-        let training = try LabelledFeatures(cache: FeatureCache(path: fixture("multiclass.h5")), layer: "block/pool")
-        let validation = try LabelledFeatures(cache: FeatureCache(path: fixture("other_classes.h5")), layer: "block/pool")
+        let training = try LabelledFeatures(cache: FeatureCache(path: fixturePath("multiclass.h5")), layer: "block/pool")
+        let validation = try LabelledFeatures(cache: FeatureCache(path: fixturePath("other_classes.h5")), layer: "block/pool")
         do {
             _ = try HeadTrainer.train(training, validation: validation, options: HeadTrainingOptions())
             Issue.record("expected an error")
@@ -63,7 +64,7 @@ struct TrainingDataTests {
 
     @Test("the stratified split holds out round(f · n) of each class, reproducibly")
     func stratifiedSplit() throws {
-        let rows = try LabelledFeatures(cache: FeatureCache(path: fixture("multiclass.h5")), layer: "block/pool")
+        let rows = try LabelledFeatures(cache: FeatureCache(path: fixturePath("multiclass.h5")), layer: "block/pool")
         let split = try rows.stratifiedSplit(fraction: 0.25, seed: 3)
         #expect(split.validation.classCounts == [25, 20, 18, 13])   // 17.5 → 18, 12.5 → 13
         #expect(split.training.classCounts == [75, 60, 52, 37])

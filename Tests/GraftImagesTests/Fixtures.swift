@@ -1,9 +1,10 @@
 import Foundation
 import GraftTensors
+import GraftTestSupport
 import Testing
 /// The fixtures written by Tools/fixtures/make_image_fixtures.py and their manifest.
 enum Fixtures {
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let folder = fixtureFolder()
 
     static func path(_ relative: String) -> String { folder.appendingPathComponent(relative).path }
 

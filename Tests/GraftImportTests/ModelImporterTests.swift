@@ -6,7 +6,7 @@ import GraftTestSupport
 import Testing
 /// The repository's `Tests/` folder, whose importer fixtures were written by Keras and by the
 /// Caffe fixture generator.
-private let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+private let tests = repositoryRoot.appendingPathComponent("Tests")
 private func fixture(_ path: String) -> String { tests.appendingPathComponent(path).path }
 
 @Suite struct DetectingSourcesByContent {

@@ -3,11 +3,12 @@ import GraftModel
 import GraftKerasImport
 import GraftRuntime
 import GraftTensors
+import GraftTestSupport
 import Testing
 /// The committed fixtures (Tools/fixtures/make_keras_fixtures.py): real Keras files with the
 /// framework's own outputs.
 enum Fixtures {
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let folder = fixtureFolder()
 
     /// Cases that carry reference outputs.
     static let parityCases = [
@@ -37,13 +38,6 @@ enum Fixtures {
         func convert() throws -> ImportedModel {
             try KerasConverter.convert(modelAt: source, architectureAt: config)
         }
-    }
-
-    /// A path in a fresh temporary folder, removed by `cleanUp`.
-    static func temporaryFile(_ name: String) -> (path: String, cleanUp: () -> Void) {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-keras-tests-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        return (folder.appendingPathComponent(name).path, { try? FileManager.default.removeItem(at: folder) })
     }
 }
 
@@ -76,10 +70,10 @@ enum Fixtures {
             }
         }
         // The file round-trips through the writer and the validating reader.
-        let output = Fixtures.temporaryFile("model.graft")
-        defer { output.cleanUp() }
-        try model.write(to: output.path)
-        let file = try ModelFile(path: output.path)
+        let scratch = try TemporaryFolder()
+        let output = scratch.path("model.graft")
+        try model.write(to: output)
+        let file = try ModelFile(path: output)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         #expect(try encoder.encode(file.graph) == encoder.encode(model.graph))
@@ -124,32 +118,32 @@ enum Fixtures {
         #expect(channelsFirst.nodes.first { $0.name == "conv" }?.operation.layout == .nchw)
     }
 
-    @Test func recordsPreprocessingPresets() {
-        #expect(PreprocessingProbe.preset("resnet50") == "keras-caffe")
-        #expect(PreprocessingProbe.preset("resnet50v2") == "keras-tf")
-        #expect(PreprocessingProbe.preset("mobilenetv2_1.00_224") == "keras-tf")
-        #expect(PreprocessingProbe.preset("densenet121") == "keras-torch")
-        #expect(PreprocessingProbe.preset("efficientnetb0") == "none")
-        #expect(PreprocessingProbe.preset("MobileNetV3Small") == "none")
-        #expect(PreprocessingProbe.preset("small_cnn") == nil)
+    @Test func recordsPreprocessingPresets() throws {
+        #expect(try PreprocessingProbe.preset("resnet50") == "keras-caffe")
+        #expect(try PreprocessingProbe.preset("resnet50v2") == "keras-tf")
+        #expect(try PreprocessingProbe.preset("mobilenetv2_1.00_224") == "keras-tf")
+        #expect(try PreprocessingProbe.preset("densenet121") == "keras-torch")
+        #expect(try PreprocessingProbe.preset("efficientnetb0") == "none")
+        #expect(try PreprocessingProbe.preset("MobileNetV3Small") == "none")
+        #expect(try PreprocessingProbe.preset("small_cnn") == nil)
     }
 }
 
 /// Converts a one-layer Keras 3 configuration named like a keras.applications model and reads
 /// the preset the converter records.
 enum PreprocessingProbe {
-    static func preset(_ modelName: String) -> String? {
+    static func preset(_ modelName: String) throws -> String? {
         let configuration = """
             {"class_name": "Functional", "config": {"name": "\(modelName)", "layers": [
               {"class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_shape": [null, 4]}, "inbound_nodes": []}],
              "input_layers": [["x", 0, 0]], "output_layers": [["x", 0, 0]]}}
             """
         let folder = Fixtures.folder.appendingPathComponent("keras3-weights-json")
-        let file = Fixtures.temporaryFile("arch.json")
-        defer { file.cleanUp() }
-        try? configuration.write(toFile: file.path, atomically: true, encoding: .utf8)
-        let model = try? KerasConverter.convert(modelAt: folder.appendingPathComponent("model.weights.h5").path, architectureAt: file.path)
-        return model?.graph.preprocessing["preset"]?.stringValue
+        let scratch = try TemporaryFolder()
+        let file = scratch.path("arch.json")
+        try configuration.write(toFile: file, atomically: true, encoding: .utf8)
+        let model = try KerasConverter.convert(modelAt: folder.appendingPathComponent("model.weights.h5").path, architectureAt: file)
+        return model.graph.preprocessing["preset"]?.stringValue
     }
 }
 
@@ -201,10 +195,10 @@ enum PreprocessingProbe {
     func matchesKeras(name: String) throws {
         let fixture = try Fixtures.Case(name)
         let model = try fixture.convert()
-        let output = Fixtures.temporaryFile("model.graft")
-        defer { output.cleanUp() }
-        try model.write(to: output.path)
-        let file = try ModelFile(path: output.path)
+        let scratch = try TemporaryFolder()
+        let output = scratch.path("model.graft")
+        try model.write(to: output)
+        let file = try ModelFile(path: output)
         let session = try InferenceSession(model: file, outputs: model.graph.outputs + [fixture.penultimate])
         var inputs: [String: Tensor] = [model.graph.inputs[0].name: try Tensor(npyFile: fixture.path("input.npy"))]
         if let second = fixture.description["second_input"] as? String {
@@ -224,10 +218,10 @@ enum PreprocessingProbe {
         let fixture = try Fixtures.Case(name)
         let inner = try #require(fixture.description["inner"] as? String)
         let model = try fixture.convert()
-        let output = Fixtures.temporaryFile("model.graft")
-        defer { output.cleanUp() }
-        try model.write(to: output.path)
-        let session = try InferenceSession(model: try ModelFile(path: output.path), outputs: [inner])
+        let scratch = try TemporaryFolder()
+        let output = scratch.path("model.graft")
+        try model.write(to: output)
+        let session = try InferenceSession(model: try ModelFile(path: output), outputs: [inner])
         let result = try session.run(try Tensor(npyFile: fixture.path("input.npy")))[0]
         let error = result.relativeMaxError(to: try Tensor(npyFile: fixture.path("inner.npy")))
         #expect(error <= Self.tolerance, "\(inner): relative error \(error)")

@@ -1,9 +1,10 @@
 import Foundation
+import GraftTestSupport
 @testable import GraftMetrics
 /// The committed fixtures and the references written by the real tools
 /// (Tools/fixtures/make_auc_fixtures.py with scikit-learn, Tools/fixtures/auc_reference.R with pROC).
 enum Fixture {
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let folder = fixtureFolder()
 
     static func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
 

@@ -1,15 +1,10 @@
 import Foundation
 import GraftTestSupport
 import GraftModel
+import GraftNumerics
 import GraftSupport
 import GraftTensors
 import Testing
-let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-
-func temporaryPath(_ name: String) -> String {
-    FileManager.default.temporaryDirectory.appendingPathComponent("graft-tests-\(UUID().uuidString)-\(name)").path
-}
-
 /// What numpy saw when Tools/fixtures/make_graft_fixtures.py wrote tiny-cnn.graft.
 struct Expected: Decodable {
     struct TensorFacts: Decodable {
@@ -21,13 +16,13 @@ struct Expected: Decodable {
     var tensors: [String: TensorFacts]
 
     static func load() throws -> Expected {
-        try JSONDecoder().decode(Expected.self, from: Data(contentsOf: fixtures.appendingPathComponent("tiny-cnn.expected.json")))
+        try JSONDecoder().decode(Expected.self, from: Data(contentsOf: fixtureFolder().appendingPathComponent("tiny-cnn.expected.json")))
     }
 }
 
 @Suite struct ReadingPythonWrittenFiles {
     @Test func readsTheGraphAndEveryTensorAsNumpyWroteThem() throws {
-        let file = try ModelFile(path: fixtures.appendingPathComponent("tiny-cnn.graft").path)
+        let file = try ModelFile(path: fixturePath("tiny-cnn.graft"))
         let expected = try Expected.load()
         #expect(file.graph.name == "tiny_cnn")
         #expect(file.graph.nodes.map(\.op) == [.conv2D, .maxPooling2D, .conv2D, .globalAveragePooling, .dense, .softmax])
@@ -49,7 +44,7 @@ struct Expected: Decodable {
     }
 
     @Test func aMissingTensorIsNamedInTheError() throws {
-        let file = try ModelFile(path: fixtures.appendingPathComponent("tiny-cnn.graft").path)
+        let file = try ModelFile(path: fixturePath("tiny-cnn.graft"))
         #expect(throws: ModelFormatError.missingTensor(path: file.path, tensor: "nope")) { try file.floats(named: "nope") }
     }
 }
@@ -75,7 +70,7 @@ struct Expected: Decodable {
 
     @Test(arguments: cases)
     func isRejectedWithItsOwnMessage(name: String, phrase: String) throws {
-        let path = fixtures.appendingPathComponent("corrupt/\(name).graft").path
+        let path = fixturePath("corrupt/\(name).graft")
         do {
             _ = try ModelFile(path: path)
             Issue.record("\(name) was accepted")
@@ -91,7 +86,7 @@ struct Expected: Decodable {
     @Test func messagesAreDistinct() throws {
         var messages = Set<String>()
         for (name, _) in Self.cases {
-            do { _ = try ModelFile(path: fixtures.appendingPathComponent("corrupt/\(name).graft").path) } catch {
+            do { _ = try ModelFile(path: fixturePath("corrupt/\(name).graft")) } catch {
                 messages.insert("\(error)".replacingOccurrences(of: name, with: "X"))
             }
         }
@@ -112,10 +107,10 @@ struct Expected: Decodable {
 
     /// Random single-byte damage anywhere in a valid file never crashes the reader.
     @Test func randomDamageIsRejectedOrHarmless() throws {
-        let original = try [UInt8](Data(contentsOf: fixtures.appendingPathComponent("tiny-cnn.graft")))
+        let original = try readBytes(fixturePath("tiny-cnn.graft"))
         var generator = SplitMix64(seed: 7)
-        let path = temporaryPath("damaged.graft")
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let folder = try TemporaryFolder()
+        let path = folder.path("damaged.graft")
         for _ in 0..<300 {
             var bytes = original
             let position = Int(generator.next() % UInt64(min(bytes.count, 4096)))

@@ -2,6 +2,7 @@ import Foundation
 import GraftModel
 import GraftSupport
 import GraftTensors
+import GraftTestSupport
 import Testing
 @Suite struct Writing {
     /// Copies every tensor of a Python-written file into graft's writer.
@@ -13,9 +14,9 @@ import Testing
     }
 
     @Test func roundTripKeepsGraphAndWeights() throws {
-        let original = try ModelFile(path: fixtures.appendingPathComponent("tiny-cnn.graft").path)
-        let path = temporaryPath("roundtrip.graft")
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let original = try ModelFile(path: fixturePath("tiny-cnn.graft"))
+        let folder = try TemporaryFolder()
+        let path = folder.path("roundtrip.graft")
         try rewrite(original, to: path)
         let copy = try ModelFile(path: path)
         #expect(copy.graph == original.graph)
@@ -32,10 +33,10 @@ import Testing
     /// The committed file `written-by-graft.graft` is what graft's writer makes of tiny-cnn.graft;
     /// Tools/check-safetensors.py loads it with Python's safetensors. This keeps the two in step.
     @Test func writerOutputMatchesTheFileCheckedWithPythonSafetensors() throws {
-        let original = try ModelFile(path: fixtures.appendingPathComponent("tiny-cnn.graft").path)
-        let committed = fixtures.appendingPathComponent("written-by-graft.graft").path
-        let path = temporaryPath("written.graft")
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let original = try ModelFile(path: fixturePath("tiny-cnn.graft"))
+        let committed = fixturePath("written-by-graft.graft")
+        let folder = try TemporaryFolder()
+        let path = folder.path("written.graft")
         try rewrite(original, to: path)
         if ProcessInfo.processInfo.environment["GRAFT_UPDATE_FIXTURES"] == "1" {
             try? FileManager.default.removeItem(atPath: committed)
@@ -47,18 +48,18 @@ import Testing
     }
 
     @Test func aGraphThatNamesAMissingWeightIsNotWritten() throws {
-        let original = try ModelFile(path: fixtures.appendingPathComponent("tiny-cnn.graft").path)
-        let path = temporaryPath("incomplete.graft")
+        let original = try ModelFile(path: fixturePath("tiny-cnn.graft"))
+        let folder = try TemporaryFolder()
+        let path = folder.path("incomplete.graft")
         let weights = [WeightTensor(name: "conv1/kernel", shape: [3, 3, 1, 8], values: Array(try original.floats(named: "conv1/kernel")))]
         #expect(throws: ModelFormatError.self) { try ModelWriter.write(graph: original.graph, weights: weights, to: path) }
         #expect(!FileManager.default.fileExists(atPath: path))
-        let folder = (path as NSString).deletingLastPathComponent
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.contains((path as NSString).lastPathComponent) }
+        let leftovers = try folder.contents().filter { $0.contains("incomplete.graft") }
         #expect(leftovers.isEmpty)
     }
 
     @Test func anUnwritableFolderIsCannotCreate() throws {
-        let original = try ModelFile(path: fixtures.appendingPathComponent("tiny-cnn.graft").path)
+        let original = try ModelFile(path: fixturePath("tiny-cnn.graft"))
         let weights = try original.tensors.keys.map { WeightTensor(name: $0, shape: original.tensors[$0]!.shape, values: Array(try original.floats(named: $0))) }
         do {
             try ModelWriter.write(graph: original.graph, weights: weights, to: "/nonexistent-folder/model.graft")

@@ -1,13 +1,13 @@
 import Foundation
 import GraftModel
+import GraftTestSupport
 import Testing
 /// The repository's `schemas/` folder.
-private let schemas = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("schemas")
+private let schemas = repositoryRoot.appendingPathComponent("schemas")
 
 /// Every committed `.graft` file under `Tests/`, written by graft's converters or by Python.
 private func committedModels() -> [URL] {
-    let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    let tests = repositoryRoot.appendingPathComponent("Tests")
     let walker = FileManager.default.enumerator(at: tests, includingPropertiesForKeys: nil)
     var found: [URL] = []
     while let url = walker?.nextObject() as? URL {
@@ -125,7 +125,7 @@ private func schemaAttributes() throws -> (ops: [String], attributes: [String: (
     /// Files converted before the typed schema existed (copied from the runtime fixtures when it
     /// landed) read as the same operations as their attributes say.
     @Test func filesWrittenBeforeTheTypedSchemaStillLoad() throws {
-        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/before-typed-schema")
+        let folder = fixtureFolder().appendingPathComponent("before-typed-schema")
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".graft") }
         #expect(names.count >= 15)
         for name in names {

@@ -1,10 +1,11 @@
 import Foundation
 import GraftModel
 import GraftTensors
+import GraftTestSupport
 /// One parity fixture written by `Tools/fixtures/make_op_fixtures.py`: a model, its inputs and
 /// the reference framework's outputs (Keras on TensorFlow, or OpenCV's Caffe importer).
 struct FixtureCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let root = fixtureFolder()
 
     /// Every fixture folder, sorted.
     static let names: [String] = {

@@ -3,6 +3,7 @@ import Testing
 import GraftModel
 import GraftRuntime
 import GraftTensors
+import GraftTestSupport
 /// The bar every kernel meets against the real framework's output.
 let parityTolerance: Float = 1e-4
 
@@ -29,9 +30,8 @@ struct ParityTests {
     func batchSizes(name: String) throws {
         let fixture = try FixtureCase(name)
         let session = try InferenceSession(model: fixture.model, outputs: fixture.outputs.map(\.name), threadCount: 2)
-        let inputName = fixture.inputs.keys.sorted().first!
-        guard fixture.inputs.count == 1 else { return }
-        let input = fixture.inputs[inputName]!
+        try #require(fixture.inputs.count == 1, "\(name) is not a single-input fixture")
+        let input = fixture.input
         let one = try session.run(input.batchItems(0..<1))
         let three = try session.run(input.appendingBatch(input.batchItems(1..<2)))
         for (index, output) in fixture.outputs.enumerated() {
@@ -90,8 +90,8 @@ struct ParityTests {
                        WeightTensor(name: "conv/bias", shape: [128], values: values(128, scale: 0.1)),
                        WeightTensor(name: "dense/kernel", shape: [6272, 100], values: values(6272 * 100, scale: 0.02)),
                        WeightTensor(name: "dense/bias", shape: [100], values: values(100, scale: 0.1))]
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("late-layers-\(UUID().uuidString).graft").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let folder = try TemporaryFolder()
+        let path = folder.path("late-layers.graft")
         try ModelWriter.write(graph: graph, weights: weights, to: path)
         let model = try ModelFile(path: path)
         let input = Tensor(shape: [batch, 7, 7, 64], scalars: values(batch * 7 * 7 * 64, scale: 1))

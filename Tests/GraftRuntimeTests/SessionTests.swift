@@ -3,6 +3,7 @@ import Testing
 import GraftModel
 import GraftRuntime
 import GraftTensors
+import GraftTestSupport
 @Suite("Inference sessions: requests, pruning, folding, errors")
 struct SessionTests {
     @Test func requestingAnEarlyLayerPrunesLaterNodes() throws {
@@ -132,10 +133,10 @@ struct SessionTests {
 @Suite("Models that do not fit their inputs are refused with the node and the shapes")
 struct ModelErrorTests {
     /// Writes a one-node model reading an NHWC image of 3 channels.
-    static func model(_ node: Node, weights: [WeightTensor]) throws -> ModelFile {
+    static func model(_ node: Node, weights: [WeightTensor], in folder: borrowing TemporaryFolder) throws -> ModelFile {
         let graph = Graph(name: "broken", inputs: [ValueInfo(name: "image", shape: [nil, 5, 5, 3], layout: .nhwc)],
                           outputs: [node.outputs[0]], nodes: [node], provenance: Provenance(framework: "graft", converter: "test"))
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("broken-\(UUID().uuidString).graft").path
+        let path = folder.path("broken.graft")
         try ModelWriter.write(graph: graph, weights: weights, to: path)
         return try ModelFile(path: path)
     }
@@ -144,11 +145,12 @@ struct ModelErrorTests {
 
     /// Writes a one-node model whose graph JSON then has `original` replaced by `damaged` (of the
     /// same length), as a file written by hand or by another tool could be, and returns its path.
-    static func damagedModel(_ node: Node, replacing original: String, with damaged: String) throws -> String {
+    static func damagedModel(_ node: Node, replacing original: String, with damaged: String,
+                             in folder: borrowing TemporaryFolder) throws -> String {
         precondition(original.utf8.count == damaged.utf8.count)
         let graph = Graph(name: "broken", inputs: [ValueInfo(name: "image", shape: [nil, 5, 5, 3], layout: .nhwc)],
                           outputs: [node.outputs[0]], nodes: [node], provenance: Provenance(framework: "graft", converter: "test"))
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("broken-\(UUID().uuidString).graft").path
+        let path = folder.path("broken.graft")
         try ModelWriter.write(graph: graph, weights: [], to: path)
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         let range = try #require(bytes.range(of: Data(original.utf8)))
@@ -160,7 +162,8 @@ struct ModelErrorTests {
     @Test func kernelForTheWrongChannelCount() throws {
         let node = Node(name: "conv", operation: ModelErrorTests.convolution, inputs: ["image"], outputs: ["conv"], outputShapes: [[nil, 3, 3, 4]],
                         weights: ["kernel": "k"])
-        let session = try InferenceSession(model: try ModelErrorTests.model(node, weights: [WeightTensor(name: "k", shape: [3, 3, 2, 4], values: .init(repeating: 0, count: 72))]))
+        let folder = try TemporaryFolder()
+        let session = try InferenceSession(model: try ModelErrorTests.model(node, weights: [WeightTensor(name: "k", shape: [3, 3, 2, 4], values: .init(repeating: 0, count: 72))], in: folder))
         #expect(throws: RuntimeError.weightShapeMismatch(node: "conv", role: "kernel", tensor: "k", expected: [3, 3, 3, 4], actual: [3, 3, 2, 4])) {
             try session.run(Tensor(shape: [1, 5, 5, 3], repeating: 1))
         }
@@ -169,7 +172,8 @@ struct ModelErrorTests {
     @Test func declaredShapeDisagreesWithTheComputedOne() throws {
         let node = Node(name: "conv", operation: ModelErrorTests.convolution, inputs: ["image"], outputs: ["conv"], outputShapes: [[nil, 5, 5, 4]],
                         weights: ["kernel": "k"])
-        let session = try InferenceSession(model: try ModelErrorTests.model(node, weights: [WeightTensor(name: "k", shape: [3, 3, 3, 4], values: .init(repeating: 0, count: 108))]))
+        let folder = try TemporaryFolder()
+        let session = try InferenceSession(model: try ModelErrorTests.model(node, weights: [WeightTensor(name: "k", shape: [3, 3, 3, 4], values: .init(repeating: 0, count: 108))], in: folder))
         #expect(throws: RuntimeError.declaredShapeMismatch(node: "conv", value: "conv", declared: [nil, 5, 5, 4], computed: [1, 3, 3, 4])) {
             try session.run(Tensor(shape: [1, 5, 5, 3], repeating: 1))
         }
@@ -180,8 +184,8 @@ struct ModelErrorTests {
     @Test func unsupportedAttributeValueNamesNodeAndAttribute() throws {
         let node = Node(name: "up", operation: .upSampling2D(.init(layout: .nhwc, size: Pair(2, 2))), inputs: ["image"], outputs: ["up"],
                         outputShapes: [[nil, 10, 10, 3]])
-        let path = try ModelErrorTests.damagedModel(node, replacing: "nearest", with: "bicubic")
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let folder = try TemporaryFolder()
+        let path = try ModelErrorTests.damagedModel(node, replacing: "nearest", with: "bicubic", in: folder)
         #expect {
             try ModelFile(path: path)
         } throws: { error in
@@ -192,8 +196,8 @@ struct ModelErrorTests {
     @Test func hardSigmoidWithoutItsSlopeIsRefused() throws {
         let node = Node(name: "act", operation: .activation(.hardSigmoid(slope: 0.2)), inputs: ["image"], outputs: ["act"],
                         outputShapes: [[nil, 5, 5, 3]])
-        let path = try ModelErrorTests.damagedModel(node, replacing: "slope", with: "sloqe")
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let folder = try TemporaryFolder()
+        let path = try ModelErrorTests.damagedModel(node, replacing: "slope", with: "sloqe", in: folder)
         #expect {
             try ModelFile(path: path)
         } throws: { error in

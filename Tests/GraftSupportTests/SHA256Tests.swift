@@ -1,4 +1,5 @@
 import Foundation
+import GraftNumerics
 import GraftTestSupport
 import GraftSupport
 import Testing
@@ -77,16 +78,8 @@ import Testing
 
     /// The first field of `/usr/bin/sha256sum path`.
     private func sha256sum(_ path: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        process.arguments = [path]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        let text = String(decoding: data, as: UTF8.self)
-        return String(text.prefix(while: { !$0.isWhitespace }))
+        let result = try runProgram("/usr/bin/sha256sum", [path])
+        #expect(result.status == 0)
+        return String(result.output.prefix(while: { !$0.isWhitespace }))
     }
 }

@@ -1,12 +1,8 @@
 import Foundation
 import GraftTestSupport
 import Testing
-/// The folder of the committed fixtures written by `Tools/fixtures/make_npy_fixtures.py`.
-let fixtureFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-
-func fixturePath(_ name: String) -> String {
-    fixtureFolder.appendingPathComponent(name).path
-}
+// The committed fixtures written by `Tools/fixtures/make_npy_fixtures.py` are in `Fixtures/`, read through
+// GraftTestSupport's `fixturePath` and `fixtureFolder()`.
 
 /// `manifest.json`: what NumPy wrote into each fixture.
 struct FixtureManifest: Decodable, Sendable {
@@ -42,7 +38,7 @@ struct FixtureManifest: Decodable, Sendable {
     var errors: [ErrorFixture]
 
     static func load() throws -> FixtureManifest {
-        let data = try Data(contentsOf: fixtureFolder.appendingPathComponent("manifest.json"))
+        let data = try Data(contentsOf: fixtureFolder().appendingPathComponent("manifest.json"))
         return try JSONDecoder().decode(FixtureManifest.self, from: data)
     }
 

@@ -9,7 +9,7 @@ import Testing
     @Test func manifestListsEveryFixture() throws {
         let manifest = try FixtureManifest.load()
         let listed = Set(manifest.arrays.map(\.file) + manifest.errors.map(\.file))
-        let present = Set(try FileManager.default.contentsOfDirectory(atPath: fixtureFolder.path)
+        let present = Set(try FileManager.default.contentsOfDirectory(atPath: fixtureFolder().path)
             .filter { $0.hasSuffix(".npy") })
         #expect(listed == present)
         #expect(manifest.arrays.count >= 19)

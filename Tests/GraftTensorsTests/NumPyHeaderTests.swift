@@ -1,4 +1,4 @@
-import GraftTestSupport
+import GraftNumerics
 import GraftSupport
 import Testing
 @testable import GraftTensors

@@ -8,6 +8,9 @@ public struct TemporaryFolder: ~Copyable {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 
+    /// The folder's own path.
+    public var path: String { url.path }
+
     /// The path of `name` in the folder.
     public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 
@@ -30,15 +33,46 @@ public func readBytes(_ path: String) throws -> [UInt8] {
     [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
 }
 
-/// A small deterministic random number generator (SplitMix64) for tests that damage or fill data.
-public struct SplitMix64: RandomNumberGenerator {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
+/// Writes `bytes` to the file at `path`, replacing it.
+public func writeBytes(_ bytes: [UInt8], to path: String) throws {
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+}
+
+/// The repository's root folder (this file is `Tests/GraftTestSupport/TestSupport.swift`).
+public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+
+/// The committed fixtures of the calling test target: every target keeps them in
+/// `Tests/<Target>/Fixtures`, next to its source files, and `file` defaults to the caller's file.
+public func fixtureFolder(file: String = #filePath) -> URL {
+    URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent("Fixtures")
+}
+
+/// The path of `name` in the calling test target's `Fixtures` folder.
+public func fixturePath(_ name: String, file: String = #filePath) -> String {
+    fixtureFolder(file: file).appendingPathComponent(name).path
+}
+
+/// The full path of `program` on `PATH`, or nil: for `.enabled(if: executablePath(…) != nil, …)`
+/// on tests that need an installed tool.
+public func executablePath(_ program: String) -> String? {
+    let folders = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+    return folders.map { "\($0)/\(program)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
+/// Runs a program to completion and returns its exit status, standard output and standard error.
+public func runProgram(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: program)
+    process.arguments = arguments
+    let output = Pipe(), error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    try process.run()
+    // Standard output is read to the end before waiting, so a full pipe cannot block the child;
+    // the programs run here write little to standard error.
+    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+    let errorText = error.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorText, as: UTF8.self))
 }
