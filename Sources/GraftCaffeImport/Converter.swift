@@ -54,7 +54,7 @@ final class Converter {
     static let droppedLayerTypes: Set<String> = ["Accuracy", "Silence", "HDF5Output"]
     /// Element-wise layers without parameters: the Caffe type and the schema's function.
     static let parameterlessActivations: [String: Activation] = [
-        "Sigmoid": .sigmoid, "TanH": .tanh, "AbsVal": .abs, "BNLL": .bnll,
+        "Sigmoid": .sigmoid, "TanH": .tanh, "AbsVal": .abs, "BNLL": .bnll, "Mish": .mish,
     ]
     static let supportedLayerTypes: Set<String> = Set(parameterlessActivations.keys).union([
         "Input", "Convolution", "Deconvolution", "InnerProduct", "Pooling", "ReLU", "PReLU", "ELU",

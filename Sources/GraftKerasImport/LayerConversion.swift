@@ -300,6 +300,7 @@ extension GraphBuilder {
         case "swish", "silu": return .fused(.swish)
         case "hard_swish", "hard_silu": return .fused(.hardSwish)
         case "gelu": return .fused(.gelu())
+        case "mish": return .fused(.mish)
         case "hard_sigmoid":
             // Keras 1 and 2: max(0, min(1, 0.2x + 0.5)); Keras 3: relu6(x + 3) / 6.
             let slope = kerasMajorVersion >= 3 ? 1.0 / 6.0 : 0.2

@@ -26,6 +26,7 @@ enum ActivationKernel: Equatable, Sendable {
     case hardSwish
     case gelu
     case geluTanh
+    case mish
     case power(exponent: Float, scale: Float, shift: Float)
     case log(scale: Float, shift: Float, reciprocalLogBase: Float)
 
@@ -53,6 +54,7 @@ enum ActivationKernel: Equatable, Sendable {
         case .swish: self = .swish
         case .hardSwish: self = .hardSwish
         case let .gelu(approximate): self = approximate ? .geluTanh : .gelu
+        case .mish: self = .mish
         case let .power(exponent, scale, shift): self = .power(exponent: Float(exponent), scale: Float(scale), shift: Float(shift))
         case let .log(base, scale, shift):
             // The schema allows only positive bases other than 1, so the logarithm is finite and non-zero.
@@ -115,6 +117,12 @@ enum ActivationKernel: Equatable, Sendable {
             for i in 0..<count {
                 let x = input[i]
                 output[i] = 0.5 * x * (1 + Foundation.tanh(root2OverPi * (x + 0.044715 * x * x * x)))
+            }
+        case .mish:
+            // softplus in the stable form above; tanh saturates to 1 for large x, so x passes through.
+            for i in 0..<count {
+                let x = input[i]
+                output[i] = x * Foundation.tanh(Swift.max(x, 0) + log1p(exp(-Swift.abs(x))))
             }
         case let .power(exponent, scale, shift):
             if exponent == 1 {

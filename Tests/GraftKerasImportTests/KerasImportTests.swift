@@ -16,6 +16,7 @@ enum Fixtures {
         "tfkeras-h5", "tfkeras-weights-json", "tfkeras-nested-h5", "tfkeras-hard-sigmoid",
         "keras1-theano-sequential", "keras1-tensorflow-functional",
         "conv-family", "sequence-1d", "activations", "pooling", "normalization", "merges", "channels-first",
+        "mish", "tfkeras-mish",
     ]
 
     struct Case {

@@ -36,6 +36,8 @@ public enum Activation: Sendable, Hashable {
     case hardSwish
     /// `x·Φ(x)`, or with `approximate` the tanh approximation.
     case gelu(approximate: Bool = false)
+    /// `x·tanh(softplus(x))` (Misra 2019; Keras `mish`, Caffe forks' and OpenCV's `Mish`).
+    case mish
     /// `(shift + scale·x)^power` (Caffe Power).
     case power(power: Double = 1, scale: Double = 1, shift: Double = 0)
     /// `log_base(shift + scale·x)` (Caffe Log); `base` nil is e.
@@ -65,6 +67,7 @@ public enum Activation: Sendable, Hashable {
         case .swish: .swish
         case .hardSwish: .hardSwish
         case .gelu: .gelu
+        case .mish: .mish
         case .power: .power
         case .log: .log
         }
@@ -73,7 +76,7 @@ public enum Activation: Sendable, Hashable {
     /// The names of the functions, as the JSON spells them.
     public enum Function: String, Sendable, CaseIterable {
         case linear, relu, relu6, sigmoid, tanh, softplus, softsign, selu, elu, gelu
-        case swish, exponential, abs, log, bnll, power
+        case swish, exponential, abs, log, bnll, mish, power
         case hardSigmoid = "hard_sigmoid"
         case hardSwish = "hard_swish"
         case leakyReLU = "leaky_relu"
@@ -139,6 +142,7 @@ public enum Activation: Sendable, Hashable {
         case .swish: return .swish
         case .hardSwish: return .hardSwish
         case .gelu: return .gelu(approximate: try reader.bool("approximate", default: false))
+        case .mish: return .mish
         case .power:
             return .power(power: try reader.double("power", default: 1), scale: try reader.double("scale", default: 1),
                           shift: try reader.double("shift", default: 0))
