@@ -48,43 +48,37 @@ struct AttributeReader {
         .invalid(node: node, attribute: name, reason: reason)
     }
 
-    mutating func int(_ name: String, default fallback: Int? = nil) throws(AttributeError) -> Int {
+    /// The attribute converted by `convert` (nil when the value is of the wrong kind, which is
+    /// reported as expecting `kind`); `fallback` when absent, and an error when absent with no
+    /// fallback (a required attribute).
+    private mutating func value<Value>(_ name: String, default fallback: Value?, kind: String,
+                                       _ convert: (JSONValue) -> Value?) throws(AttributeError) -> Value {
         guard let value = raw(name) else {
             guard let fallback else { throw .missing(node: node, attribute: name) }
             return fallback
         }
-        guard let integer = value.integerValue else { throw invalid(name, "is \(quoted(value)), expected an integer") }
-        return integer
+        guard let converted = convert(value) else { throw invalid(name, "is \(quoted(value)), expected \(kind)") }
+        return converted
+    }
+
+    mutating func int(_ name: String, default fallback: Int? = nil) throws(AttributeError) -> Int {
+        try value(name, default: fallback, kind: "an integer", \.integerValue)
     }
 
     mutating func double(_ name: String, default fallback: Double? = nil) throws(AttributeError) -> Double {
-        guard let value = raw(name) else {
-            guard let fallback else { throw .missing(node: node, attribute: name) }
-            return fallback
-        }
-        guard let number = value.doubleValue else { throw invalid(name, "is \(quoted(value)), expected a number") }
-        return number
+        try value(name, default: fallback, kind: "a number", \.doubleValue)
     }
 
     mutating func optionalDouble(_ name: String) throws(AttributeError) -> Double? {
-        guard let value = raw(name) else { return nil }
-        guard let number = value.doubleValue else { throw invalid(name, "is \(quoted(value)), expected a number") }
-        return number
+        try value(name, default: .some(nil), kind: "a number") { $0.doubleValue.map(Optional.some) }
     }
 
     mutating func bool(_ name: String, default fallback: Bool) throws(AttributeError) -> Bool {
-        guard let value = raw(name) else { return fallback }
-        guard let flag = value.boolValue else { throw invalid(name, "is \(quoted(value)), expected true or false") }
-        return flag
+        try value(name, default: fallback, kind: "true or false", \.boolValue)
     }
 
     mutating func string(_ name: String, default fallback: String? = nil) throws(AttributeError) -> String {
-        guard let value = raw(name) else {
-            guard let fallback else { throw .missing(node: node, attribute: name) }
-            return fallback
-        }
-        guard let text = value.stringValue else { throw invalid(name, "is \(quoted(value)), expected a string") }
-        return text
+        try value(name, default: fallback, kind: "a string", \.stringValue)
     }
 
     /// A string that must be one of an enum's raw values.
@@ -99,14 +93,9 @@ struct AttributeReader {
 
     /// An integer list, of exactly `count` entries when `count` is given.
     mutating func ints(_ name: String, count: Int? = nil, default fallback: [Int]? = nil) throws(AttributeError) -> [Int] {
-        guard let value = raw(name) else {
-            guard let fallback else { throw .missing(node: node, attribute: name) }
-            return fallback
+        try value(name, default: fallback, kind: "a list of \(count.map { "\($0) " } ?? "")integers") { value in
+            value.integerArray.flatMap { list in count.map { list.count == $0 } ?? true ? list : nil }
         }
-        guard let list = value.integerArray, count.map({ list.count == $0 }) ?? true else {
-            throw invalid(name, "is \(quoted(value)), expected a list of \(count.map { "\($0) " } ?? "")integers")
-        }
-        return list
     }
 
     /// A pair of positive sizes (`kernel_size`, `strides`, `dilations`, `pool_size`, `size`).
@@ -117,9 +106,7 @@ struct AttributeReader {
     }
 
     mutating func optionalDoubles(_ name: String) throws(AttributeError) -> [Double]? {
-        guard let value = raw(name) else { return nil }
-        guard let list = value.doubleArray else { throw invalid(name, "is \(quoted(value)), expected a list of numbers") }
-        return list
+        try value(name, default: .some(nil), kind: "a list of numbers") { $0.doubleArray.map(Optional.some) }
     }
 
     /// Rejects every attribute present in the JSON that the schema did not read.
