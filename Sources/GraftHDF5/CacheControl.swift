@@ -44,7 +44,7 @@ extension HDF5File {
             try check(H5Pset_link_creation_order(creation.id, order), in: path, operation)
             try check(H5Pset_file_space_strategy(creation.id, H5F_FSPACE_STRATEGY_NONE, false, 1), in: path, operation)
             try check(H5Pset_istore_k(creation.id, UInt32(appendingChunkIndexRank)), in: path, operation)
-            let access = try makePropertyList(graft_H5P_FILE_ACCESS(), in: path)
+            let access = try HDF5FileLocking.accessList(for: path)
             try check(H5Pset_libver_bounds(access.id, H5F_LIBVER_V18, H5F_LIBVER_V110), in: path, operation)
             let id = H5Fcreate(path, graft_H5F_ACC_TRUNC(), creation.id, access.id)
             guard id >= 0 else { throw .cannotCreate(path: path, reason: ErrorStack.current().summary) }

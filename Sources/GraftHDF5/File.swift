@@ -43,7 +43,8 @@ public final class HDF5File: @unchecked Sendable {
         }
         guard HDF5File.hasSignature(path: path) else { throw .notHDF5(path: path) }
         let handle = try withLibrary { () throws(HDF5Error) -> Handle in
-            let id = H5Fopen(path, writable ? graft_H5F_ACC_RDWR() : graft_H5F_ACC_RDONLY(), graft_H5P_DEFAULT())
+            let access = try HDF5FileLocking.accessList(for: path)
+            let id = H5Fopen(path, writable ? graft_H5F_ACC_RDWR() : graft_H5F_ACC_RDONLY(), access.id)
             guard id >= 0 else { throw .cannotOpen(path: path, reason: ErrorStack.current().summary) }
             return Handle(id, .file)
         }
@@ -59,7 +60,7 @@ public final class HDF5File: @unchecked Sendable {
             let creation = try makePropertyList(graft_H5P_FILE_CREATE(), in: path)
             let order = UInt32(H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED)
             try check(H5Pset_link_creation_order(creation.id, order), in: path, "setting up file creation")
-            let access = try makePropertyList(graft_H5P_FILE_ACCESS(), in: path)
+            let access = try HDF5FileLocking.accessList(for: path)
             try check(H5Pset_libver_bounds(access.id, H5F_LIBVER_V18, H5F_LIBVER_V110), in: path, "setting up file creation")
             let flags = replacingExisting ? graft_H5F_ACC_TRUNC() : graft_H5F_ACC_EXCL()
             let id = H5Fcreate(path, flags, creation.id, access.id)

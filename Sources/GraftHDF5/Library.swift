@@ -99,3 +99,28 @@ struct Handle: ~Copyable {
 func makePropertyList(_ propertyClass: hid_t, in path: String) throws(HDF5Error) -> Handle {
     try Handle(checking: H5Pcreate(propertyClass), .propertyList, in: path, "creating a property list")
 }
+
+/// HDF5's own advisory file locks (`flock` on every file it opens).
+///
+/// On in graft. A test process turns them off: it starts child processes (`graft`, `h5dump`)
+/// while other tests open HDF5 files on other threads, and a child holds copies of the parent's
+/// descriptors, locks included, from its fork until it closes them before `exec`; a file opened
+/// and closed in that window stays locked for a moment, and reopening it fails with EAGAIN.
+/// graft itself never starts processes.
+package enum HDF5FileLocking {
+    /// Read and written with the library lock held.
+    nonisolated(unsafe) private static var enabled = true
+
+    /// Turns HDF5's file locks off for every file this process opens from now on.
+    package static func disable() {
+        withLibrary { enabled = false }
+    }
+
+    /// A file access property list for `path` with the process's locking choice. Call with the
+    /// library lock held.
+    static func accessList(for path: String) throws(HDF5Error) -> Handle {
+        let access = try makePropertyList(graft_H5P_FILE_ACCESS(), in: path)
+        try check(H5Pset_file_locking(access.id, enabled, true), in: path, "setting up file locking")
+        return access
+    }
+}

@@ -1,9 +1,16 @@
 import Foundation
+import GraftHDF5
+
+/// Runs once, before the first temporary folder of the test process: the tests start child
+/// processes while other tests write HDF5 files, so HDF5's own file locks are off here (see
+/// `HDF5FileLocking`).
+let testProcessSetUp: Void = HDF5FileLocking.disable()
 /// A uniquely named folder under the temporary directory, removed with its contents on release.
 public struct TemporaryFolder: ~Copyable {
     public let url: URL
 
     public init() throws {
+        _ = testProcessSetUp
         url = FileManager.default.temporaryDirectory.appendingPathComponent("graft-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }

@@ -1,0 +1,197 @@
+internal import CGraftDNNL
+
+/// A 2-D convolution run by oneDNN on channels-last (NHWC) float32 data, one image at a time.
+///
+/// The weights are graft's layout, `[kh, kw, Cin/groups, Cout]` with output channel
+/// `g·(Cout/groups) + j` (oneDNN's `hwigo`; depthwise kernels `[kh, kw, C, multiplier]` are the
+/// same with `Cin/groups` = 1), reordered once into the layout the chosen kernel wants. The bias,
+/// an optional accumulation onto the destination's previous contents (a residual sum) and an
+/// element-wise function run as oneDNN post-ops, in that order:
+/// `dst = f(conv(src) + bias [+ dst])`.
+///
+/// Numerics: each output is one dot product summed by oneDNN's kernel in an order fixed by the
+/// kernel and the shapes. Images are run one at a time through a primitive made for one image,
+/// so an image's result does not depend on the batch size or its position in the batch.
+public final class DNNLConvolution: @unchecked Sendable {
+    /// The sizes of the convolution, per image.
+    public struct Geometry: Sendable, Hashable {
+        public var inputHeight: Int, inputWidth: Int, inputChannels: Int
+        public var outputHeight: Int, outputWidth: Int, outputChannels: Int
+        public var kernelHeight: Int, kernelWidth: Int
+        public var strideHeight: Int, strideWidth: Int
+        public var dilationHeight: Int, dilationWidth: Int
+        public var padTop: Int, padLeft: Int
+        public var groups: Int
+
+        public init(inputHeight: Int, inputWidth: Int, inputChannels: Int, outputHeight: Int, outputWidth: Int, outputChannels: Int,
+                    kernelHeight: Int, kernelWidth: Int, strideHeight: Int, strideWidth: Int, dilationHeight: Int, dilationWidth: Int,
+                    padTop: Int, padLeft: Int, groups: Int) {
+            self.inputHeight = inputHeight
+            self.inputWidth = inputWidth
+            self.inputChannels = inputChannels
+            self.outputHeight = outputHeight
+            self.outputWidth = outputWidth
+            self.outputChannels = outputChannels
+            self.kernelHeight = kernelHeight
+            self.kernelWidth = kernelWidth
+            self.strideHeight = strideHeight
+            self.strideWidth = strideWidth
+            self.dilationHeight = dilationHeight
+            self.dilationWidth = dilationWidth
+            self.padTop = padTop
+            self.padLeft = padLeft
+            self.groups = groups
+        }
+
+        /// Padding after the last row and column that makes oneDNN's output size equal ours
+        /// (negative when the last input rows are never read).
+        var padBottom: Int { (outputHeight - 1) * strideHeight + (kernelHeight - 1) * dilationHeight + 1 - inputHeight - padTop }
+        var padRight: Int { (outputWidth - 1) * strideWidth + (kernelWidth - 1) * dilationWidth + 1 - inputWidth - padLeft }
+    }
+
+    /// Which algorithm oneDNN may use.
+    public enum Algorithm: Sendable {
+        /// Direct convolution (exact summation of each dot product).
+        case direct
+        /// Winograd F(4×4, 3×3) where oneDNN has it (3×3, stride 1), direct elsewhere.
+        case winograd
+    }
+
+    public let geometry: Geometry
+    /// oneDNN's name of the kernel it chose (`brgconv:avx512_core`, `jit_wino_4x3:…`, …).
+    public let implementation: String
+    private let handles = Handles()
+    private let primitive: dnnl_primitive_t
+    private let source: dnnl_memory_t
+    private let destination: dnnl_memory_t
+    private let weights: dnnl_memory_t
+    private let bias: dnnl_memory_t?
+    private let context: Context
+
+    /// Builds the primitive and reorders the weights; throws `DNNLError` when oneDNN has no
+    /// kernel for the shapes and post-ops (the caller then uses its own).
+    public init(geometry g: Geometry, weights kernel: UnsafePointer<Float>, bias biasValues: UnsafePointer<Float>?,
+                postOps: [PostOp], algorithm: Algorithm = .direct) throws(DNNLError) {
+        let context = try Context.shared.get()
+        self.context = context
+        self.geometry = g
+        let sourceDescriptor = try memoryDescriptor([1, g.inputChannels, g.inputHeight, g.inputWidth], dnnl_nhwc)
+        let destinationDescriptor = try memoryDescriptor([1, g.outputChannels, g.outputHeight, g.outputWidth], dnnl_nhwc)
+        let grouped = g.groups > 1
+        let weightDims = grouped
+            ? [g.groups, g.outputChannels / g.groups, g.inputChannels / g.groups, g.kernelHeight, g.kernelWidth]
+            : [g.outputChannels, g.inputChannels, g.kernelHeight, g.kernelWidth]
+        let userWeights = try memoryDescriptor(weightDims, grouped ? dnnl_hwigo : dnnl_hwio)
+        let anyWeights = try memoryDescriptor(weightDims, dnnl_format_tag_any)
+        let biasDescriptor = try biasValues.map { (_) throws(DNNLError) in try memoryDescriptor([g.outputChannels], dnnl_x) }
+
+        var operation = dnnl_convolution_desc_t()
+        var strides = dims([g.strideHeight, g.strideWidth])
+        var dilations = dims([g.dilationHeight - 1, g.dilationWidth - 1])
+        var left = dims([g.padTop, g.padLeft])
+        var right = dims([g.padBottom, g.padRight])
+        var src = sourceDescriptor, dst = destinationDescriptor, wei = anyWeights
+        var biasCopy = biasDescriptor ?? dnnl_memory_desc_t()
+        try check(withUnsafePointer(to: &biasCopy) { biasPointer in
+            dnnl_dilated_convolution_forward_desc_init(&operation, dnnl_forward_inference,
+                                                       algorithm == .winograd ? dnnl_convolution_auto : dnnl_convolution_direct,
+                                                       &src, &wei, biasDescriptor == nil ? nil : biasPointer, &dst,
+                                                       &strides.0, &dilations.0, &left.0, &right.0)
+        }, "dnnl_dilated_convolution_forward_desc_init")
+
+        let attributes = try PostOp.attributes(postOps)
+        defer { dnnl_primitive_attr_destroy(attributes) }
+        var descriptor: dnnl_primitive_desc_t?
+        try check(dnnl_primitive_desc_create(&descriptor, &operation, attributes, context.engine, nil), "dnnl_primitive_desc_create (convolution)")
+        handles.descriptors.append(descriptor!)
+        var implementationName: UnsafePointer<CChar>?
+        _ = dnnl_primitive_desc_query(descriptor, dnnl_query_impl_info_str, 0, &implementationName)
+        implementation = implementationName.map { String(cString: $0) } ?? "unknown"
+        var created: dnnl_primitive_t?
+        try check(dnnl_primitive_create(&created, descriptor), "dnnl_primitive_create (convolution)")
+        handles.primitives.append(created!)
+        primitive = created!
+
+        // Weights: graft's layout -> the kernel's, once.
+        let chosenWeights = dnnl_primitive_desc_query_md(descriptor, dnnl_query_weights_md, 0)!.pointee
+        let weightBuffer = handles.buffer(bytes: dnnl_memory_desc_get_size([chosenWeights]))
+        weights = try handles.memory(chosenWeights, engine: context.engine, handle: weightBuffer)
+        let userMemory = try handles.memory(userWeights, engine: context.engine, handle: UnsafeMutableRawPointer(mutating: kernel))
+        try reorder(from: userMemory, userWeights, to: weights, chosenWeights, context: context, handles: handles)
+        if let biasDescriptor, let biasValues {
+            let biasBuffer = handles.buffer(bytes: g.outputChannels * 4)
+            biasBuffer.copyMemory(from: biasValues, byteCount: g.outputChannels * 4)
+            bias = try handles.memory(biasDescriptor, engine: context.engine, handle: biasBuffer)
+        } else {
+            bias = nil
+        }
+        source = try handles.memory(sourceDescriptor, engine: context.engine, handle: nil)
+        destination = try handles.memory(destinationDescriptor, engine: context.engine, handle: nil)
+    }
+
+    /// Runs `batch` images: `input` holds `batch` NHWC images, `output` receives `batch` results
+    /// (and holds the residual to add when a `.sum` post-op was given).
+    public func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, threads: Int) {
+        let g = geometry
+        let inputStride = g.inputHeight * g.inputWidth * g.inputChannels
+        let outputStride = g.outputHeight * g.outputWidth * g.outputChannels
+        graft_dnnl_set_threads(Int32(threads))
+        for image in 0..<batch {
+            dnnl_memory_set_data_handle(source, UnsafeMutableRawPointer(mutating: input + image * inputStride))
+            dnnl_memory_set_data_handle(destination, UnsafeMutableRawPointer(output + image * outputStride))
+            var arguments = [dnnl_exec_arg_t(arg: graft_dnnl_arg_src(), memory: source),
+                             dnnl_exec_arg_t(arg: graft_dnnl_arg_weights(), memory: weights),
+                             dnnl_exec_arg_t(arg: graft_dnnl_arg_dst(), memory: destination)]
+            if let bias { arguments.append(dnnl_exec_arg_t(arg: graft_dnnl_arg_bias(), memory: bias)) }
+            let status = dnnl_primitive_execute(primitive, context.stream, Int32(arguments.count), &arguments)
+            precondition(status == dnnl_success, "oneDNN convolution failed: \(String(cString: dnnl_status2str(status)))")
+        }
+    }
+}
+
+/// What a primitive does after its product, in order.
+public enum PostOp: Sendable, Hashable {
+    /// Adds the destination's previous contents (a residual sum).
+    case sum
+    /// `max(x, 0)`.
+    case relu
+    /// `min(max(x, 0), 6)`.
+    case relu6
+    case sigmoid
+    case tanh
+
+    static func attributes(_ operations: [PostOp]) throws(DNNLError) -> dnnl_primitive_attr_t {
+        var attributes: dnnl_primitive_attr_t?
+        try check(dnnl_primitive_attr_create(&attributes), "dnnl_primitive_attr_create")
+        guard !operations.isEmpty else { return attributes! }
+        var postOps: dnnl_post_ops_t?
+        try check(dnnl_post_ops_create(&postOps), "dnnl_post_ops_create")
+        defer { dnnl_post_ops_destroy(postOps) }
+        for operation in operations {
+            switch operation {
+            case .sum: try check(dnnl_post_ops_append_sum(postOps, 1), "dnnl_post_ops_append_sum")
+            case .relu: try check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_relu, 0, 0), "dnnl_post_ops_append_eltwise")
+            case .relu6: try check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_clip_v2, 0, 6), "dnnl_post_ops_append_eltwise")
+            case .sigmoid: try check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_logistic, 0, 0), "dnnl_post_ops_append_eltwise")
+            case .tanh: try check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_tanh, 0, 0), "dnnl_post_ops_append_eltwise")
+            }
+        }
+        try check(dnnl_primitive_attr_set_post_ops(attributes, postOps), "dnnl_primitive_attr_set_post_ops")
+        return attributes!
+    }
+}
+
+/// Copies `from` (layout `fromDescriptor`) into `to` (layout `toDescriptor`) with a oneDNN reorder.
+func reorder(from: dnnl_memory_t, _ fromDescriptor: dnnl_memory_desc_t, to: dnnl_memory_t, _ toDescriptor: dnnl_memory_desc_t,
+             context: Context, handles: Handles) throws(DNNLError) {
+    var source = fromDescriptor, target = toDescriptor
+    var descriptor: dnnl_primitive_desc_t?
+    try check(dnnl_reorder_primitive_desc_create(&descriptor, &source, context.engine, &target, context.engine, nil), "dnnl_reorder_primitive_desc_create")
+    defer { dnnl_primitive_desc_destroy(descriptor) }
+    var primitive: dnnl_primitive_t?
+    try check(dnnl_primitive_create(&primitive, descriptor), "dnnl_primitive_create (reorder)")
+    defer { dnnl_primitive_destroy(primitive) }
+    var arguments = [dnnl_exec_arg_t(arg: graft_dnnl_arg_from(), memory: from), dnnl_exec_arg_t(arg: graft_dnnl_arg_to(), memory: to)]
+    try check(dnnl_primitive_execute(primitive, context.stream, 2, &arguments), "dnnl_primitive_execute (reorder)")
+    try check(dnnl_stream_wait(context.stream), "dnnl_stream_wait")
+}
