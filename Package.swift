@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "GraftTensors", dependencies: ["GraftSupport"]),
         // The .graft format and the typed op schema every importer, the runtime and attach read.
         .target(name: "GraftModel", dependencies: ["GraftSupport", "GraftTensors"]),
-        .target(name: "GraftRuntime", dependencies: ["GraftSupport", "GraftTensors", "GraftModel", "GraftNumerics"]),
+        .target(name: "GraftRuntime", dependencies: ["GraftSupport", "GraftTensors", "GraftModel", "GraftNumerics", "GraftDNNL"]),
         .target(name: "GraftKerasImport", dependencies: [
             "GraftSupport", "GraftTensors", "GraftModel", "GraftHDF5",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),

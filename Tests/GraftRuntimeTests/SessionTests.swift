@@ -47,7 +47,7 @@ struct SessionTests {
         #expect(session.computedNodeNames.contains("block_add") && session.computedNodeNames.contains("block_out"))
         #expect(!session.executedNodeNames.contains("block_out"))
         let steps = try session.memoryPlan(inputShapes: [fixture.input.shape]).steps
-        #expect(steps.contains("block_conv3 Conv2D + residual Add"))
+        #expect(steps.contains { $0.hasPrefix("block_conv3 Conv2D + residual Add") })
         #expect(!steps.contains { $0.hasPrefix("block_out ") })
         let expected = try #require(fixture.outputs.first { $0.name == "predictions" }).expected
         #expect(try session.run(fixture.input)[0].relativeMaxError(to: expected) <= parityTolerance)
@@ -57,7 +57,7 @@ struct SessionTests {
         let fixture = try FixtureCase("residual_net")
         let session = try InferenceSession(model: fixture.model, outputs: ["block_add"])
         let steps = try session.memoryPlan(inputShapes: [fixture.input.shape]).steps
-        #expect(steps.contains("block_conv3 Conv2D + residual Add"))
+        #expect(steps.contains { $0.hasPrefix("block_conv3 Conv2D + residual Add") })
         #expect(!steps.contains { $0.hasPrefix("block_add ") })
         let expected = fixture.outputs.first { $0.name == "block_add" }!.expected
         #expect(try session.run(fixture.input)[0].relativeMaxError(to: expected) <= parityTolerance)
@@ -124,7 +124,8 @@ struct SessionTests {
         let session = try InferenceSession(model: fixture.model)
         let memory = try session.memoryPlan(inputShapes: [[8, 16, 16, 3]])
         #expect(memory.activationBytes < memory.unsharedActivationBytes * 3 / 4)
-        #expect(memory.workspaceBytes > 0)
+        // graft's im2col convolutions share one workspace; oneDNN's keep their own scratchpad.
+        #expect(memory.workspaceBytes > 0 || memory.steps.allSatisfy { !$0.contains("Conv2D") || $0.contains("oneDNN") })
         // The input and the output alone take this much.
         #expect(memory.activationBytes >= (8 * 16 * 16 * 3 + 8 * 3) * 4)
     }

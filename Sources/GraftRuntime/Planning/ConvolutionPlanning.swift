@@ -41,6 +41,28 @@ extension PlanBuilder {
                                            padTop: pads.top, padLeft: pads.left, groups: isDepthwise ? 1 : groups)
         let outputLayout = ValueLayout.image(batch: n, height: oh, width: ow, channels: outputChannels, layout: layout)
         let bias = item.weights["bias"]?.pointer
+        let target = item.residual.flatMap { residualTarget($0, layout: outputLayout) }
+        let activation = target != nil ? item.residual!.activation : item.activation
+        let fused = KernelChoice.postOps(for: activation, accumulates: false) != nil
+        if let dnnl = KernelChoice.convolution(geometry, kernel: kernel.pointer, bias: bias, activation: fused ? activation : .linear,
+                                                accumulates: target != nil, depthwise: isDepthwise) {
+            let output = target ?? newBuffer(n * oh * ow * outputChannels)
+            addStep(reads: target == nil ? [x.buffer] : [x.buffer, output], writes: [output],
+                    kind: (target == nil ? item.op.rawValue : "Conv2D + residual Add") + " (oneDNN \(dnnl.implementation))") { memory in
+                let input = memory[x.buffer], out = memory[output], threads = memory.threads
+                return { dnnl.run(input: input, output: out, batch: n, threads: threads) }
+            }
+            if !fused {
+                // A function oneDNN has no exact post-op for, in place on the result.
+                let count = n * oh * ow * outputChannels
+                addStep(reads: [output], writes: [output], kind: "activation") { memory in
+                    let out = memory[output], threads = memory.threads
+                    return { activation.apply(out, out, count: count, threads: threads) }
+                }
+            }
+            try finishResidual(item, output: output, layout: outputLayout, inPlace: target != nil)
+            return
+        }
         if isDepthwise {
             let output = newBuffer(n * oh * ow * outputChannels)
             let depthwise = DepthwiseConvolution2D(geometry: geometry, multiplier: outputChannels / c, kernel: kernel.pointer, bias: bias, activation: item.activation)
@@ -51,9 +73,7 @@ extension PlanBuilder {
             define(item.outputs[0], PlannedValue(layout: outputLayout, buffer: output))
             return
         }
-        let target = item.residual.flatMap { residualTarget($0, layout: outputLayout) }
         let output = target ?? newBuffer(n * oh * ow * outputChannels)
-        let activation = target != nil ? item.residual!.activation : item.activation
         let convolution = Convolution2D(geometry: geometry, kernel: kernel.pointer, bias: bias, activation: activation,
                                         threads: threads, accumulates: target != nil)
         addStep(reads: target == nil ? [x.buffer] : [x.buffer, output], writes: [output], workspace: convolution.workspaceCount,
@@ -61,20 +81,22 @@ extension PlanBuilder {
             let input = memory[x.buffer], out = memory[output], workspace = memory.workspace, threads = memory.threads
             return { convolution.run(input: input, output: out, workspace: workspace, threads: threads) }
         }
-        guard let residual = item.residual else {
-            define(item.outputs[0], PlannedValue(layout: outputLayout, buffer: output))
+        try finishResidual(item, output: output, layout: outputLayout, inPlace: target != nil)
+    }
+
+    /// Defines a convolution's result: the node's output, or, when its folded residual Add could
+    /// not be accumulated in place, the convolution's own value followed by the Add as a step
+    /// of its own (as if it had not been folded).
+    private func finishResidual(_ item: ExecutableNode, output: Int, layout: ValueLayout, inPlace: Bool) throws(RuntimeError) {
+        guard let residual = item.residual, !inPlace else {
+            define(item.outputs[0], PlannedValue(layout: layout, buffer: output))
             return
         }
-        if target != nil {
-            define(item.outputs[0], PlannedValue(layout: outputLayout, buffer: output))
-        } else {
-            // The Add as its own step, as if it had not been folded.
-            define(residual.convolutionOutput, PlannedValue(layout: outputLayout, buffer: output))
-            var operands = [residual.shortcut]
-            operands.insert(residual.convolutionOutput, at: residual.position)
-            try planCombination(item, inputs: operands, activation: residual.activation, operation: .add(coefficients: nil),
-                                label: residual.node)
-        }
+        define(residual.convolutionOutput, PlannedValue(layout: layout, buffer: output))
+        var operands = [residual.shortcut]
+        operands.insert(residual.convolutionOutput, at: residual.position)
+        try planCombination(item, inputs: operands, activation: residual.activation, operation: .add(coefficients: nil),
+                            label: residual.node)
     }
 
     /// The buffer a convolution can accumulate its residual Add into: the other operand's own,

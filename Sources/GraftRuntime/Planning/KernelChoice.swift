@@ -1,0 +1,43 @@
+import Foundation
+import GraftDNNL
+
+/// Which implementation runs an op family, chosen when a plan is built.
+///
+/// oneDNN runs 2-D convolutions (grouped, depthwise and dilated ones included) where it has a
+/// kernel for them: its direct convolutions in blocked layouts run near the CPU's peak, far
+/// above im2col + sgemm. graft's own kernels run the rest, and everything when
+/// `GRAFT_KERNELS=graft` is set in the environment (for measuring one against the other).
+enum KernelChoice {
+    /// Whether oneDNN may be used at all in this process.
+    static let oneDNNEnabled: Bool = ProcessInfo.processInfo.environment["GRAFT_KERNELS"] != "graft"
+
+    /// The oneDNN post-ops that compute `activation` after the bias (and the residual sum, when
+    /// `accumulates`), or nil when oneDNN has no exact equivalent of the function.
+    static func postOps(for activation: ActivationKernel, accumulates: Bool) -> [PostOp]? {
+        let function: [PostOp]
+        switch activation {
+        case .linear: function = []
+        case .relu: function = [.relu]
+        case .relu6: function = [.relu6]
+        case .sigmoid: function = [.sigmoid]
+        case .tanh: function = [.tanh]
+        default: return nil
+        }
+        return (accumulates ? [.sum] : []) + function
+    }
+
+    /// A oneDNN convolution for `geometry` with `activation` fused (and the residual sum when
+    /// `accumulates`), or nil to use graft's own kernel.
+    static func convolution(_ geometry: ConvolutionGeometry, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                            activation: ActivationKernel, accumulates: Bool, depthwise: Bool) -> DNNLConvolution? {
+        guard oneDNNEnabled, let postOps = postOps(for: activation, accumulates: accumulates) else { return nil }
+        let g = geometry
+        let shape = DNNLConvolution.Geometry(
+            inputHeight: g.inputHeight, inputWidth: g.inputWidth, inputChannels: g.inputChannels,
+            outputHeight: g.outputHeight, outputWidth: g.outputWidth, outputChannels: g.outputChannels,
+            kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, strideHeight: g.strideHeight, strideWidth: g.strideWidth,
+            dilationHeight: g.dilationHeight, dilationWidth: g.dilationWidth, padTop: g.padTop, padLeft: g.padLeft,
+            groups: depthwise ? g.inputChannels : g.groups)
+        return try? DNNLConvolution(geometry: shape, weights: kernel, bias: bias, postOps: postOps)
+    }
+}
