@@ -19,7 +19,7 @@ python=${PYTHON:-python3}
 if [ "${1:-}" = "--minimal" ]; then
     .venv/bin/pip install -q numpy h5py safetensors
 else
-    .venv/bin/pip install -q numpy h5py safetensors "opencv-python-headless<5" scikit-learn protobuf tensorflow-cpu onnxruntime onnx pillow
+    .venv/bin/pip install -q numpy h5py safetensors "opencv-python-headless<5" scikit-learn protobuf tensorflow-cpu onnxruntime onnx openvino pillow
     # Keras 2 (tf.keras) files for the fixtures and the zoo: tf_keras matching tensorflow-cpu,
     # without letting it replace tensorflow-cpu by the full tensorflow package.
     tf_version=$(.venv/bin/python -c "import importlib.metadata as m; print(m.version('tensorflow-cpu'))")

@@ -70,13 +70,17 @@ public final class DNNLConvolution: @unchecked Sendable {
 
     /// Builds the primitive and reorders the weights; throws `DNNLError` when oneDNN has no
     /// kernel for the shapes and post-ops (the caller then uses its own).
-    public init(geometry g: Geometry, weights kernel: UnsafePointer<Float>, bias biasValues: UnsafePointer<Float>?,
+    /// Images per primitive call: `run` splits a batch into calls of this many images.
+    public let imagesPerCall: Int
+
+    public init(geometry g: Geometry, imagesPerCall: Int = 1, weights kernel: UnsafePointer<Float>, bias biasValues: UnsafePointer<Float>?,
                 postOps: [PostOp], algorithm: Algorithm = .direct) throws(DNNLError) {
+        self.imagesPerCall = imagesPerCall
         let context = try Context.shared.get()
         self.context = context
         self.geometry = g
-        let sourceDescriptor = try memoryDescriptor([1, g.inputChannels, g.inputHeight, g.inputWidth], dnnl_nhwc)
-        let destinationDescriptor = try memoryDescriptor([1, g.outputChannels, g.outputHeight, g.outputWidth], dnnl_nhwc)
+        let sourceDescriptor = try memoryDescriptor([imagesPerCall, g.inputChannels, g.inputHeight, g.inputWidth], dnnl_nhwc)
+        let destinationDescriptor = try memoryDescriptor([imagesPerCall, g.outputChannels, g.outputHeight, g.outputWidth], dnnl_nhwc)
         let grouped = g.groups > 1
         let weightDims = grouped
             ? [g.groups, g.outputChannels / g.groups, g.inputChannels / g.groups, g.kernelHeight, g.kernelWidth]
@@ -133,10 +137,11 @@ public final class DNNLConvolution: @unchecked Sendable {
     /// (and holds the residual to add when a `.sum` post-op was given).
     public func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, threads: Int) {
         let g = geometry
-        let inputStride = g.inputHeight * g.inputWidth * g.inputChannels
-        let outputStride = g.outputHeight * g.outputWidth * g.outputChannels
+        precondition(batch % imagesPerCall == 0, "a batch of \(batch) in calls of \(imagesPerCall) images")
+        let inputStride = g.inputHeight * g.inputWidth * g.inputChannels * imagesPerCall
+        let outputStride = g.outputHeight * g.outputWidth * g.outputChannels * imagesPerCall
         graft_dnnl_set_threads(Int32(threads))
-        for image in 0..<batch {
+        for image in 0..<(batch / imagesPerCall) {
             dnnl_memory_set_data_handle(source, UnsafeMutableRawPointer(mutating: input + image * inputStride))
             dnnl_memory_set_data_handle(destination, UnsafeMutableRawPointer(output + image * outputStride))
             var arguments = [dnnl_exec_arg_t(arg: graft_dnnl_arg_src(), memory: source),

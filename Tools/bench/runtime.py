@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""graft's CPU runtime against TensorFlow-CPU and onnxruntime, with an OpenBLAS sgemm roofline.
+"""graft's CPU runtime against TensorFlow-CPU, onnxruntime and OpenVINO, with an OpenBLAS sgemm roofline.
 
     .venv/bin/python Tools/bench/runtime.py [--models resnet50,mobilenetv2] [--batches 1,8]
                                             [--rounds 5] [--calls 3] [--threads 2] [--graft PATH]
@@ -57,8 +57,12 @@ def build(name):
         model = keras.applications.ResNet50(weights=None, input_shape=(224, 224, 3))
     elif name == "mobilenetv2":
         model = keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3))
+    elif name == "vgg16":
+        model = keras.applications.VGG16(weights=None, input_shape=(224, 224, 3))
+    elif name == "vgg16-base":
+        model = keras.applications.VGG16(weights=None, input_shape=(224, 224, 3), include_top=False, pooling="avg")
     else:
-        raise SystemExit(f"runtime.py: unknown model {name!r} (resnet50, mobilenetv2)")
+        raise SystemExit(f"runtime.py: unknown model {name!r} (resnet50, mobilenetv2, vgg16, vgg16-base)")
     rng = np.random.default_rng(7)
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
@@ -204,6 +208,11 @@ def export_onnx(model, path):
             nodes.append(helper.make_node("GlobalAveragePool", [sources[0]], [name + "/pooled"]))
             nodes.append(helper.make_node("Flatten", [name + "/pooled"], [name], axis=1))
             produced[name] = name
+        elif isinstance(layer, keras.layers.Flatten):
+            # Keras flattens NHWC in (h, w, c) order; the exported graph is NCHW inside.
+            nodes.append(helper.make_node("Transpose", [sources[0]], [name + "/nhwc"], perm=[0, 2, 3, 1]))
+            nodes.append(helper.make_node("Flatten", [name + "/nhwc"], [name], axis=1))
+            produced[name] = name
         elif isinstance(layer, keras.layers.Add):
             nodes.append(helper.make_node("Sum", sources, [name]))
             produced[name] = name
@@ -277,14 +286,47 @@ class OnnxRuntimeEngine:
         return self.session.run([self.output_name], {"input_nhwc": x})[0]
 
 
+class OpenVinoEngine:
+    """OpenVINO's CPU plugin on the same ONNX file: one stream, the LATENCY hint, the given
+    threads, and f32 pinned (on CPUs with bf16 it would otherwise switch to bf16 by itself)."""
+    name = "openvino"
+
+    def __init__(self, path, threads, batches):
+        import openvino as ov
+        core = ov.Core()
+        self.compiled = {}
+        for batch in batches:
+            model = core.read_model(path)
+            model.reshape([batch, 224, 224, 3])
+            self.compiled[batch] = core.compile_model(model, "CPU", {
+                "INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
+                "INFERENCE_PRECISION_HINT": "f32"})
+        self.version = ov.__version__
+
+    def time(self, x, calls):
+        compiled = self.compiled[x.shape[0]]
+        request = compiled.create_infer_request()
+        request.infer({0: x})
+        times = []
+        for _ in range(calls):
+            start = time.perf_counter()
+            request.infer({0: x})
+            times.append(time.perf_counter() - start)
+        return times
+
+    def output(self, x):
+        return np.asarray(self.compiled[x.shape[0]]({0: x})[0])
+
+
 class GraftEngine:
     name = "graft"
 
-    def __init__(self, graft, model_path, work, threads):
+    def __init__(self, graft, model_path, work, threads, name="graft"):
         self.graft, self.model_path, self.work, self.threads = graft, model_path, work, threads
+        self.name = name
 
     def run(self, input_path, repeat):
-        output_path = input_path.replace(".npy", ".graft-out.npy")
+        output_path = input_path.replace(".npy", f".{self.name}-out.npy")
         ran = subprocess.run([self.graft, "run", self.model_path, "--input", input_path, "--output", output_path,
                               "--threads", str(self.threads), "--repeat", str(repeat)],
                              capture_output=True, text=True)
@@ -367,6 +409,9 @@ def main():
     parser.add_argument("--graft", default=os.path.join(ROOT, ".build", "release", "graft"))
     parser.add_argument("--work", default=os.path.join(ROOT, ".build-bench", "runtime"))
     parser.add_argument("--no-onnxruntime", action="store_true")
+    parser.add_argument("--no-openvino", action="store_true")
+    parser.add_argument("--also", action="append", default=[], metavar="LABEL=PATH",
+                        help="another graft binary to time alongside (e.g. before=/path/to/old/graft)")
     parser.add_argument("--pause", type=float, default=0.3, help="idle seconds between engines")
     args = parser.parse_args()
     if not os.access(args.graft, os.X_OK):
@@ -403,10 +448,22 @@ def main():
         if converted.returncode != 0:
             raise SystemExit(f"runtime.py: graft convert {h5_path} failed: {converted.stderr.strip()}")
         engines = [TensorFlowEngine(model), GraftEngine(args.graft, graft_path, args.work, args.threads)]
+        for extra in args.also:
+            label, binary = extra.split("=", 1)
+            extra_path = os.path.join(args.work, f"{name}.{label}.graft")
+            converted = subprocess.run([binary, "convert", h5_path, "-o", extra_path], capture_output=True, text=True)
+            if converted.returncode != 0:
+                raise SystemExit(f"runtime.py: {binary} convert {h5_path} failed: {converted.stderr.strip()}")
+            engines.append(GraftEngine(binary, extra_path, args.work, args.threads, name=label))
         if have_onnxruntime:
             onnx_path = os.path.join(args.work, f"{name}.onnx")
             output = export_onnx(model, onnx_path)
             engines.insert(1, OnnxRuntimeEngine(onnx_path, output, args.threads))
+            if not args.no_openvino:
+                try:
+                    engines.insert(2, OpenVinoEngine(onnx_path, args.threads, batches))
+                except ImportError:
+                    print("openvino is not installed: no OpenVINO figures (pip install openvino)", file=sys.stderr)
         inputs = {}
         for batch in batches:
             x = np.random.default_rng(batch).uniform(-1, 1, (batch, 224, 224, 3)).astype(np.float32)
@@ -442,6 +499,7 @@ def main():
     print(f"\nsgemm {sgemm.size}^3: best {peak:.1f} GFLOP/s, median {statistics.median(roofline):.1f} over {len(roofline)} rounds")
     print(f"{'model':<12} {'batch':>5}  {'engine':<12} {'img/s best':>10} {'median':>8}   graft ratio best (median)")
     summary = []
+    peers = {"onnxruntime", "openvino"}
     for name in models:
         engines, _, macs = setups[name]
         for batch in batches:
@@ -451,14 +509,24 @@ def main():
                 rates[engine.name] = (batch / min(times), batch / statistics.median(times))
             for engine in engines:
                 best, median = rates[engine.name]
-                if engine.name == "graft":
+                if isinstance(engine, GraftEngine):
                     gflops = 2.0 * macs * best / 1e9
                     note = f"{gflops:.1f} GFLOP/s effective = {gflops / peak:.0%} of sgemm"
+                    if engine.name != "graft":
+                        ratio = rates["graft"][0] / best, rates["graft"][1] / median
+                        note += f"; graft/{engine.name} {ratio[0]:.2f}x ({ratio[1]:.2f}x)"
+                        summary.append(f"{name} batch {batch}: graft/{engine.name} {ratio[0]:.2f}x best, {ratio[1]:.2f}x median")
                 else:
                     ratio = rates["graft"][0] / best, rates["graft"][1] / median
                     note = f"{ratio[0]:.2f}x ({ratio[1]:.2f}x)"
                     summary.append(f"{name} batch {batch}: graft/{engine.name} {ratio[0]:.2f}x best, {ratio[1]:.2f}x median")
                 print(f"{name:<12} {batch:>5}  {engine.name:<12} {best:>10.1f} {median:>8.1f}   {note}")
+            present = [e.name for e in engines if e.name in peers]
+            if present:
+                fastest_best = max(rates[p][0] for p in present)
+                fastest_median = max(rates[p][1] for p in present)
+                summary.append(f"{name} batch {batch}: graft/fastest peer ({'/'.join(present)}) "
+                               f"{rates['graft'][0] / fastest_best:.2f}x best, {rates['graft'][1] / fastest_median:.2f}x median")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print("\n".join(summary))
 

@@ -74,12 +74,21 @@ extension PlanBuilder {
             return
         }
         let output = target ?? newBuffer(n * oh * ow * outputChannels)
-        let convolution = Convolution2D(geometry: geometry, kernel: kernel.pointer, bias: bias, activation: activation,
+        // One image at a time: the products' shapes (and so OpenBLAS's kernels and the cut) are
+        // then those of one image, and an image's result does not depend on its batch.
+        var single = geometry
+        single.batch = 1
+        let convolution = Convolution2D(geometry: single, kernel: kernel.pointer, bias: bias, activation: activation,
                                         threads: threads, accumulates: target != nil)
+        let (inputStride, outputStride) = (h * w * c, oh * ow * outputChannels)
         addStep(reads: target == nil ? [x.buffer] : [x.buffer, output], writes: [output], workspace: convolution.workspaceCount,
                 kind: target == nil ? nil : "Conv2D + residual Add") { memory in
             let input = memory[x.buffer], out = memory[output], workspace = memory.workspace, threads = memory.threads
-            return { convolution.run(input: input, output: out, workspace: workspace, threads: threads) }
+            return {
+                for image in 0..<n {
+                    convolution.run(input: input + image * inputStride, output: out + image * outputStride, workspace: workspace, threads: threads)
+                }
+            }
         }
         try finishResidual(item, output: output, layout: outputLayout, inPlace: target != nil)
     }
@@ -135,11 +144,19 @@ extension PlanBuilder {
                                            kernelHeight: kh, kernelWidth: kw, strideHeight: strides.height, strideWidth: strides.width,
                                            dilationHeight: dilations.height, dilationWidth: dilations.width,
                                            padTop: pads.top, padLeft: pads.left, groups: groups)
-        let transposed = TransposedConvolution2D(geometry: geometry, kernel: kernel.pointer, bias: item.weights["bias"]?.pointer, activation: item.activation)
+        // One image at a time, as for Conv2D, so results do not depend on the batch.
+        var single = geometry
+        single.batch = 1
+        let transposed = TransposedConvolution2D(geometry: single, kernel: kernel.pointer, bias: item.weights["bias"]?.pointer, activation: item.activation)
         let output = newBuffer(n * oh * ow * outputChannels)
+        let (inputStride, outputStride) = (h * w * c, oh * ow * outputChannels)
         addStep(reads: [x.buffer], writes: [output], workspace: transposed.workspaceCount) { memory in
             let input = memory[x.buffer], out = memory[output], workspace = memory.workspace, threads = memory.threads
-            return { transposed.run(input: input, output: out, workspace: workspace, threads: threads) }
+            return {
+                for image in 0..<n {
+                    transposed.run(input: input + image * inputStride, output: out + image * outputStride, workspace: workspace, threads: threads)
+                }
+            }
         }
         define(item.outputs[0], PlannedValue(layout: .image(batch: n, height: oh, width: ow, channels: outputChannels, layout: layout), buffer: output))
     }

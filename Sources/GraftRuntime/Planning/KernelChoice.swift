@@ -28,6 +28,9 @@ enum KernelChoice {
 
     /// A oneDNN convolution for `geometry` with `activation` fused (and the residual sum when
     /// `accumulates`), or nil to use graft's own kernel.
+    /// Images per oneDNN convolution call: the whole batch unless `GRAFT_DNNL_PER_IMAGE=1`.
+    static let perImage: Bool = ProcessInfo.processInfo.environment["GRAFT_DNNL_PER_IMAGE"] == "1"
+
     static func convolution(_ geometry: ConvolutionGeometry, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                             activation: ActivationKernel, accumulates: Bool, depthwise: Bool) -> DNNLConvolution? {
         guard oneDNNEnabled, let postOps = postOps(for: activation, accumulates: accumulates) else { return nil }
@@ -38,6 +41,6 @@ enum KernelChoice {
             kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, strideHeight: g.strideHeight, strideWidth: g.strideWidth,
             dilationHeight: g.dilationHeight, dilationWidth: g.dilationWidth, padTop: g.padTop, padLeft: g.padLeft,
             groups: depthwise ? g.inputChannels : g.groups)
-        return try? DNNLConvolution(geometry: shape, weights: kernel, bias: bias, postOps: postOps)
+        return try? DNNLConvolution(geometry: shape, imagesPerCall: perImage ? 1 : g.batch, weights: kernel, bias: bias, postOps: postOps)
     }
 }

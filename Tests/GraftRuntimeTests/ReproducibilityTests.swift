@@ -1,0 +1,55 @@
+import Foundation
+import GraftModel
+import GraftRuntime
+import GraftTensors
+import Testing
+
+/// An image's result must not depend on the batch it runs in, its position there, or the thread
+/// count: the Spark driver shards images freely, and a resumed cache must equal an uninterrupted
+/// one. Checked bit for bit (not within a tolerance) on every fixture with a single image input.
+@Suite struct Reproducibility {
+    /// Fixtures whose single input has a batch of at least two items.
+    static let cases: [String] = FixtureCase.names.filter { name in
+        guard let fixture = try? FixtureCase(name), fixture.inputs.count == 1 else { return false }
+        return fixture.input.shape[0] >= 2
+    }
+
+    @Test func everyFixtureWithABatchIsChecked() {
+        #expect(Reproducibility.cases.count >= 40)
+    }
+
+    @Test("an item's result is bit-identical alone, at another position, in another batch size and with other thread counts",
+          arguments: Reproducibility.cases)
+    func bitIdentical(name: String) throws {
+        let fixture = try FixtureCase(name)
+        let requests = fixture.outputs.map(\.name)
+        let input = fixture.input
+        // Item 1 alone, then [item 1, item 0, item 1] (item 1 at positions 0 and 2, batch 3).
+        let second = input.batchItems(1..<2)
+        let mixed = second.appendingBatch(input.batchItems(0..<1)).appendingBatch(second)
+        for threads in [1, 2, 3] {
+            let session = try InferenceSession(model: fixture.model, outputs: requests, threadCount: threads)
+            let alone = try session.run(second)
+            let batch = try session.run(mixed)
+            for (index, request) in requests.enumerated() {
+                let single = alone[index].scalars
+                let items = batch[index].shape[0]
+                #expect(items == 3, "\(name) \(request)")
+                let size = single.count
+                for position in [0, 2] {
+                    let slice = Array(batch[index].scalars[(position * size)..<((position + 1) * size)])
+                    #expect(slice.map(\.bitPattern) == single.map(\.bitPattern),
+                            "\(name) \(request): item at position \(position) of 3, \(threads) threads, differs from the item alone")
+                }
+            }
+        }
+        // Thread counts against each other, on the batch.
+        let reference = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 1).run(mixed)
+        for threads in [2, 3] {
+            let other = try InferenceSession(model: fixture.model, outputs: requests, threadCount: threads).run(mixed)
+            for (a, b) in zip(reference, other) {
+                #expect(a.scalars.map(\.bitPattern) == b.scalars.map(\.bitPattern), "\(name): 1 and \(threads) threads differ")
+            }
+        }
+    }
+}
