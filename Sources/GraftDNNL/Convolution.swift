@@ -67,6 +67,8 @@ public final class DNNLConvolution: @unchecked Sendable {
     private let weights: dnnl_memory_t
     private let bias: dnnl_memory_t?
     private let context: Context
+    /// For blocked layouts: NHWC into the primitive's source layout, and its destination back.
+    private let reorders: (in: Reorder, out: Reorder)?
 
     /// Builds the primitive and reorders the weights; throws `DNNLError` when oneDNN has no
     /// kernel for the shapes and post-ops (the caller then uses its own).
@@ -94,11 +96,18 @@ public final class DNNLConvolution: @unchecked Sendable {
         var dilations = dims([g.dilationHeight - 1, g.dilationWidth - 1])
         var left = dims([g.padTop, g.padLeft])
         var right = dims([g.padBottom, g.padRight])
-        var src = sourceDescriptor, dst = destinationDescriptor, wei = anyWeights
+        // Winograd runs only on oneDNN's blocked layouts (nChw16c): the primitive picks its layouts
+        // and the activations are reordered in and out around it. A residual sum would need the
+        // destination reordered in as well; such a convolution stays direct.
+        let blocked = algorithm == .winograd
+        if blocked && postOps.contains(.sum) { throw DNNLError(call: "Winograd convolution", status: "no residual sum") }
+        var src = blocked ? try memoryDescriptor([imagesPerCall, g.inputChannels, g.inputHeight, g.inputWidth], dnnl_format_tag_any) : sourceDescriptor
+        var dst = blocked ? try memoryDescriptor([imagesPerCall, g.outputChannels, g.outputHeight, g.outputWidth], dnnl_format_tag_any) : destinationDescriptor
+        var wei = anyWeights
         var biasCopy = biasDescriptor ?? dnnl_memory_desc_t()
         try check(withUnsafePointer(to: &biasCopy) { biasPointer in
             dnnl_dilated_convolution_forward_desc_init(&operation, dnnl_forward_inference,
-                                                       algorithm == .winograd ? dnnl_convolution_auto : dnnl_convolution_direct,
+                                                       algorithm == .winograd ? dnnl_convolution_winograd : dnnl_convolution_direct,
                                                        &src, &wei, biasDescriptor == nil ? nil : biasPointer, &dst,
                                                        &strides.0, &dilations.0, &left.0, &right.0)
         }, "dnnl_dilated_convolution_forward_desc_init")
@@ -129,8 +138,21 @@ public final class DNNLConvolution: @unchecked Sendable {
         } else {
             bias = nil
         }
-        source = try handles.memory(sourceDescriptor, engine: context.engine, handle: nil)
-        destination = try handles.memory(destinationDescriptor, engine: context.engine, handle: nil)
+        if blocked {
+            let innerSource = dnnl_primitive_desc_query_md(descriptor, dnnl_query_src_md, 0)!.pointee
+            let innerDestination = dnnl_primitive_desc_query_md(descriptor, dnnl_query_dst_md, 0)!.pointee
+            source = try handles.memory(innerSource, engine: context.engine, handle: handles.buffer(bytes: dnnl_memory_desc_get_size([innerSource])))
+            destination = try handles.memory(innerDestination, engine: context.engine,
+                                             handle: handles.buffer(bytes: dnnl_memory_desc_get_size([innerDestination])))
+            let userSource = try handles.memory(sourceDescriptor, engine: context.engine, handle: nil)
+            let userDestination = try handles.memory(destinationDescriptor, engine: context.engine, handle: nil)
+            reorders = (try Reorder(from: userSource, sourceDescriptor, to: source, innerSource, context: context, handles: handles),
+                        try Reorder(from: destination, innerDestination, to: userDestination, destinationDescriptor, context: context, handles: handles))
+        } else {
+            source = try handles.memory(sourceDescriptor, engine: context.engine, handle: nil)
+            destination = try handles.memory(destinationDescriptor, engine: context.engine, handle: nil)
+            reorders = nil
+        }
     }
 
     /// Runs `batch` images: `input` holds `batch` NHWC images, `output` receives `batch` results
@@ -142,14 +164,20 @@ public final class DNNLConvolution: @unchecked Sendable {
         let outputStride = g.outputHeight * g.outputWidth * g.outputChannels * imagesPerCall
         graft_dnnl_set_threads(Int32(threads))
         for image in 0..<(batch / imagesPerCall) {
-            dnnl_memory_set_data_handle(source, UnsafeMutableRawPointer(mutating: input + image * inputStride))
-            dnnl_memory_set_data_handle(destination, UnsafeMutableRawPointer(output + image * outputStride))
+            let from = UnsafeMutableRawPointer(mutating: input + image * inputStride), to = UnsafeMutableRawPointer(output + image * outputStride)
+            if let reorders {
+                reorders.in.run(source: from, stream: context.stream)
+            } else {
+                dnnl_memory_set_data_handle(source, from)
+                dnnl_memory_set_data_handle(destination, to)
+            }
             var arguments = [dnnl_exec_arg_t(arg: graft_dnnl_arg_src(), memory: source),
                              dnnl_exec_arg_t(arg: graft_dnnl_arg_weights(), memory: weights),
                              dnnl_exec_arg_t(arg: graft_dnnl_arg_dst(), memory: destination)]
             if let bias { arguments.append(dnnl_exec_arg_t(arg: graft_dnnl_arg_bias(), memory: bias)) }
             let status = dnnl_primitive_execute(primitive, context.stream, Int32(arguments.count), &arguments)
             precondition(status == dnnl_success, "oneDNN convolution failed: \(String(cString: dnnl_status2str(status)))")
+            reorders?.out.run(destination: to, stream: context.stream)
         }
     }
 }
@@ -199,4 +227,44 @@ func reorder(from: dnnl_memory_t, _ fromDescriptor: dnnl_memory_desc_t, to: dnnl
     var arguments = [dnnl_exec_arg_t(arg: graft_dnnl_arg_from(), memory: from), dnnl_exec_arg_t(arg: graft_dnnl_arg_to(), memory: to)]
     try check(dnnl_primitive_execute(primitive, context.stream, 2, &arguments), "dnnl_primitive_execute (reorder)")
     try check(dnnl_stream_wait(context.stream), "dnnl_stream_wait")
+}
+
+/// A reorder primitive between two memories of the same tensor, one of which is rebound to the
+/// caller's pointer on every run.
+final class Reorder: @unchecked Sendable {
+    private let primitive: dnnl_primitive_t
+    private let from: dnnl_memory_t
+    private let to: dnnl_memory_t
+
+    init(from: dnnl_memory_t, _ fromDescriptor: dnnl_memory_desc_t, to: dnnl_memory_t, _ toDescriptor: dnnl_memory_desc_t,
+         context: Context, handles: Handles) throws(DNNLError) {
+        var source = fromDescriptor, target = toDescriptor
+        var descriptor: dnnl_primitive_desc_t?
+        try check(dnnl_reorder_primitive_desc_create(&descriptor, &source, context.engine, &target, context.engine, nil), "dnnl_reorder_primitive_desc_create")
+        handles.descriptors.append(descriptor!)
+        var primitive: dnnl_primitive_t?
+        try check(dnnl_primitive_create(&primitive, descriptor), "dnnl_primitive_create (reorder)")
+        handles.primitives.append(primitive!)
+        self.primitive = primitive!
+        self.from = from
+        self.to = to
+    }
+
+    /// Reorders from `source` (rebinding the source memory to it) into the owned destination.
+    func run(source: UnsafeMutableRawPointer, stream: dnnl_stream_t) {
+        dnnl_memory_set_data_handle(from, source)
+        execute(stream)
+    }
+
+    /// Reorders the owned source into `destination` (rebinding the destination memory to it).
+    func run(destination: UnsafeMutableRawPointer, stream: dnnl_stream_t) {
+        dnnl_memory_set_data_handle(to, destination)
+        execute(stream)
+    }
+
+    private func execute(_ stream: dnnl_stream_t) {
+        var arguments = [dnnl_exec_arg_t(arg: graft_dnnl_arg_from(), memory: from), dnnl_exec_arg_t(arg: graft_dnnl_arg_to(), memory: to)]
+        let status = dnnl_primitive_execute(primitive, stream, 2, &arguments)
+        precondition(status == dnnl_success, "oneDNN reorder failed: \(String(cString: dnnl_status2str(status)))")
+    }
 }

@@ -29,6 +29,9 @@ enum KernelChoice {
     /// A oneDNN convolution for `geometry` with `activation` fused (and the residual sum when
     /// `accumulates`), or nil to use graft's own kernel.
     /// Images per oneDNN convolution call: the whole batch unless `GRAFT_DNNL_PER_IMAGE=1`.
+    /// Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions, where oneDNN has it.
+    static let winograd: Bool = ProcessInfo.processInfo.environment["GRAFT_WINOGRAD"] == "1"
+
     static let perImage: Bool = ProcessInfo.processInfo.environment["GRAFT_DNNL_PER_IMAGE"] == "1"
 
     static func convolution(_ geometry: ConvolutionGeometry, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
@@ -41,6 +44,14 @@ enum KernelChoice {
             kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, strideHeight: g.strideHeight, strideWidth: g.strideWidth,
             dilationHeight: g.dilationHeight, dilationWidth: g.dilationWidth, padTop: g.padTop, padLeft: g.padLeft,
             groups: depthwise ? g.inputChannels : g.groups)
+        if winograd, g.kernelHeight == 3, g.kernelWidth == 3, g.strideHeight == 1, g.strideWidth == 1, g.dilationHeight == 1,
+           g.dilationWidth == 1, g.groups == 1, !depthwise,
+           // One image per call: oneDNN's Winograd tiles depend on the batch (its results do not
+           // otherwise), and this keeps an image's features independent of the batch.
+           let fast = try? DNNLConvolution(geometry: shape, imagesPerCall: 1, weights: kernel, bias: bias,
+                                           postOps: postOps, algorithm: .winograd) {
+            return fast
+        }
         return try? DNNLConvolution(geometry: shape, imagesPerCall: perImage ? 1 : g.batch, weights: kernel, bias: bias, postOps: postOps)
     }
 }
