@@ -101,9 +101,6 @@ def parse_arguments(argv):
         raise UsageError("--rows-per-shard must be 1 or more")
     if arguments.batch < 1:
         raise UsageError("--batch must be 1 or more")
-    if arguments.rows_per_shard % arguments.batch != 0:
-        raise UsageError("--rows-per-shard (%d) must be a multiple of --batch (%d), so every shard's batches line up with "
-                         "a single run's" % (arguments.rows_per_shard, arguments.batch))
     if arguments.threads_per_task is not None and arguments.threads_per_task < 1:
         raise UsageError("--threads-per-task must be 1 or more")
     if arguments.classes is not None and arguments.classes_file is not None:
