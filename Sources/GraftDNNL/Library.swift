@@ -91,3 +91,26 @@ final class Handles: @unchecked Sendable {
         return memory!
     }
 }
+
+/// What oneDNN is and what it runs on, for recording which kernels computed a result.
+public enum DNNLInfo {
+    /// oneDNN's version, e.g. `2.6.3`.
+    public static var version: String {
+        let version = dnnl_version().pointee
+        return "\(version.major).\(version.minor).\(version.patch)"
+    }
+
+    /// The instruction set oneDNN dispatches to on this CPU (its kernels, and so the last bits
+    /// of their results, depend on it).
+    public static var instructionSet: String {
+        let isa = dnnl_get_effective_cpu_isa()
+        let names: [(dnnl_cpu_isa_t, String)] = [
+            (dnnl_cpu_isa_sse41, "sse41"), (dnnl_cpu_isa_avx, "avx"), (dnnl_cpu_isa_avx2, "avx2"),
+            (dnnl_cpu_isa_avx2_vnni, "avx2_vnni"), (dnnl_cpu_isa_avx512_mic, "avx512_mic"),
+            (dnnl_cpu_isa_avx512_mic_4ops, "avx512_mic_4ops"), (dnnl_cpu_isa_avx512_core, "avx512_core"),
+            (dnnl_cpu_isa_avx512_core_vnni, "avx512_core_vnni"), (dnnl_cpu_isa_avx512_core_bf16, "avx512_core_bf16"),
+            (dnnl_cpu_isa_avx512_core_amx, "avx512_core_amx"),
+        ]
+        return names.first { $0.0 == isa }?.1 ?? "isa-\(isa.rawValue)"
+    }
+}

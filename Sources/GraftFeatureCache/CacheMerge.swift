@@ -34,6 +34,7 @@ public enum FeatureCacheMerge {
                 ("layers", cache.layers == first.layers),
                 ("pool", cache.provenance.pooling == first.provenance.pooling),
                 ("preprocessing", cache.provenance.preprocessing == first.provenance.preprocessing),
+                ("numerics", cache.provenance.numerics == first.provenance.numerics),
                 ("classes", cache.classes == first.classes),
                 ("feature lengths", try cache.layers.map { try cache.dimension(of: $0) } == dimensions),
             ]

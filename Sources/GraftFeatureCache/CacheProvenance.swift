@@ -13,7 +13,7 @@ public enum FeaturePooling: String, Sendable, Hashable, CaseIterable {
 /// Where the features in a cache came from: the root attributes of `schemas/feature-cache.md`.
 ///
 /// Two caches hold comparable features exactly when `modelSHA256`, `layers`, `pooling` and
-/// `preprocessing` agree; `inputListSHA256`, `graftVersion` and `created` describe one run.
+/// `preprocessing` and `numerics` agree; `inputListSHA256`, `graftVersion` and `created` describe one run.
 public struct FeatureCacheProvenance: Sendable, Hashable {
     /// Lowercase hexadecimal SHA-256 of the `.graft` file.
     public var modelSHA256: String
@@ -28,10 +28,18 @@ public struct FeatureCacheProvenance: Sendable, Hashable {
     public var graftVersion: String
     /// ISO 8601 UTC time of creation, e.g. `2025-01-31T12:00:00Z`.
     public var created: String
+    /// What the features' last bits depend on: the runtime's numerics version, the precision,
+    /// the convolution kernels and algorithm, the CPU instruction set oneDNN used
+    /// (`InferenceSession.numerics`). Empty for caches written before graft recorded it.
+    public var numerics: String
+
+    /// The `numerics` of caches written before graft recorded it.
+    public static let unrecordedNumerics = ""
 
     public init(modelSHA256: String, modelName: String, layers: [String], pooling: FeaturePooling,
-                preprocessing: String, inputListSHA256: String,
+                preprocessing: String, inputListSHA256: String, numerics: String,
                 graftVersion: String = GraftVersion.current, created: String = FeatureCacheProvenance.now()) {
+        self.numerics = numerics
         self.modelSHA256 = modelSHA256
         self.modelName = modelName
         self.layers = layers
@@ -66,6 +74,11 @@ public struct FeatureCacheProvenance: Sendable, Hashable {
         }
         if preprocessing != other.preprocessing {
             differences.append(.init(attribute: "preprocessing", cached: preprocessing, requested: other.preprocessing))
+        }
+        if numerics != other.numerics {
+            // Rows computed with other kernels differ in their last bits: one cache holds one kind.
+            let describe = { (value: String) in value == FeatureCacheProvenance.unrecordedNumerics ? "not recorded (an older graft)" : value }
+            differences.append(.init(attribute: "numerics", cached: describe(numerics), requested: describe(other.numerics)))
         }
         return differences
     }

@@ -67,6 +67,7 @@ public final class FeatureCache: @unchecked Sendable {
             layers: try attributes.strings("layers"), pooling: pooling,
             preprocessing: try attributes.string("preprocessing"),
             inputListSHA256: try attributes.string("input_list_sha256"),
+            numerics: try attributes.contains("numerics") ? try attributes.string("numerics") : FeatureCacheProvenance.unrecordedNumerics,
             graftVersion: try attributes.string("graft_version"), created: try attributes.string("created"))
         let rows: Int64 = try attributes.value("rows")
         rowCount = Int(rows)

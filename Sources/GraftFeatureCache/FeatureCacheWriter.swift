@@ -239,6 +239,7 @@ public final class FeatureCacheWriter {
         try attributes.write(provenance.inputListSHA256, to: "input_list_sha256")
         try attributes.write(provenance.graftVersion, to: "graft_version")
         try attributes.write(provenance.created, to: "created")
+        try attributes.write(provenance.numerics, to: "numerics")
     }
 }
 

@@ -148,7 +148,7 @@ public final class FeatureExtractor {
     /// The provenance of a cache this extractor writes for `inputs`.
     public func provenance(for inputs: InputList) -> FeatureCacheProvenance {
         FeatureCacheProvenance(modelSHA256: modelSHA256, modelName: model.graph.name, layers: layers, pooling: pooling,
-                               preprocessing: preprocessing.jsonText(), inputListSHA256: inputs.sha256)
+                               preprocessing: preprocessing.jsonText(), inputListSHA256: inputs.sha256, numerics: session.numerics)
     }
 
     /// The features of a batch of preprocessed images: per layer, `batch × dimension` floats.

@@ -48,6 +48,10 @@ public final class InferenceSession: @unchecked Sendable {
     public let computedNodeNames: [String]
     /// The names of the kernels a run executes: `computedNodeNames` without folded nodes.
     public let executedNodeNames: [String]
+    /// What this session's results depend on besides the model and the input (the runtime's
+    /// numerics version, precision, convolution kernels and the CPU instruction set they use):
+    /// equal strings give bit-identical results. A feature cache records it.
+    public var numerics: String { KernelChoice.numerics }
 
     private let graph: ExecutableGraph
     private let storage = OwnedWeights()

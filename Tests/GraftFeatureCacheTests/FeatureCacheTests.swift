@@ -235,6 +235,35 @@ import Testing
         }
     }
 
+    /// Rows computed with other kernels differ in their last bits: shards and resumes must agree
+    /// on the numerics, and a cache from before graft recorded them is told apart.
+    @Test func differentNumericsAreNeverMixed() throws {
+        try withTemporaryFolder { folder in
+            let shards = try makeShards(in: folder)
+            #expect(try FeatureCache(path: shards[0]).provenance.numerics == testProvenance().numerics)
+            let other = folder + "/other.h5"
+            let writer = try FeatureCacheWriter(creating: other, provenance: testProvenance(numerics: "graft runtime numerics 2; f32; other kernels"),
+                                                dimensions: [3, 2], classes: ["cat", "dog"], compressed: false)
+            try writer.close()
+            #expect(throws: FeatureCacheError.shardMismatch(path: other, firstShard: shards[0], attribute: "numerics")) {
+                try FeatureCacheMerge.merge([shards[0], other], into: folder + "/m.h5", virtual: false)
+            }
+            do {
+                _ = try FeatureCacheWriter(resuming: shards[0], provenance: testProvenance(inputList: "list0", numerics: "other"),
+                                           dimensions: [3, 2], classes: ["cat", "dog"])
+                Issue.record("resumed a cache made with other numerics")
+            } catch let FeatureCacheError.provenanceMismatch(_, differences) {
+                #expect(differences.map(\.attribute) == ["numerics"])
+            }
+            // A cache written before numerics were recorded reads as unrecorded and is not resumed.
+            let file = try HDF5File(opening: shards[1], for: .readingAndWriting)
+            try file.attributes.remove("numerics")
+            #expect(try FeatureCache(path: shards[1]).provenance.numerics == FeatureCacheProvenance.unrecordedNumerics)
+            let old = FeatureCacheProvenance.unrecordedNumerics
+            #expect(testProvenance(numerics: old).featureDifferences(from: testProvenance()).map(\.cached) == ["not recorded (an older graft)"])
+        }
+    }
+
     @Test func overlappingOrMismatchedShardsAreRefused() throws {
         try withTemporaryFolder { folder in
             let shards = try makeShards(in: folder)

@@ -6,9 +6,10 @@ import Testing
 // GraftTestSupport's `fixturePath` and `fixtureFolder()`.
 
 /// A provenance for test caches.
-func testProvenance(layers: [String] = ["fc/1", "gap"], model: String = "a1b2", inputList: String = "list") -> FeatureCacheProvenance {
+func testProvenance(layers: [String] = ["fc/1", "gap"], model: String = "a1b2", inputList: String = "list",
+                    numerics: String = "graft runtime numerics 2; f32; test") -> FeatureCacheProvenance {
     FeatureCacheProvenance(modelSHA256: model, modelName: "tiny", layers: layers, pooling: .none,
-                           preprocessing: #"{"preset":"none","size":[4,4]}"#, inputListSHA256: inputList)
+                           preprocessing: #"{"preset":"none","size":[4,4]}"#, inputListSHA256: inputList, numerics: numerics)
 }
 
 /// A batch whose features encode the row: layer `l`, row `r` (global `first + r`), column `c`

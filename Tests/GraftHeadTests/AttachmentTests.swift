@@ -46,7 +46,7 @@ struct AttachmentTests {
         let head = try HeadTrainer.train(data, validation: nil, options: options)
         let provenance = FeatureCacheProvenance(modelSHA256: trunk.contentHash(), modelName: trunk.graph.name, layers: [layer],
                                                 pooling: pooling, preprocessing: #"{"preset":"none","size":[4,4]}"#,
-                                                inputListSHA256: String(repeating: "0", count: 64))
+                                                inputListSHA256: String(repeating: "0", count: 64), numerics: "test")
         try head.write(to: path, source: HeadSource(cachePath: "synthetic.h5", cache: provenance, cacheRows: rows), options: options)
         return head
     }

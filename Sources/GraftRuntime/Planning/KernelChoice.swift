@@ -11,6 +11,20 @@ enum KernelChoice {
     /// Whether oneDNN may be used at all in this process.
     static let oneDNNEnabled: Bool = ProcessInfo.processInfo.environment["GRAFT_KERNELS"] != "graft"
 
+    /// The version of graft's runtime numerics: raised whenever a change of kernels or of their
+    /// summation order can change results in their last bits.
+    static let numericsVersion = 2
+
+    /// What the results' last bits depend on, for a feature cache to record and compare:
+    /// the numerics version, the precision, and the convolution kernels with the instruction set
+    /// oneDNN dispatches to on this machine.
+    static var numerics: String {
+        let convolutions = oneDNNEnabled
+            ? "oneDNN \(DNNLInfo.version) \(DNNLInfo.instructionSet) \(winograd ? "winograd-3x3" : "direct")"
+            : "graft im2col+OpenBLAS"
+        return "graft runtime numerics \(numericsVersion); f32; convolutions \(convolutions)"
+    }
+
     /// The oneDNN post-ops that compute `activation` after the bias (and the residual sum, when
     /// `accumulates`), or nil when oneDNN has no exact equivalent of the function.
     static func postOps(for activation: ActivationKernel, accumulates: Bool) -> [PostOp]? {
