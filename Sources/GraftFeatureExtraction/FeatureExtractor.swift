@@ -20,10 +20,14 @@ public struct FeatureExtractionOptions: Sendable {
     public var compressed: Bool
     /// Preprocessing members that override the model's recorded preprocessing.
     public var preprocessing: Preprocessing
+    /// How 3×3 stride-1 convolutions are computed (`--exact` for direct convolution).
+    public var algorithm: ConvolutionAlgorithm
 
     public init(layers: [String] = [], pooling: FeaturePooling = .none, batchSize: Int = 32,
                 threadCount: Int = ProcessInfo.processInfo.activeProcessorCount, limit: Int? = nil,
-                compressed: Bool = false, preprocessing: Preprocessing = Preprocessing()) {
+                compressed: Bool = false, preprocessing: Preprocessing = Preprocessing(),
+                algorithm: ConvolutionAlgorithm = .standard) {
+        self.algorithm = algorithm
         self.layers = layers
         self.pooling = pooling
         self.batchSize = batchSize
@@ -102,7 +106,7 @@ public final class FeatureExtractor {
             }
             layers = [value]
         }
-        let session = try InferenceSession(model: model, outputs: layers, threadCount: options.threadCount)
+        let session = try InferenceSession(model: model, outputs: layers, threadCount: options.threadCount, algorithm: options.algorithm)
         guard session.inputs.count == 1, let input = session.inputs.first, input.shape.count == 4,
               input.layout == .nhwc || input.layout == .nchw else {
             throw ExtractionError.unsuitableModel(

@@ -51,7 +51,9 @@ public final class InferenceSession: @unchecked Sendable {
     /// What this session's results depend on besides the model and the input (the runtime's
     /// numerics version, precision, convolution kernels and the CPU instruction set they use):
     /// equal strings give bit-identical results. A feature cache records it.
-    public var numerics: String { KernelChoice.numerics }
+    public var numerics: String { KernelChoice.numerics(algorithm) }
+    /// How 3×3 stride-1 convolutions are computed.
+    public let algorithm: ConvolutionAlgorithm
 
     private let graph: ExecutableGraph
     private let storage = OwnedWeights()
@@ -65,8 +67,10 @@ public final class InferenceSession: @unchecked Sendable {
     /// graph's outputs).
     ///
     /// - Throws: `RuntimeError` for an unknown name, and for a weight that cannot be folded.
-    public init(model: ModelFile, outputs: [String]? = nil, threadCount: Int = 1) throws(RuntimeError) {
+    public init(model: ModelFile, outputs: [String]? = nil, threadCount: Int = 1,
+                algorithm: ConvolutionAlgorithm = .standard) throws(RuntimeError) {
         self.model = model
+        self.algorithm = algorithm
         self.threadCount = max(1, threadCount)
         let requests = outputs ?? model.graph.outputs
         graph = try GraphCompiler.compile(model: model, requests: requests, storage: storage, threads: self.threadCount)
@@ -119,7 +123,7 @@ public final class InferenceSession: @unchecked Sendable {
 
     private func plan(for shapes: [[Int]]) throws(RuntimeError) -> ExecutionPlan {
         if let plan = plans[shapes] { return plan }
-        let plan = try PlanBuilder(graph: graph, threads: threadCount).build(inputShapes: shapes)
+        let plan = try PlanBuilder(graph: graph, threads: threadCount, algorithm: algorithm).build(inputShapes: shapes)
         plans[shapes] = plan
         planOrder.append(shapes)
         if planOrder.count > InferenceSession.planCacheSize {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import GraftFeatureCache
 import GraftFeatureExtraction
+import GraftRuntime
 import Foundation
 import GraftSupport
 import GraftImages
@@ -33,6 +34,9 @@ struct Features: ParsableCommand {
 
     @Option(help: "Images per forward pass.")
     var batch: Int = 32
+
+    @Flag(help: "Direct convolution everywhere: no Winograd for 3x3 layers (results within a few 1e-6 of the default's).")
+    var exact = false
 
     @Option(help: "Threads for decoding and for the model (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -87,7 +91,7 @@ struct Features: ParsableCommand {
 
         let options = FeatureExtractionOptions(
             layers: layers, pooling: FeaturePooling(rawValue: pool)!, batchSize: batch, threadCount: threads,
-            limit: limit, compressed: compress, preprocessing: try preprocessing.overrides())
+            limit: limit, compressed: compress, preprocessing: try preprocessing.overrides(), algorithm: exact ? .exact : .standard)
         let extractor = try FeatureExtractor(modelPath: model, options: options)
 
         let inputs: InputList

@@ -45,7 +45,7 @@ extension PlanBuilder {
         let activation = target != nil ? item.residual!.activation : item.activation
         let fused = KernelChoice.postOps(for: activation, accumulates: false) != nil
         if let dnnl = KernelChoice.convolution(geometry, kernel: kernel.pointer, bias: bias, activation: fused ? activation : .linear,
-                                                accumulates: target != nil, depthwise: isDepthwise) {
+                                                accumulates: target != nil, depthwise: isDepthwise, algorithm: algorithm) {
             let output = target ?? newBuffer(n * oh * ow * outputChannels)
             addStep(reads: target == nil ? [x.buffer] : [x.buffer, output], writes: [output],
                     kind: (target == nil ? item.op.rawValue : "Conv2D + residual Add") + " (oneDNN \(dnnl.implementation))") { memory in

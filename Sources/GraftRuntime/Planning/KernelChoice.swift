@@ -18,9 +18,9 @@ enum KernelChoice {
     /// What the results' last bits depend on, for a feature cache to record and compare:
     /// the numerics version, the precision, and the convolution kernels with the instruction set
     /// oneDNN dispatches to on this machine.
-    static var numerics: String {
+    static func numerics(_ algorithm: ConvolutionAlgorithm) -> String {
         let convolutions = oneDNNEnabled
-            ? "oneDNN \(DNNLInfo.version) \(DNNLInfo.instructionSet) \(winograd ? "winograd-3x3" : "direct")"
+            ? "oneDNN \(DNNLInfo.version) \(DNNLInfo.instructionSet) \(algorithm == .winograd ? "winograd-3x3" : "direct")"
             : "graft im2col+OpenBLAS"
         return "graft runtime numerics \(numericsVersion); f32; convolutions \(convolutions)"
     }
@@ -43,13 +43,11 @@ enum KernelChoice {
     /// A oneDNN convolution for `geometry` with `activation` fused (and the residual sum when
     /// `accumulates`), or nil to use graft's own kernel.
     /// Images per oneDNN convolution call: the whole batch unless `GRAFT_DNNL_PER_IMAGE=1`.
-    /// Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions, where oneDNN has it.
-    static let winograd: Bool = ProcessInfo.processInfo.environment["GRAFT_WINOGRAD"] == "1"
-
     static let perImage: Bool = ProcessInfo.processInfo.environment["GRAFT_DNNL_PER_IMAGE"] == "1"
 
     static func convolution(_ geometry: ConvolutionGeometry, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                            activation: ActivationKernel, accumulates: Bool, depthwise: Bool) -> DNNLConvolution? {
+                            activation: ActivationKernel, accumulates: Bool, depthwise: Bool,
+                            algorithm: ConvolutionAlgorithm) -> DNNLConvolution? {
         guard oneDNNEnabled, let postOps = postOps(for: activation, accumulates: accumulates) else { return nil }
         let g = geometry
         let shape = DNNLConvolution.Geometry(
@@ -58,7 +56,7 @@ enum KernelChoice {
             kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, strideHeight: g.strideHeight, strideWidth: g.strideWidth,
             dilationHeight: g.dilationHeight, dilationWidth: g.dilationWidth, padTop: g.padTop, padLeft: g.padLeft,
             groups: depthwise ? g.inputChannels : g.groups)
-        if winograd, g.kernelHeight == 3, g.kernelWidth == 3, g.strideHeight == 1, g.strideWidth == 1, g.dilationHeight == 1,
+        if algorithm == .winograd, g.kernelHeight == 3, g.kernelWidth == 3, g.strideHeight == 1, g.strideWidth == 1, g.dilationHeight == 1,
            g.dilationWidth == 1, g.groups == 1, !depthwise,
            // One image per call: oneDNN's Winograd tiles depend on the batch (its results do not
            // otherwise), and this keeps an image's features independent of the batch.
@@ -68,4 +66,27 @@ enum KernelChoice {
         }
         return try? DNNLConvolution(geometry: shape, imagesPerCall: perImage ? 1 : g.batch, weights: kernel, bias: bias, postOps: postOps)
     }
+}
+
+/// How 3×3 stride-1 convolutions are computed.
+public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
+    /// oneDNN's Winograd F(4×4, 3×3) where it has a kernel: 2–2.5× faster on such layers, with
+    /// results within a few 1e-6 (relative) of the direct convolution's.
+    case winograd
+    /// Direct convolution everywhere (`--exact`).
+    case exact
+
+    /// The default (`defaultAlgorithm`), unless `GRAFT_WINOGRAD=1` or `0` in the environment says
+    /// otherwise.
+    public static var standard: ConvolutionAlgorithm {
+        switch ProcessInfo.processInfo.environment["GRAFT_WINOGRAD"] {
+        case "0": .exact
+        case "1": .winograd
+        default: defaultAlgorithm
+        }
+    }
+
+    /// The algorithm when neither `--exact` nor `GRAFT_WINOGRAD` says otherwise: direct, until
+    /// the whole Keras and Caffe zoo has been checked within the parity bar with Winograd on.
+    static let defaultAlgorithm = ConvolutionAlgorithm.exact
 }

@@ -26,9 +26,13 @@ final class PlanBuilder {
     /// The index of the node being planned.
     private(set) var position = 0
 
-    init(graph: ExecutableGraph, threads: Int) {
+    /// How 3×3 stride-1 convolutions are computed.
+    let algorithm: ConvolutionAlgorithm
+
+    init(graph: ExecutableGraph, threads: Int, algorithm: ConvolutionAlgorithm) {
         self.graph = graph
         self.threads = threads
+        self.algorithm = algorithm
         self.lastUse = graph.lastUse()
     }
 
