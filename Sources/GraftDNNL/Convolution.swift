@@ -92,10 +92,11 @@ public final class DNNLConvolution: @unchecked Sendable {
         let biasDescriptor = try biasValues.map { (_) throws(DNNLError) in try memoryDescriptor([g.outputChannels], dnnl_x) }
 
         var operation = dnnl_convolution_desc_t()
-        var strides = dims([g.strideHeight, g.strideWidth])
-        var dilations = dims([g.dilationHeight - 1, g.dilationWidth - 1])
-        var left = dims([g.padTop, g.padLeft])
-        var right = dims([g.padBottom, g.padRight])
+        // oneDNN reads each of these as an array of two dims; Swift passes the arrays' storage.
+        let strides: [dnnl_dim_t] = [dnnl_dim_t(g.strideHeight), dnnl_dim_t(g.strideWidth)]
+        let dilations: [dnnl_dim_t] = [dnnl_dim_t(g.dilationHeight - 1), dnnl_dim_t(g.dilationWidth - 1)]
+        let left: [dnnl_dim_t] = [dnnl_dim_t(g.padTop), dnnl_dim_t(g.padLeft)]
+        let right: [dnnl_dim_t] = [dnnl_dim_t(g.padBottom), dnnl_dim_t(g.padRight)]
         // Winograd runs only on oneDNN's blocked layouts (nChw16c): the primitive picks its layouts
         // and the activations are reordered in and out around it. A residual sum would need the
         // destination reordered in as well; such a convolution stays direct.
@@ -109,7 +110,7 @@ public final class DNNLConvolution: @unchecked Sendable {
             dnnl_dilated_convolution_forward_desc_init(&operation, dnnl_forward_inference,
                                                        algorithm == .winograd ? dnnl_convolution_winograd : dnnl_convolution_direct,
                                                        &src, &wei, biasDescriptor == nil ? nil : biasPointer, &dst,
-                                                       &strides.0, &dilations.0, &left.0, &right.0)
+                                                       strides, dilations, left, right)
         }, "dnnl_dilated_convolution_forward_desc_init")
 
         let attributes = try PostOp.attributes(postOps)

