@@ -1,6 +1,7 @@
 internal import CGraftProtobufC
 internal import CGraftCaffeProto
 import Foundation
+import GraftSupport
 /// Protobuf text format (the prototxt syntax), read against protobuf-c descriptors.
 ///
 /// The parser knows no Caffe message: it looks every field name up in the descriptor of the
@@ -42,8 +43,8 @@ struct TextFormatParser {
 
         var display: String {
             switch self {
-            case let .identifier(name): "'\(name)'"
-            case let .number(text): "'\(text)'"
+            case let .identifier(name): "'\(quoted(name))'"
+            case let .number(text): "'\(quoted(text))'"
             case .string: "a string"
             case let .symbol(byte): "'\(Character(Unicode.Scalar(byte)))'"
             case .end: "the end of the file"
@@ -101,10 +102,26 @@ struct TextFormatParser {
         isIdentifierStart(byte) || (byte >= 0x30 && byte <= 0x39)
     }
 
+    /// The column of `offset` on the current line, counted on from the last token's column so
+    /// that a long line (thousands of tokens) is not rescanned from its start for each token.
+    private var columnMark = (lineStart: 0, offset: 0, column: 1)
+
+    private mutating func tokenColumn(at offset: Int) -> Int {
+        if columnMark.lineStart != lineStart || columnMark.offset > offset { columnMark = (lineStart, lineStart, 1) }
+        var count = columnMark.column
+        var index = columnMark.offset
+        while index < offset {
+            if text[index] & 0xc0 != 0x80 { count += 1 }
+            index += 1
+        }
+        columnMark = (lineStart, offset, count)
+        return count
+    }
+
     private mutating func lex() throws(CaffeImportError) -> Located {
         skipSpaceAndComments()
         let startLine = line
-        let startColumn = column(at: position)
+        let startColumn = tokenColumn(at: position)
         guard position < text.count else { return Located(token: .end, line: startLine, column: startColumn) }
         let byte = text[position]
         if TextFormatParser.isIdentifierStart(byte) {
@@ -261,11 +278,11 @@ struct TextFormatParser {
                 return writer.bytes
             case let .identifier(name):
                 guard let field = protobuf_c_message_descriptor_get_field_by_name(descriptor, name) else {
-                    throw error("\(messageName) has no field '\(name)'", line: next.line, column: next.column)
+                    throw error("\(messageName) has no field '\(quoted(name))'", line: next.line, column: next.column)
                 }
                 let repeated = field.pointee.label == PROTOBUF_C_LABEL_REPEATED
                 if !repeated && !seen.insert(field.pointee.id).inserted {
-                    throw error("field '\(name)' of \(messageName) is not repeated but is given twice", line: next.line, column: next.column)
+                    throw error("field '\(quoted(name))' of \(messageName) is not repeated but is given twice", line: next.line, column: next.column)
                 }
                 try parseFieldValue(field, into: &writer, messageName: messageName)
                 if try !takeSymbol(",") { _ = try takeSymbol(";") }
@@ -287,7 +304,7 @@ struct TextFormatParser {
             if try peek().token == .symbol(UInt8(ascii: "[")) {
                 let open = try take()
                 guard repeated else {
-                    throw error("field '\(name)' of \(messageName) is not repeated and cannot take a list", line: open.line, column: open.column)
+                    throw error("field '\(quoted(name))' of \(messageName) is not repeated and cannot take a list", line: open.line, column: open.column)
                 }
                 if try takeSymbol("]") { return }
                 repeat {
@@ -295,7 +312,7 @@ struct TextFormatParser {
                 } while try takeSymbol(",")
                 let close = try take()
                 guard close.token == .symbol(UInt8(ascii: "]")) else {
-                    throw error("expected ',' or ']' in the list of '\(name)', found \(close.token.display)", line: close.line, column: close.column)
+                    throw error("expected ',' or ']' in the list of '\(quoted(name))', found \(close.token.display)", line: close.line, column: close.column)
                 }
                 return
             }
@@ -305,12 +322,12 @@ struct TextFormatParser {
         }
         let colon = try take()
         guard colon.token == .symbol(UInt8(ascii: ":")) else {
-            throw error("expected ':' after '\(name)', found \(colon.token.display)", line: colon.line, column: colon.column)
+            throw error("expected ':' after '\(quoted(name))', found \(colon.token.display)", line: colon.line, column: colon.column)
         }
         if try peek().token == .symbol(UInt8(ascii: "[")) {
             let open = try take()
             guard repeated else {
-                throw error("field '\(name)' of \(messageName) is not repeated and cannot take a list", line: open.line, column: open.column)
+                throw error("field '\(quoted(name))' of \(messageName) is not repeated and cannot take a list", line: open.line, column: open.column)
             }
             if try takeSymbol("]") { return }
             repeat {
@@ -318,7 +335,7 @@ struct TextFormatParser {
             } while try takeSymbol(",")
             let close = try take()
             guard close.token == .symbol(UInt8(ascii: "]")) else {
-                throw error("expected ',' or ']' in the list of '\(name)', found \(close.token.display)", line: close.line, column: close.column)
+                throw error("expected ',' or ']' in the list of '\(quoted(name))', found \(close.token.display)", line: close.line, column: close.column)
             }
             return
         }
@@ -331,7 +348,7 @@ struct TextFormatParser {
         case .symbol(UInt8(ascii: "{")): return try parseFields(descriptor, closing: UInt8(ascii: "}"))
         case .symbol(UInt8(ascii: "<")): return try parseFields(descriptor, closing: UInt8(ascii: ">"))
         default:
-            throw error("expected '{' or '<' to open '\(fieldName)' (\(shortName(of: descriptor))), found \(open.token.display)", line: open.line, column: open.column)
+            throw error("expected '{' or '<' to open '\(quoted(fieldName))' (\(shortName(of: descriptor))), found \(open.token.display)", line: open.line, column: open.column)
         }
     }
 
@@ -343,17 +360,20 @@ struct TextFormatParser {
         let type = field.pointee.type
         let value = try take()
         func fail(_ expected: String) -> CaffeImportError {
-            error("expected \(expected) for '\(name)', found \(value.token.display)", line: value.line, column: value.column)
+            error("expected \(expected) for '\(quoted(name))', found \(value.token.display)", line: value.line, column: value.column)
         }
         switch type {
         case PROTOBUF_C_TYPE_STRING, PROTOBUF_C_TYPE_BYTES:
-            guard case var .string(bytes) = value.token else { throw fail("a quoted string") }
+            guard case let .string(first) = value.token else { throw fail("a quoted string") }
+            // Adjacent literals are concatenated: gather all the bytes in one growing buffer.
+            var bytes: [UInt8] = []
+            bytes += first
             while case let .string(more) = try peek().token {
                 bytes += more
                 lookahead = nil
             }
             if type == PROTOBUF_C_TYPE_STRING, String(validating: bytes, as: UTF8.self) == nil {
-                throw error("the string for '\(name)' is not valid UTF-8", line: value.line, column: value.column)
+                throw error("the string for '\(quoted(name))' is not valid UTF-8", line: value.line, column: value.column)
             }
             writer.appendLengthDelimited(number, bytes)
         case PROTOBUF_C_TYPE_FLOAT, PROTOBUF_C_TYPE_DOUBLE:
@@ -394,13 +414,13 @@ struct TextFormatParser {
             case let .identifier(word):
                 guard let entry = protobuf_c_enum_descriptor_get_value_by_name(enumDescriptor, word) else {
                     let names = (0..<Int(enumDescriptor.pointee.n_values)).map { String(cString: enumDescriptor.pointee.values[$0].name) }
-                    throw error("'\(word)' is not a value of \(enumName) (one of \(names.joined(separator: ", ")))", line: value.line, column: value.column)
+                    throw error("'\(quoted(word))' is not a value of \(enumName) (one of \(names.joined(separator: ", ")))", line: value.line, column: value.column)
                 }
                 code = Int64(entry.pointee.value)
             case let .number(text):
                 guard let integer = parseInteger(text), integer.magnitude <= UInt64(Int32.max),
                       protobuf_c_enum_descriptor_get_value(enumDescriptor, Int32(integer.negative ? -Int64(integer.magnitude) : Int64(integer.magnitude))) != nil else {
-                    throw error("\(text) is not a value of \(enumName)", line: value.line, column: value.column)
+                    throw error("\(quoted(text)) is not a value of \(enumName)", line: value.line, column: value.column)
                 }
                 code = integer.negative ? -Int64(integer.magnitude) : Int64(integer.magnitude)
             default: throw fail("a value of \(enumName)")
@@ -420,11 +440,11 @@ struct TextFormatParser {
             let limit: UInt64 = signed ? (UInt64(1) << (bits - 1)) - 1 : (bits == 64 ? UInt64.max : (UInt64(1) << bits) - 1)
             if integer.negative {
                 guard signed, integer.magnitude <= limit + 1 else {
-                    throw error("\(text) is out of range for '\(name)' (\(signed ? "int\(bits)" : "uint\(bits)"))", line: value.line, column: value.column)
+                    throw error("\(quoted(text)) is out of range for '\(quoted(name))' (\(signed ? "int\(bits)" : "uint\(bits)"))", line: value.line, column: value.column)
                 }
             } else {
                 guard integer.magnitude <= limit else {
-                    throw error("\(text) is out of range for '\(name)' (\(signed ? "int\(bits)" : "uint\(bits)"))", line: value.line, column: value.column)
+                    throw error("\(quoted(text)) is out of range for '\(quoted(name))' (\(signed ? "int\(bits)" : "uint\(bits)"))", line: value.line, column: value.column)
                 }
             }
             let twosComplement = integer.negative ? (~integer.magnitude &+ 1) : integer.magnitude

@@ -74,12 +74,17 @@ public final class FeatureCache: @unchecked Sendable {
         let failed: Int64? = try attributes.contains("failed_rows") ? try attributes.value("failed_rows") : nil
         let start: Int64 = try attributes.contains("failed_start") ? try attributes.value("failed_start") : 0
 
-        func checkRows(_ datasetPath: String, atLeast count: Int) throws -> HDF5Dataset {
+        func checkRows(_ datasetPath: String, atLeast count: Int, rank: Int = 1) throws -> HDF5Dataset {
             guard try file.contains(datasetPath) else {
                 throw FeatureCacheError.notACache(path: file.path, reason: "it has no dataset '\(datasetPath)'")
             }
             let dataset = try file.dataset(datasetPath)
             let shape = try dataset.shape
+            guard shape.count == rank else {
+                let expected = rank == 1 ? "[N]" : "[N, D]"
+                throw FeatureCacheError.notACache(
+                    path: file.path, reason: "dataset '\(datasetPath)' has rank \(shape.count) (shape \(shape)), expected \(expected)")
+            }
             guard let stored = shape.first, stored >= count else {
                 throw FeatureCacheError.notACache(
                     path: file.path, reason: "dataset '\(datasetPath)' has shape \(shape) but the cache commits \(count) rows")
@@ -90,15 +95,14 @@ public final class FeatureCache: @unchecked Sendable {
         _ = try checkRows("/labels", atLeast: rowCount)
         var dimensions: [String: Int] = [:]
         for layer in provenance.layers {
-            let shape = try checkRows(featureDatasetPath(forLayer: layer), atLeast: rowCount).shape
-            guard shape.count == 2 else {
-                throw FeatureCacheError.notACache(path: file.path, reason: "dataset '\(featureDatasetPath(forLayer: layer))' has shape \(shape), not [N, D]")
-            }
+            let shape = try checkRows(featureDatasetPath(forLayer: layer), atLeast: rowCount, rank: 2).shape
             dimensions[layer] = shape[1]
         }
         self.dimensions = dimensions
-        classes = try file.contains("/classes") ? try file.dataset("/classes").readStrings() : []
+        classes = try file.contains("/classes") ? try checkRows("/classes", atLeast: 0).readStrings() : []
         if try file.contains("/failed/ids"), try file.contains("/failed/reasons") {
+            _ = try checkRows("/failed/ids", atLeast: 0)
+            _ = try checkRows("/failed/reasons", atLeast: 0)
             let stored = min(try file.dataset("/failed/ids").shape.first ?? 0, try file.dataset("/failed/reasons").shape.first ?? 0)
             failedStart = max(0, min(Int(start), stored))
             failureLogCount = min(failed.map { Int($0) } ?? (stored - failedStart), stored - failedStart)

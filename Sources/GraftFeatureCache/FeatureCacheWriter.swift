@@ -148,7 +148,17 @@ public final class FeatureCacheWriter {
         for (values, dimension) in zip(batch.features, dimensions) {
             precondition(values.count == count * dimension, "FeatureCacheWriter.append: feature block of the wrong size")
         }
-        guard count > 0 || !batch.failures.isEmpty else { return }
+        // A failure already committed for the same id with the same reason (a rerun retrying
+        // a file that still does not decode) is not news: recording it again would only grow
+        // `/failed/*` on every rerun.
+        var latestReason: [String: String] = [:]
+        for failure in failures { latestReason[failure.id] = failure.reason }
+        var newFailures: [FeatureCacheFailure] = []
+        for failure in batch.failures where latestReason[failure.id] != failure.reason {
+            latestReason[failure.id] = failure.reason
+            newFailures.append(failure)
+        }
+        guard count > 0 || !newFailures.isEmpty else { return }
 
         if count > 0 {
             for (dataset, values) in zip(open.featureDatasets, batch.features) { try dataset.appendRows(values) }
@@ -159,19 +169,19 @@ public final class FeatureCacheWriter {
         // Failures are only ever appended past the committed rows, so no committed row is
         // rewritten (a rewritten variable-length string row could point to heap space that a
         // kill kept from reaching the file).
-        if !batch.failures.isEmpty {
-            try open.failedIDDataset.appendRows(batch.failures.map(\.id))
-            try open.failedReasonDataset.appendRows(batch.failures.map(\.reason))
+        if !newFailures.isEmpty {
+            try open.failedIDDataset.appendRows(newFailures.map(\.id))
+            try open.failedReasonDataset.appendRows(newFailures.map(\.reason))
         }
         try file.flush()
 
         // Commit.
         try file.attributes.overwrite(Int64(rowCount + count), in: "rows")
-        try file.attributes.overwrite(Int64(failureLog.count + batch.failures.count), in: "failed_rows")
+        try file.attributes.overwrite(Int64(failureLog.count + newFailures.count), in: "failed_rows")
         try file.flush()
         rowCount += count
         storedIDs.formUnion(batch.ids)
-        failureLog += batch.failures
+        failureLog += newFailures
     }
 
     /// Compacts `/failed` (see `failures`), syncs the cache to disk and closes it.

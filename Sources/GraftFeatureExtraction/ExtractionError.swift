@@ -9,6 +9,11 @@ public enum ExtractionError: GraftError, Equatable {
     case unknownClass(name: String, id: String, classes: [String])
     /// The same id appears twice in the input, which would give two rows for one image.
     case duplicateInput(id: String)
+    /// A list line has a blank path (e.g. only a label). `list` is the list file, nil for
+    /// list text given directly; `line` is 1-based.
+    case blankListPath(list: String?, line: Int)
+    /// Two list lines name the same path.
+    case duplicateListEntry(list: String?, id: String, firstLine: Int, line: Int)
     /// The tar stream is damaged or uses a feature graft does not read.
     case malformedTar(reason: String)
     /// The model has no image input graft can feed, or no default feature layer.
@@ -34,7 +39,11 @@ public enum ExtractionError: GraftError, Equatable {
         case let .unknownClass(name, id, classes):
             "'\(id)' has the label '\(name)', which is not in the class list [\(classes.joined(separator: ","))]"
         case let .duplicateInput(id):
-            "the input names '\(id)' twice; each image may appear once"
+            "the input names '\(quoted(id))' twice; each image may appear once"
+        case let .blankListPath(list, line):
+            "\(list.map { "input list '\($0)'" } ?? "the input list") line \(line) has a blank path; expected 'path' or 'path label'"
+        case let .duplicateListEntry(list, id, firstLine, line):
+            "\(list.map { "input list '\($0)'" } ?? "the input list") names '\(quoted(id))' on line \(firstLine) and again on line \(line); each image may appear once"
         case let .malformedTar(reason):
             "the tar stream is unreadable: \(reason)"
         case let .unsuitableModel(path, reason):

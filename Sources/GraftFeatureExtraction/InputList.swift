@@ -146,9 +146,13 @@ public struct InputList: Sendable {
     /// `convert_imageset` does, or a bare `path` (unlabelled). Empty lines are skipped, a
     /// trailing carriage return is dropped. Relative paths are read from `root` (default: the
     /// working folder); ids are the paths as written.
-    public init(listText: String, root: String? = nil, fixedClasses: [String]? = nil) throws(ExtractionError) {
+    /// `source` names the list file in errors. A line with a blank path, or a path given on two
+    /// lines, is an error naming the line numbers.
+    public init(listText: String, root: String? = nil, fixedClasses: [String]? = nil,
+                source: String? = nil) throws(ExtractionError) {
         var entries: [(id: String, path: String, className: String?)] = []
-        for rawLine in listText.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+        var firstLine: [String: Int] = [:]
+        for (index, rawLine) in listText.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             var line = Substring(rawLine)
             while let last = line.last, last == "\r" || last == " " || last == "\t" { line = line.dropLast() }
             guard !line.isEmpty else { continue }
@@ -158,6 +162,13 @@ public struct InputList: Sendable {
                 id = String(line[..<space])
                 className = String(line[line.index(after: space)...])
             }
+            guard id.contains(where: { $0 != " " && $0 != "\t" }) else {
+                throw .blankListPath(list: source, line: index + 1)
+            }
+            if let previous = firstLine[id] {
+                throw .duplicateListEntry(list: source, id: id, firstLine: previous, line: index + 1)
+            }
+            firstLine[id] = index + 1
             let path = id.hasPrefix("/") || root == nil ? id : (root!.hasSuffix("/") ? root! : root! + "/") + id
             entries.append((id: id, path: path, className: className))
         }
@@ -171,6 +182,6 @@ public struct InputList: Sendable {
             let exists = FileManager.default.fileExists(atPath: listFile, isDirectory: &isFolder)
             throw .unreadableInput(path: listFile, reason: exists ? "permission denied" : "no such file or folder")
         }
-        try self.init(listText: String(decoding: data, as: UTF8.self), root: root, fixedClasses: fixedClasses)
+        try self.init(listText: String(decoding: data, as: UTF8.self), root: root, fixedClasses: fixedClasses, source: listFile)
     }
 }

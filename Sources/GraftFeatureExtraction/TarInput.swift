@@ -41,7 +41,18 @@ public struct TarInput {
         var globalPaxPath: String?
         var header = [UInt8](repeating: 0, count: 512)
         var zeroBlocks = 0
+        // Where the current header starts and the member it belongs to, for error messages.
+        var headerOffset = 0
+        var member: String?
+        func located(_ error: any Error) -> any Error {
+            guard case let ExtractionError.malformedTar(reason) = error else { return error }
+            let place = member.map { "member '\(quoted($0))' (header at byte \(headerOffset))" } ?? "the header at byte \(headerOffset)"
+            return ExtractionError.malformedTar(reason: "\(place): \(reason)")
+        }
         while true {
+          do {
+            headerOffset = reader.offset
+            member = nil
             guard try reader.readExactly(into: &header, allowEndOfStream: true) else { break }
             if header.allSatisfy({ $0 == 0 }) {
                 zeroBlocks += 1
@@ -50,7 +61,12 @@ public struct TarInput {
             }
             zeroBlocks = 0
             guard verifyChecksum(header) else { throw ExtractionError.malformedTar(reason: "a header block has a wrong checksum") }
-            let size = try parseNumber(header[124..<136])
+            guard let size = try? parseNumber(header[124..<136]), size >= 0, size <= TarInput.maximumMemberSize else {
+                let field = header[124..<136].map { String(format: "%02x", $0) }.joined()
+                throw ExtractionError.malformedTar(
+                    reason: "member '\(quoted(ustarName(header)))' has a size field (hex \(field)) "
+                        + "that is not a size from 0 to \(TarInput.maximumMemberSize) bytes")
+            }
             let type = header[156]
             let padded = (size + 511) / 512 * 512
             switch type {
@@ -64,6 +80,7 @@ public struct TarInput {
                 paxPath = nil
                 longName = nil
                 while name.hasPrefix("./") { name.removeFirst(2) }
+                member = name
                 if InputList.hasImageExtension(name) {
                     let path = folder + "/" + String(format: "%08d", entries.count) + "." + (name.split(separator: ".").last.map(String.init) ?? "img")
                     try reader.copy(count: size, skipping: padded - size, to: path)
@@ -77,6 +94,9 @@ public struct TarInput {
                 longName = nil
                 try reader.skip(padded)
             }
+          } catch {
+            throw located(error)
+          }
         }
         return entries
     }
@@ -88,11 +108,19 @@ public struct TarInput {
         return sum == stored
     }
 
-    /// An octal field, or GNU's base-256 form (high bit set).
+    /// The largest member size accepted (64 GiB); larger sizes are taken for corruption.
+    static let maximumMemberSize = 1 << 36
+
+    /// An octal field, or GNU's base-256 form (high bit set). Throws for a negative base-256
+    /// value (bit 6 of the first byte set) or a value that does not fit in an `Int`.
     private static func parseNumber(_ field: ArraySlice<UInt8>) throws -> Int {
         if let first = field.first, first & 0x80 != 0 {
-            var value = Int(first & 0x7F)
-            for byte in field.dropFirst() { value = value << 8 | Int(byte) }
+            guard first & 0x40 == 0 else { throw ExtractionError.malformedTar(reason: "a header has a negative base-256 number") }
+            var value = Int(first & 0x3F)
+            for byte in field.dropFirst() {
+                guard value <= (Int.max >> 8) else { throw ExtractionError.malformedTar(reason: "a header has a base-256 number too large") }
+                value = value << 8 | Int(byte)
+            }
             return value
         }
         var value = 0
@@ -103,6 +131,7 @@ public struct TarInput {
             guard (UInt8(ascii: "0")...UInt8(ascii: "7")).contains(byte) else {
                 throw ExtractionError.malformedTar(reason: "a header has a non-octal number field")
             }
+            guard value <= (Int.max >> 3) else { throw ExtractionError.malformedTar(reason: "a header has an octal number too large") }
             value = value * 8 + Int(byte - UInt8(ascii: "0"))
         }
         return value
@@ -141,6 +170,8 @@ public struct TarInput {
 private struct BlockReader {
     let descriptor: Int32
     private var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    /// The bytes read so far: the stream offset of the next read.
+    private(set) var offset = 0
 
     init(descriptor: Int32) { self.descriptor = descriptor }
 
@@ -158,14 +189,22 @@ private struct BlockReader {
                 throw ExtractionError.malformedTar(reason: "the stream ends inside a block")
             }
             filled += count
+            offset += count
         }
         return true
     }
 
     mutating func read(count: Int, skipping padding: Int) throws -> [UInt8] {
         guard count <= 1 << 24 else { throw ExtractionError.malformedTar(reason: "an extended header of \(count) bytes is too long") }
-        var bytes = [UInt8](repeating: 0, count: count)
-        if count > 0 { _ = try readExactly(into: &bytes) }
+        // Grows with what is actually read, chunk by chunk, not with what the header claims.
+        var bytes: [UInt8] = []
+        var remaining = count
+        while remaining > 0 {
+            var part = [UInt8](repeating: 0, count: min(remaining, buffer.count))
+            _ = try readExactly(into: &part)
+            bytes += part
+            remaining -= part.count
+        }
         try skip(padding)
         return bytes
     }

@@ -52,9 +52,9 @@ public enum HDF5Error: GraftError, Equatable {
         case let .sizeMismatch(path, object, detail):
             "\(object) in HDF5 file '\(path)': \(detail)"
         case let .library(path, operation, stack):
-            "HDF5 failed \(operation) in '\(path)': \(stack)"
+            "HDF5 failed \(operation) in '\(path)': \(singleLine(stack))"
         case let .ioFailure(path, operation, stack):
-            "I/O error \(operation) in '\(path)': \(stack)"
+            "I/O error \(operation) in '\(path)': \(singleLine(stack))"
         }
     }
 }
@@ -138,7 +138,7 @@ struct ErrorStack {
         if entries.count > 1, !outermost.description.isEmpty, outermost.description != innermost.description {
             text = outermost.description + ": " + text
         }
-        return text
+        return singleLine(text)
     }
 }
 

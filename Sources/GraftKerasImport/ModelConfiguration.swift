@@ -1,4 +1,5 @@
 import GraftModel
+import GraftSupport
 /// A reference to one output of one call of a layer: Keras's `(layer, node index, tensor index)`.
 ///
 /// Node indices are the ones the saved configuration uses: Keras renumbers each layer's calls to
@@ -166,6 +167,48 @@ enum ModelConfigurationParser {
         return nil
     }
 
+    /// The largest dimension accepted from a configuration; shape and window arithmetic stays
+    /// far from overflow below it.
+    static let maximumDimension = 1 << 31
+
+    /// Checks the input shape a layer declares (`batch_shape`, `batch_input_shape`,
+    /// `input_shape`, `input_dim`) where it is read, before any shape arithmetic: every
+    /// dimension must be null (open; not for `input_dim`) or an integer from 1 to 2^31.
+    static func checkDeclaredInputShape(_ config: [String: JSONValue], layer: String, className: String, path: String) throws {
+        func invalid(_ key: String, _ value: JSONValue) -> KerasImportError {
+            .badLayerConfiguration(
+                path: path, layer: layer, className: className,
+                reason: "has '\(key)' \(quoted(value.description)); expected a list of null or integers from 1 to \(maximumDimension)")
+        }
+        for key in ["batch_shape", "batch_input_shape", "input_shape"] {
+            guard let value = config[key], value != .null else { continue }
+            guard let list = value.arrayValue else { throw invalid(key, value) }
+            for dimension in list where dimension != .null {
+                guard let size = dimension.integerValue, (1...maximumDimension).contains(size) else { throw invalid(key, value) }
+            }
+        }
+        // Window and size options, read as integers by the layer converters.
+        for key in ["kernel_size", "strides", "pool_size", "dilation_rate", "filters", "units", "subsample", "pool_length",
+                    "filter_length", "stride", "subsample_length", "atrous_rate", "depth_multiplier"] {
+            guard let value = config[key], value != .null else { continue }
+            let sizes = value.arrayValue ?? [value]
+            for size in sizes {
+                guard let integer = size.integerValue, (1...maximumDimension).contains(integer) else {
+                    throw KerasImportError.badLayerConfiguration(
+                        path: path, layer: layer, className: className,
+                        reason: "has '\(key)' \(quoted(value.description)); expected integers from 1 to \(maximumDimension)")
+                }
+            }
+        }
+        if let value = config["input_dim"], value != .null {
+            guard let size = value.integerValue, (1...maximumDimension).contains(size) else {
+                throw KerasImportError.badLayerConfiguration(
+                    path: path, layer: layer, className: className,
+                    reason: "has 'input_dim' \(quoted(value.description)); expected an integer from 1 to \(maximumDimension)")
+            }
+        }
+    }
+
     /// A layer entry: `{"class_name", "config", "name"?, "module"?, "inbound_nodes"?}`.
     static func parseLayer(_ entry: JSONValue, path: String) throws -> LayerSpecification {
         guard let className = entry["class_name"]?.stringValue, let config = entry["config"] else {
@@ -175,6 +218,7 @@ enum ModelConfigurationParser {
         guard let name = entry["name"]?.stringValue ?? configMembers["name"]?.stringValue else {
             throw KerasImportError.unnamedLayer(path: path, className: className)
         }
+        try checkDeclaredInputShape(configMembers, layer: name, className: className, path: path)
         var layer = LayerSpecification(className: className, module: entry["module"]?.stringValue, name: name,
                                        config: configMembers, calls: [], nestedModel: nil)
         if modelClasses.contains(className) {

@@ -63,9 +63,9 @@ public enum AUCInputError: GraftError, Equatable {
         case let .noLabelledRows(source, rows):
             "'\(source)' has no labelled rows (\(rows) unlabelled); AUC needs each row's true class in the label column"
         case let .unknownPositiveClass(source, name, classes):
-            "--positive '\(name)' is not a class of '\(source)' (classes: \(classes.joined(separator: ", ")))"
+            "--positive '\(quoted(name))' is not a class of '\(source)' (classes: \(classes.joined(separator: ", ")))"
         case let .singleClass(source, name, rows):
-            "all \(rows) labelled rows of '\(source)' are of class '\(name)'; ROC AUC needs rows of two classes"
+            "all \(rows) labelled rows of '\(source)' are of class '\(quoted(name))'; ROC AUC needs rows of two classes"
         case let .multiclassOptionsOnBinary(source, option):
             "\(option) applies to multiclass scores, but '\(source)' is binary"
         case .deLongNeedsBinary:
@@ -81,7 +81,7 @@ public enum AUCInputError: GraftError, Equatable {
         case let .compareLabel(first, second, row):
             "\(row) has a different label in '\(first)' and '\(second)'"
         case let .duplicateID(source, id):
-            "'\(source)' has id '\(id)' twice; --compare matches rows by id"
+            "'\(source)' has id '\(quoted(id))' twice; --compare matches rows by id"
         case let .missingID(id, presentIn, absentFrom):
             "id '\(id)' of '\(presentIn)' is not in '\(absentFrom)'; --compare needs the same ids in both files"
         }

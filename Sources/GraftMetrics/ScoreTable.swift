@@ -57,7 +57,7 @@ public struct ScoreTable: Sendable {
 
     /// "line 12 (id img_0007)" or "line 12": how errors name a row.
     public func rowDescription(_ row: Int) -> String {
-        if let id = id(ofRow: row) { return "'\(source)' line \(lineNumber(ofRow: row)) (id \(id))" }
+        if let id = id(ofRow: row) { return "'\(source)' line \(lineNumber(ofRow: row)) (id \(quoted(id)))" }
         return "'\(source)' line \(lineNumber(ofRow: row))"
     }
 
@@ -292,7 +292,7 @@ public enum ScoreTableError: GraftError, Equatable {
     public var exitStatus: ExitStatus { .dataError }
 
     private static func place(_ source: String, _ line: Int, _ id: String?) -> String {
-        if let id { return "'\(source)' line \(line) (id \(id))" }
+        if let id { return "'\(source)' line \(line) (id \(quoted(id)))" }
         return "'\(source)' line \(line)"
     }
 
@@ -301,21 +301,21 @@ public enum ScoreTableError: GraftError, Equatable {
         case let .empty(source):
             "'\(source)' is empty; expected a header 'id<TAB>label<TAB><classes…>' or 'label<TAB>score' and rows of scores"
         case let .unrecognizedHeader(source, header):
-            "'\(source)' starts with '\(header)'; expected graft predict's header 'id<TAB>label<TAB><class 1><TAB><class 2>…' or 'label<TAB>score'"
+            "'\(source)' starts with '\(quoted(header))'; expected graft predict's header 'id<TAB>label<TAB><class 1><TAB><class 2>…' or 'label<TAB>score'"
         case let .emptyClassName(source):
             "'\(source)' has an empty class name in its header"
         case let .duplicateClass(source, name):
-            "'\(source)' names class '\(name)' twice in its header"
+            "'\(source)' names class '\(quoted(name))' twice in its header"
         case let .fieldCount(source, line, id, expected, found):
             "\(Self.place(source, line, id)) has \(found) tab-separated fields, expected \(expected)"
         case let .notANumber(source, line, id, column, text):
-            "\(Self.place(source, line, id)): score '\(text)' for \(column) is not a number"
+            "\(Self.place(source, line, id)): score '\(quoted(text))' for \(quoted(column)) is not a number"
         case let .nonFinite(source, line, id, column, value):
-            "\(Self.place(source, line, id)): score for \(column) is \(value); scores must be finite"
+            "\(Self.place(source, line, id)): score for \(quoted(column)) is \(value); scores must be finite"
         case let .unknownLabel(source, line, id, label, classes):
-            "\(Self.place(source, line, id)): label '\(label)' is not one of the classes \(classes.joined(separator: ", "))"
+            "\(Self.place(source, line, id)): label '\(quoted(label))' is not one of the classes \(quoted(classes.joined(separator: ", "), limit: 160))"
         case let .tooManyLabelValues(source, line, values):
-            "'\(source)' line \(line): a third label value '\(values.last ?? "")' after \(values.dropLast().map { "'\($0)'" }.joined(separator: " and ")); the label/score layout is binary (use graft predict's layout for multiclass)"
+            "'\(source)' line \(line): a third label value '\(quoted(values.last ?? ""))' after \(values.dropLast().map { "'\(quoted($0))'" }.joined(separator: " and ")); the label/score layout is binary (use graft predict's layout for multiclass)"
         }
     }
 }

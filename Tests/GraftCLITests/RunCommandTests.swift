@@ -93,7 +93,8 @@ import GraftTensors
     @Test func anUnknownLayerExits65AndWritesNothing() throws {
         let result = try RunCommand.runExpectingNoOutput(["--layer", "conv9"])
         #expect(result.status == 65)
-        #expect(result.standardError.hasPrefix("graft: error: the model has no layer or value named 'conv9'; layers include"))
+        // Fuzzing finding 6: graph errors name the model file.
+        #expect(result.standardError.hasPrefix("graft: error: model '\(RunCommand.model)': the model has no layer or value named 'conv9'; layers include"))
     }
 
     @Test func aWrongInputShapeExits65AndWritesNothing() throws {
@@ -102,7 +103,7 @@ import GraftTensors
         try Tensor(shape: [2, 8, 8, 4], repeating: 0).writeNumPy(to: wrong)
         let result = try RunCommand.runExpectingNoOutput(input: wrong, [])
         #expect(result.status == 65)
-        #expect(result.standardError == "graft: error: input 'image' has shape [2, 8, 8, 4], but the model expects [?, 8, 8, 3] (? is any size)\n")
+        #expect(result.standardError == "graft: error: model '\(RunCommand.model)': input 'image' has shape [2, 8, 8, 4], but the model expects [?, 8, 8, 3] (? is any size)\n")
     }
 
     @Test func diffPassesOnTheFrameworksOwnActivations() throws {

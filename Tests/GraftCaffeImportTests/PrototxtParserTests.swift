@@ -115,6 +115,17 @@ private let zooFolder = repositoryRoot.deletingLastPathComponent().appendingPath
         #expect(net.layers[0].name == "concated")
     }
 
+    /// Fuzzing finding: adjacent literals took quadratic time (2 s for 40k on one line).
+    @Test func manyAdjacentStringsParseInLinearTime() throws {
+        let literals = (0..<200_000).map { $0 % 1000 == 0 ? #""x""# : #""""# }.joined(separator: " ")
+        let text = "layer { name: " + literals + #" type: "ReLU" }"#
+        let clock = ContinuousClock()
+        var net: NetDefinition?
+        let elapsed = try clock.measure { net = try parse(text) }
+        #expect(net?.layers[0].name == String(repeating: "x", count: 200))
+        #expect(elapsed < .seconds(5), "200k adjacent literals took \(elapsed)")
+    }
+
     @Test func reportsUnknownFieldsWithPosition() throws {
         let error = try #require(syntaxError("name: \"x\"\nlayer {\n  name: \"a\"\n  kernal_size: 3\n}\n"))
         #expect(error.line == 4)
@@ -163,6 +174,30 @@ private let zooFolder = repositoryRoot.deletingLastPathComponent().appendingPath
             let text = try String(contentsOfFile: "\(zooFolder)/\(file)", encoding: .utf8)
             let net = try NetDefinition(text: text, file: file)
             #expect(!net.layers.isEmpty, "\(file)")
+        }
+    }
+}
+
+/// Fuzzing finding 5: errors quoting a huge token must stay one short line.
+@Suite struct PrototxtBoundedErrors {
+    @Test func hugeTokensAreQuotedShortened() {
+        let huge = String(repeating: "a", count: 1_000_000)
+        let texts = [
+            "layer { \(huge): 1 }",  // unknown field name
+            "input_dim: \(huge)",  // an identifier where a number belongs
+            "input_dim: 1\(String(repeating: "0", count: 1_000_000))",  // a number out of range
+            "layer { type: \(huge) }",  // an identifier where a string belongs
+            "name: \"x\" \(huge)",  // unknown top-level field
+        ]
+        for text in texts {
+            do {
+                _ = try NetDefinition(text: text, file: "test.prototxt")
+                Issue.record("parsed a bad prototxt")
+            } catch {
+                let message = "\(error)"
+                #expect(message.count < 300, "\(message.prefix(300))")
+                #expect(!message.contains("\n"))
+            }
         }
     }
 }

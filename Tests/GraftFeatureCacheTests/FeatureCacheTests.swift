@@ -178,6 +178,30 @@ import Testing
         }
     }
 
+    @Test func labelsOfTheWrongRankAreRefusedByName() throws {
+        try withTemporaryFolder { folder in
+            let path = folder + "/cache.h5"
+            let writer = try FeatureCacheWriter.openOrCreate(at: path, provenance: testProvenance(), dimensions: [3, 2],
+                                                             classes: ["cat", "dog"], compressed: false)
+            try writer.append(testBatch(first: 0, count: 20, dimensions: [3, 2]))
+            try writer.close()
+            do {
+                let file = try HDF5File(opening: path, for: .readingAndWriting)
+                let root = try file.group("/")
+                try root.removeMember("/labels")
+                try root.createDataset("/labels", shape: [20, 2], values: [Int64](repeating: 0, count: 40))
+            }
+            do {
+                _ = try FeatureCache(path: path)
+                Issue.record("a cache with 2-D labels was read")
+            } catch let error as FeatureCacheError {
+                guard case let .notACache(errorPath, reason) = error else { Issue.record("wrong error \(error)"); return }
+                #expect(errorPath == path)
+                #expect(reason.contains("'/labels'") && reason.contains("rank 2") && reason.contains("[N]"))
+            }
+        }
+    }
+
     @Test func notACacheIsExplained() throws {
         try withTemporaryFolder { folder in
             let path = folder + "/plain.h5"
@@ -340,6 +364,41 @@ import Testing
             let superblock = try runProgram(h5dump, ["-B", "-H", path])
             #expect(superblock.output.contains("ISTORE_K 2048"))
             #expect(superblock.output.contains("FILE_SPACE_STRATEGY H5F_FSPACE_STRATEGY_NONE"))
+        }
+    }
+}
+
+@Suite struct RerunWithoutNews {
+    /// Fuzzing finding 7: a rerun that only retries the same undecodable files used to append
+    /// their failures again and then the compacted list, growing `/failed/*` on every rerun.
+    @Test func rerunWithSameFailuresLeavesEveryDatasetUnchanged() throws {
+        try withTemporaryFolder { folder in
+            let path = folder + "/cache.h5"
+            let provenance = testProvenance()
+            let bad = (0..<3).map { FeatureCacheFailure(id: "bad\($0).jpg", reason: "cannot decode") }
+            let writer = try FeatureCacheWriter.openOrCreate(at: path, provenance: provenance, dimensions: [3, 2],
+                                                             classes: ["cat", "dog"], compressed: false)
+            try writer.append(testBatch(first: 0, count: 4, dimensions: [3, 2], failures: bad))
+            try writer.close()
+
+            func extents() throws -> [String: [Int]] {
+                let file = try HDF5File(opening: path)
+                var result: [String: [Int]] = [:]
+                for name in ["/features/fc%2F1", "/features/gap", "/labels", "/ids", "/classes", "/failed/ids", "/failed/reasons"] {
+                    result[name] = try file.dataset(name).shape
+                }
+                return result
+            }
+            let before = try extents()
+            #expect(before["/failed/ids"] == [3])
+            for _ in 0..<2 {
+                let rerun = try FeatureCacheWriter.openOrCreate(at: path, provenance: provenance, dimensions: [3, 2],
+                                                                classes: ["cat", "dog"], compressed: false)
+                try rerun.append(testBatch(first: 0, count: 0, dimensions: [3, 2], failures: bad))
+                try rerun.close()
+                #expect(try extents() == before)
+                #expect(try FeatureCache(path: path).failures() == bad)
+            }
         }
     }
 }

@@ -153,7 +153,7 @@ import Testing
         #expect(throws: ExtractionError.unknownClass(name: "yak", id: "a.jpg", classes: ["cat"])) {
             _ = try InputList(listText: "a.jpg yak\n", fixedClasses: ["cat"])
         }
-        #expect(throws: ExtractionError.duplicateInput(id: "a.jpg")) {
+        #expect(throws: ExtractionError.duplicateListEntry(list: nil, id: "a.jpg", firstLine: 1, line: 2)) {
             _ = try InputList(listText: "a.jpg cat\na.jpg dog\n")
         }
         #expect(throws: ExtractionError.self) { _ = try InputList(folder: "/nonexistent/folder") }
@@ -175,5 +175,60 @@ import Testing
         #expect(tar.entries.map(\.className) == ["china", "flower", nil])
         let copied = try Data(contentsOf: URL(fileURLWithPath: tar.entries[1].path))
         #expect(copied == (try Data(contentsOf: fixtureFolder().appendingPathComponent("images/flower/flower1.png"))))
+    }
+}
+
+/// Fuzzing finding 6: list errors name the lines involved.
+@Suite struct ListErrorsNameLines {
+    private func errorMessage(_ text: String) -> String {
+        do { _ = try InputList(listText: text); return "" } catch { return "\(error)" }
+    }
+
+    @Test func blankPathIsReportedWithItsLineNumber() {
+        let message = errorMessage("a.jpg cat\n 1\nb.jpg dog\n")
+        #expect(message.contains("line 2"), "\(message)")
+        #expect(message.contains("blank"), "\(message)")
+    }
+
+    @Test func duplicateNamesBothLines() {
+        let message = errorMessage("a.jpg cat\nb.jpg cat\na.jpg dog\n")
+        #expect(message.contains("line 1"), "\(message)")
+        #expect(message.contains("line 3"), "\(message)")
+        #expect(message.contains("'a.jpg'"), "\(message)")
+    }
+}
+
+/// Fuzzing finding 6: tar errors name the member and the byte offset.
+@Suite struct TarErrorsNameMemberAndOffset {
+    private func tarError(_ bytes: [UInt8]) throws -> String {
+        let path = NSTemporaryDirectory() + "graft-tar-test-\(getpid())-\(bytes.count).tar"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { unlink(path) }
+        let descriptor = open(path, O_RDONLY)
+        defer { close(descriptor) }
+        do {
+            let tar = try TarInput(readingFrom: descriptor)
+            try? FileManager.default.removeItem(atPath: tar.folder)
+            return ""
+        } catch { return "\(error)" }
+    }
+
+    @Test func truncatedMemberIsNamed() throws {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: fixturePath("images-gnu.tar"))))
+        // The header of the first image member, then 700 bytes into its data.
+        let marker = Array("./china/china0.jpg".utf8)
+        let header = try #require((0..<(bytes.count / 512)).map { $0 * 512 }.first { Array(bytes[$0..<($0 + marker.count)]) == marker })
+        let message = try tarError(Array(bytes[..<(header + 512 + 700)]))
+        #expect(message.contains("'china/china0.jpg'"), "\(message)")
+        #expect(message.contains("byte \(header)"), "\(message)")
+    }
+
+    @Test func badChecksumGivesTheOffset() throws {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: fixturePath("images-gnu.tar"))))
+        let marker = Array("loose.jpg".utf8)
+        let header = try #require((0..<(bytes.count / 512)).map { $0 * 512 }.first { Array(bytes[$0..<($0 + marker.count)]) == marker })
+        bytes[header] = UInt8(ascii: "L")
+        let message = try tarError(bytes)
+        #expect(message.contains("byte \(header)"), "\(message)")
     }
 }

@@ -137,3 +137,17 @@ struct ErrorTests {
         #expect(!HDF5File.hasSignature(path: "/nonexistent-graft-file.h5"))
     }
 }
+
+/// Fuzzing finding 5: HDF5's error stack text may carry newlines; graft's message is one line.
+@Suite struct HDF5ErrorMessagesAreOneLine {
+    @Test func stackTextWithNewlinesBecomesOneLine() {
+        let stack = "file write failed: time = Sun Dec  6, filename = 'cache.h5', file descriptor = 3, errno = 28,\nerror message = 'No space left on device'\n"
+        for error in [HDF5Error.ioFailure(path: "cache.h5", operation: "writing dataset '/ids'", stack: stack),
+                      HDF5Error.library(path: "cache.h5", operation: "writing dataset '/ids'", stack: stack)] {
+            let message = error.description
+            #expect(!message.contains("\n"), "\(message)")
+            #expect(message.count < 300)
+            #expect(message.contains("No space left on device"))
+        }
+    }
+}

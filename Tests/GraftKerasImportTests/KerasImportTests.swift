@@ -149,6 +149,32 @@ enum PreprocessingProbe {
 }
 
 @Suite struct KerasImportFailures {
+    /// Fuzzing finding: a dimension of −2^63 in batch_input_shape trapped with an arithmetic
+    /// overflow in the window arithmetic; it must be refused where it is read, naming the layer.
+    @Test(arguments: ["-9223372036854775808", "0", "4294967296"])
+    func absurdInputDimensionsAreRefusedNamingTheLayer(dimension: String) throws {
+        let configuration = """
+            {"class_name": "Functional", "config": {"name": "probe", "layers": [
+              {"class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_input_shape": [null, 16, \(dimension), 3]}, "inbound_nodes": []},
+              {"class_name": "MaxPooling2D", "name": "pool", "config": {"name": "pool", "pool_size": [2, 2], "strides": [2, 2], "padding": "valid"},
+               "inbound_nodes": [[["x", 0, 0, {}]]]}],
+             "input_layers": [["x", 0, 0]], "output_layers": [["pool", 0, 0]]}}
+            """
+        let folder = Fixtures.folder.appendingPathComponent("keras3-weights-json")
+        let scratch = try TemporaryFolder()
+        let file = scratch.path("arch.json")
+        try configuration.write(toFile: file, atomically: true, encoding: .utf8)
+        do {
+            _ = try KerasConverter.convert(modelAt: folder.appendingPathComponent("model.weights.h5").path, architectureAt: file)
+            Issue.record("a batch_input_shape with \(dimension) was converted")
+        } catch let error as KerasImportError {
+            guard case let .badLayerConfiguration(path, layer, _, reason) = error else { Issue.record("wrong error \(error)"); return }
+            #expect(path == file)
+            #expect(layer == "x")
+            #expect(reason.contains("batch_input_shape") && reason.contains("1 to"), "\(reason)")
+        }
+    }
+
     @Test func listsEveryUnsupportedLayer() throws {
         let path = Fixtures.folder.appendingPathComponent("unsupported-layers/model.h5").path
         #expect {

@@ -101,3 +101,26 @@ import Testing
         }
     }
 }
+
+/// Fuzzing finding 5: an error quoting a huge field must stay one short line.
+@Suite struct BoundedErrorMessages {
+    private func errorMessage(_ text: String) -> String? {
+        do { _ = try ScoreTable(parsing: text); return nil } catch { return "\(error)" }
+    }
+
+    @Test func hugeFieldsAreQuotedShortened() throws {
+        let huge = String(repeating: "9x", count: 1_250_000)
+        let cases = [
+            "label\tscore\nyes\t\(huge)\n",  // a score that is not a number
+            "id\tlabel\tcat\tdog\n\(huge)\tcat\tnope\t1\n",  // a long id
+            "id\tlabel\tcat\tdog\na\t\(huge)\t0.5\t0.5\n",  // an unknown label
+            "\(huge)\tfoo\n",  // an unrecognised header
+            "label\tscore\na\t1\nb\t2\n\(huge)\t3\n",  // a third label value
+        ]
+        for text in cases {
+            let message = try #require(errorMessage(text))
+            #expect(message.count < 300, "\(message.prefix(300))")
+            #expect(!message.contains("\n"))
+        }
+    }
+}

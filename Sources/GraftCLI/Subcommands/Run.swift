@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GraftModel
+import GraftSupport
 import GraftRuntime
 import GraftTensors
 /// `graft run MODEL.graft --input X.npy --output Y.npy [--layer NAME] [--batch N] [--threads N]`.
@@ -52,21 +53,39 @@ struct Run: ParsableCommand {
         if layer == nil && file.graph.outputs.count > 1 {
             throw ValidationError("the model has \(file.graph.outputs.count) outputs (\(file.graph.outputs.joined(separator: ", "))); choose one with --layer")
         }
-        let session = try InferenceSession(model: file, outputs: layer.map { [$0] }, threadCount: threads,
-                                           algorithm: exact ? .exact : .standard)
+        let session = try inModel { try InferenceSession(model: file, outputs: layer.map { [$0] }, threadCount: threads,
+                                                         algorithm: exact ? .exact : .standard) }
         let tensor = try Tensor(npyFile: input)
         let batches = RowBatches(tensor, rowsPerBatch: batch)
-        var result = try batches.run(session)
+        var result = try inModel { try batches.run(session) }
         if repetitions > 1 {
             for index in 1..<repetitions {
                 let start = DispatchTime.now().uptimeNanoseconds
-                result = try batches.run(session)
+                result = try inModel { try batches.run(session) }
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 printDiagnostic(String(format: "run %d: %.4f s", index + 1, seconds))
             }
         }
         try result.writeNumPy(to: output)
     }
+
+    /// Runs `body`, naming the model file in the graph errors it throws.
+    private func inModel<Value>(_ body: () throws -> Value) throws -> Value {
+        do {
+            return try body()
+        } catch let error as RuntimeError {
+            throw ModelRunError(model: model, underlying: error)
+        }
+    }
+}
+
+/// A graph error from compiling or running a model, prefixed with the model file's path.
+struct ModelRunError: GraftError {
+    let model: String
+    let underlying: RuntimeError
+
+    var exitStatus: ExitStatus { underlying.exitStatus }
+    var description: String { "model '\(model)': \(underlying)" }
 }
 
 /// An input run in consecutive slices of its first axis, for `graft run --batch`.
