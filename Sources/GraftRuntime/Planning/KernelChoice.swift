@@ -42,8 +42,6 @@ enum KernelChoice {
 
     /// A oneDNN convolution for `geometry` with `activation` fused (and the residual sum when
     /// `accumulates`), or nil to use graft's own kernel.
-    /// Images per oneDNN convolution call: the whole batch unless `GRAFT_DNNL_PER_IMAGE=1`.
-    static let perImage: Bool = ProcessInfo.processInfo.environment["GRAFT_DNNL_PER_IMAGE"] == "1"
 
     static func convolution(_ geometry: ConvolutionGeometry, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                             activation: ActivationKernel, accumulates: Bool, depthwise: Bool,
@@ -64,7 +62,7 @@ enum KernelChoice {
                                            postOps: postOps, algorithm: .winograd) {
             return fast
         }
-        return try? DNNLConvolution(geometry: shape, imagesPerCall: perImage ? 1 : g.batch, weights: kernel, bias: bias, postOps: postOps)
+        return try? DNNLConvolution(geometry: shape, imagesPerCall: g.batch, weights: kernel, bias: bias, postOps: postOps)
     }
 }
 
