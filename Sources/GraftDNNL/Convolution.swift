@@ -57,7 +57,23 @@ public final class DNNLConvolution: @unchecked Sendable {
         case winograd
     }
 
+    /// The element type of the product's operands. The destination, bias and post-ops are
+    /// float32 in either case.
+    public enum Precision: Sendable {
+        /// float32 operands.
+        case float32
+        /// bfloat16 source and weights with float32 accumulation: the float32 source is rounded to
+        /// bfloat16 (round to nearest even) into the caller's workspace before each call, the
+        /// weights once at creation. About 3 significant decimal digits per operand; the sums
+        /// keep float32.
+        case bfloat16
+    }
+
     public let geometry: Geometry
+    /// The operands' element type.
+    public let precision: Precision
+    /// The scratch bytes `run` needs (`workspace`): the bfloat16 copy of one call's source.
+    public let workspaceBytes: Int
     /// oneDNN's name of the kernel it chose (`brgconv:avx512_core`, `jit_wino_4x3:…`, …).
     public let implementation: String
     private let handles = Handles()
@@ -69,6 +85,8 @@ public final class DNNLConvolution: @unchecked Sendable {
     private let context: Context
     /// For blocked layouts: NHWC into the primitive's source layout, and its destination back.
     private let reorders: (in: Reorder, out: Reorder)?
+    /// For bfloat16: the float32 NHWC source into the bfloat16 copy in the workspace.
+    private let rounding: Reorder?
 
     /// Builds the primitive and reorders the weights; throws `DNNLError` when oneDNN has no
     /// kernel for the shapes and post-ops (the caller then uses its own).
@@ -76,8 +94,12 @@ public final class DNNLConvolution: @unchecked Sendable {
     public let imagesPerCall: Int
 
     public init(geometry g: Geometry, imagesPerCall: Int = 1, weights kernel: UnsafePointer<Float>, bias biasValues: UnsafePointer<Float>?,
-                postOps: [PostOp], algorithm: Algorithm = .direct) throws(DNNLError) {
+                postOps: [PostOp], algorithm: Algorithm = .direct, precision: Precision = .float32) throws(DNNLError) {
         self.imagesPerCall = imagesPerCall
+        self.precision = precision
+        let reduced = precision == .bfloat16
+        if reduced && algorithm == .winograd { throw DNNLError(call: "Winograd convolution", status: "no bfloat16 kernel") }
+        let operandType = reduced ? dnnl_bf16 : dnnl_f32
         let context = try Context.shared.get()
         self.context = context
         self.geometry = g
@@ -88,7 +110,8 @@ public final class DNNLConvolution: @unchecked Sendable {
             ? [g.groups, g.outputChannels / g.groups, g.inputChannels / g.groups, g.kernelHeight, g.kernelWidth]
             : [g.outputChannels, g.inputChannels, g.kernelHeight, g.kernelWidth]
         let userWeights = try memoryDescriptor(weightDims, grouped ? dnnl_hwigo : dnnl_hwio)
-        let anyWeights = try memoryDescriptor(weightDims, dnnl_format_tag_any)
+        let anyWeights = try memoryDescriptor(weightDims, dnnl_format_tag_any, operandType)
+        let roundedSource = try memoryDescriptor([imagesPerCall, g.inputChannels, g.inputHeight, g.inputWidth], dnnl_nhwc, operandType)
         let biasDescriptor = try biasValues.map { (_) throws(DNNLError) in try memoryDescriptor([g.outputChannels], dnnl_x) }
 
         var operation = dnnl_convolution_desc_t()
@@ -102,7 +125,8 @@ public final class DNNLConvolution: @unchecked Sendable {
         // destination reordered in as well; such a convolution stays direct.
         let blocked = algorithm == .winograd
         if blocked && postOps.contains(.sum) { throw DNNLError(call: "Winograd convolution", status: "no residual sum") }
-        var src = blocked ? try memoryDescriptor([imagesPerCall, g.inputChannels, g.inputHeight, g.inputWidth], dnnl_format_tag_any) : sourceDescriptor
+        var src = blocked ? try memoryDescriptor([imagesPerCall, g.inputChannels, g.inputHeight, g.inputWidth], dnnl_format_tag_any)
+            : reduced ? roundedSource : sourceDescriptor
         var dst = blocked ? try memoryDescriptor([imagesPerCall, g.outputChannels, g.outputHeight, g.outputWidth], dnnl_format_tag_any) : destinationDescriptor
         var wei = anyWeights
         var biasCopy = biasDescriptor ?? dnnl_memory_desc_t()
@@ -121,6 +145,10 @@ public final class DNNLConvolution: @unchecked Sendable {
         var implementationName: UnsafePointer<CChar>?
         _ = dnnl_primitive_desc_query(descriptor, dnnl_query_impl_info_str, 0, &implementationName)
         implementation = implementationName.map { String(cString: $0) } ?? "unknown"
+        // oneDNN's reference kernels accept bfloat16 anywhere but run it far slower than float32.
+        if reduced && !implementation.contains("bf16") {
+            throw DNNLError(call: "bfloat16 convolution", status: "no native kernel (\(implementation))")
+        }
         var created: dnnl_primitive_t?
         try check(dnnl_primitive_create(&created, descriptor), "dnnl_primitive_create (convolution)")
         handles.primitives.append(created!)
@@ -149,16 +177,29 @@ public final class DNNLConvolution: @unchecked Sendable {
             let userDestination = try handles.memory(destinationDescriptor, engine: context.engine, handle: nil)
             reorders = (try Reorder(from: userSource, sourceDescriptor, to: source, innerSource, context: context, handles: handles),
                         try Reorder(from: destination, innerDestination, to: userDestination, destinationDescriptor, context: context, handles: handles))
+            rounding = nil
+            workspaceBytes = 0
+        } else if reduced {
+            source = try handles.memory(roundedSource, engine: context.engine, handle: nil)
+            destination = try handles.memory(destinationDescriptor, engine: context.engine, handle: nil)
+            let userSource = try handles.memory(sourceDescriptor, engine: context.engine, handle: nil)
+            rounding = try Reorder(from: userSource, sourceDescriptor, to: source, roundedSource, context: context, handles: handles)
+            reorders = nil
+            workspaceBytes = dnnl_memory_desc_get_size([roundedSource])
         } else {
             source = try handles.memory(sourceDescriptor, engine: context.engine, handle: nil)
             destination = try handles.memory(destinationDescriptor, engine: context.engine, handle: nil)
             reorders = nil
+            rounding = nil
+            workspaceBytes = 0
         }
     }
 
     /// Runs `batch` images: `input` holds `batch` NHWC images, `output` receives `batch` results
-    /// (and holds the residual to add when a `.sum` post-op was given).
-    public func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, threads: Int) {
+    /// (and holds the residual to add when a `.sum` post-op was given). `workspace` holds at least
+    /// `workspaceBytes`, 64-byte aligned (unused when that is 0).
+    public func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, threads: Int,
+                    workspace: UnsafeMutableRawPointer? = nil) {
         let g = geometry
         precondition(batch % imagesPerCall == 0, "a batch of \(batch) in calls of \(imagesPerCall) images")
         let inputStride = g.inputHeight * g.inputWidth * g.inputChannels * imagesPerCall
@@ -168,6 +209,10 @@ public final class DNNLConvolution: @unchecked Sendable {
             let from = UnsafeMutableRawPointer(mutating: input + image * inputStride), to = UnsafeMutableRawPointer(output + image * outputStride)
             if let reorders {
                 reorders.in.run(source: from, stream: context.stream)
+            } else if let rounding {
+                dnnl_memory_set_data_handle(source, workspace)
+                rounding.run(source: from, stream: context.stream)
+                dnnl_memory_set_data_handle(destination, to)
             } else {
                 dnnl_memory_set_data_handle(source, from)
                 dnnl_memory_set_data_handle(destination, to)

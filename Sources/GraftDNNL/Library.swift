@@ -38,13 +38,14 @@ final class Context: @unchecked Sendable {
     }
 }
 
-/// A memory descriptor of a plain float32 tensor with the given dims and format tag.
-func memoryDescriptor(_ values: [Int], _ tag: dnnl_format_tag_t) throws(DNNLError) -> dnnl_memory_desc_t {
+/// A memory descriptor of a tensor with the given dims, format tag and element type (float32
+/// unless said otherwise).
+func memoryDescriptor(_ values: [Int], _ tag: dnnl_format_tag_t, _ type: dnnl_data_type_t = dnnl_f32) throws(DNNLError) -> dnnl_memory_desc_t {
     var descriptor = dnnl_memory_desc_t()
     var sizes = dims(values)
     let status = withUnsafePointer(to: &sizes) { tuple in
         tuple.withMemoryRebound(to: dnnl_dim_t.self, capacity: 12) { pointer in
-            dnnl_memory_desc_init_by_tag(&descriptor, Int32(values.count), pointer, dnnl_f32, tag)
+            dnnl_memory_desc_init_by_tag(&descriptor, Int32(values.count), pointer, type, tag)
         }
     }
     try check(status, "dnnl_memory_desc_init_by_tag")
@@ -112,5 +113,13 @@ public enum DNNLInfo {
             (dnnl_cpu_isa_avx512_core_amx, "avx512_core_amx"),
         ]
         return names.first { $0.0 == isa }?.1 ?? "isa-\(isa.rawValue)"
+    }
+
+    /// Whether this CPU has native bfloat16 dot products (`avx512_bf16`: Zen 4, Cooper Lake,
+    /// Sapphire Rapids and later) and oneDNN dispatches to them. Elsewhere oneDNN would emulate
+    /// bf16 slowly, so graft refuses `--precision bf16` instead.
+    public static var hasNativeBFloat16: Bool {
+        let isa = dnnl_get_effective_cpu_isa()
+        return isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx
     }
 }

@@ -22,12 +22,15 @@ public struct FeatureExtractionOptions: Sendable {
     public var preprocessing: Preprocessing
     /// How 3×3 stride-1 convolutions are computed (`--exact` for direct convolution).
     public var algorithm: ConvolutionAlgorithm
+    /// The convolutions' operand type (`--precision`).
+    public var precision: Precision
 
     public init(layers: [String] = [], pooling: FeaturePooling = .none, batchSize: Int = 32,
                 threadCount: Int = ProcessInfo.processInfo.activeProcessorCount, limit: Int? = nil,
                 compressed: Bool = false, preprocessing: Preprocessing = Preprocessing(),
-                algorithm: ConvolutionAlgorithm = .standard) {
+                algorithm: ConvolutionAlgorithm = .standard, precision: Precision = .float32) {
         self.algorithm = algorithm
+        self.precision = precision
         self.layers = layers
         self.pooling = pooling
         self.batchSize = batchSize
@@ -106,7 +109,8 @@ public final class FeatureExtractor {
             }
             layers = [value]
         }
-        let session = try InferenceSession(model: model, outputs: layers, threadCount: options.threadCount, algorithm: options.algorithm)
+        let session = try InferenceSession(model: model, outputs: layers, threadCount: options.threadCount, algorithm: options.algorithm,
+                                           precision: options.precision)
         guard session.inputs.count == 1, let input = session.inputs.first, input.shape.count == 4,
               input.layout == .nhwc || input.layout == .nchw else {
             throw ExtractionError.unsuitableModel(

@@ -51,9 +51,11 @@ public final class InferenceSession: @unchecked Sendable {
     /// What this session's results depend on besides the model and the input (the runtime's
     /// numerics version, precision, convolution kernels and the CPU instruction set they use):
     /// equal strings give bit-identical results. A feature cache records it.
-    public var numerics: String { KernelChoice.numerics(algorithm) }
+    public var numerics: String { KernelChoice.numerics(algorithm, precision: precision) }
     /// How 3×3 stride-1 convolutions are computed.
     public let algorithm: ConvolutionAlgorithm
+    /// The element type of the convolutions' operands.
+    public let precision: Precision
 
     private let graph: ExecutableGraph
     private let storage = OwnedWeights()
@@ -66,11 +68,16 @@ public final class InferenceSession: @unchecked Sendable {
     /// Compiles `model` for the values named in `outputs` (node or value names; `nil` for the
     /// graph's outputs).
     ///
-    /// - Throws: `RuntimeError` for an unknown name, and for a weight that cannot be folded.
+    /// - Throws: `RuntimeError` for an unknown name, for a weight that cannot be folded, and
+    ///   `.precisionUnavailable` for bfloat16 on a CPU without native bf16.
     public init(model: ModelFile, outputs: [String]? = nil, threadCount: Int = 1,
-                algorithm: ConvolutionAlgorithm = .standard) throws(RuntimeError) {
+                algorithm: ConvolutionAlgorithm = .standard, precision: Precision = .float32) throws(RuntimeError) {
+        if precision == .bfloat16, let reason = Precision.bfloat16Unavailable {
+            throw .precisionUnavailable(precision: precision.rawValue, reason: reason)
+        }
         self.model = model
         self.algorithm = algorithm
+        self.precision = precision
         self.threadCount = max(1, threadCount)
         let requests = outputs ?? model.graph.outputs
         graph = try GraphCompiler.compile(model: model, requests: requests, storage: storage, threads: self.threadCount)
@@ -123,7 +130,7 @@ public final class InferenceSession: @unchecked Sendable {
 
     private func plan(for shapes: [[Int]]) throws(RuntimeError) -> ExecutionPlan {
         if let plan = plans[shapes] { return plan }
-        let plan = try PlanBuilder(graph: graph, threads: threadCount, algorithm: algorithm).build(inputShapes: shapes)
+        let plan = try PlanBuilder(graph: graph, threads: threadCount, algorithm: algorithm, precision: precision).build(inputShapes: shapes)
         plans[shapes] = plan
         planOrder.append(shapes)
         if planOrder.count > InferenceSession.planCacheSize {

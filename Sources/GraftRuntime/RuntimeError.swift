@@ -30,8 +30,13 @@ public enum RuntimeError: GraftError, Equatable {
     case incompatibleShapes(node: String, reason: String)
     /// The output shape the runtime computes disagrees with the shape the file declares.
     case declaredShapeMismatch(node: String, value: String, declared: [Int?], computed: [Int])
+    /// The requested precision cannot run on this machine (a usage error, exit status 64).
+    case precisionUnavailable(precision: String, reason: String)
 
-    public var exitStatus: ExitStatus { .dataError }
+    public var exitStatus: ExitStatus {
+        if case .precisionUnavailable = self { return .usage }
+        return .dataError
+    }
 
     public var description: String {
         switch self {
@@ -62,6 +67,8 @@ public enum RuntimeError: GraftError, Equatable {
             "node '\(node)': \(reason)"
         case let .declaredShapeMismatch(node, value, declared, computed):
             "node '\(node)' computes '\(value)' with shape \(formatShape(computed)), but the model file declares \(formatShape(declared))"
+        case let .precisionUnavailable(precision, reason):
+            "--precision \(precision) needs native bfloat16 arithmetic, but \(reason); use the default fp32"
         }
     }
 }

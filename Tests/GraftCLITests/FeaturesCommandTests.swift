@@ -69,6 +69,10 @@ import Glibc
         let preprocessed = try GraftBinary.run(["features", FeaturesCommand.model, images, "-o", cache, "--preprocess", "keras-torch"])
         #expect(preprocessed.status == 65)
         #expect(preprocessed.standardError.contains("preprocessing (cache:"))
+        // Other numerics (the direct algorithm) would change the features' last bits: refused too.
+        let exact = try GraftBinary.run(["features", FeaturesCommand.model, images, "-o", cache, "--preprocess", "keras-tf", "--exact"])
+        #expect(exact.status == 65)
+        #expect(exact.standardError.contains("numerics (cache:"), "\(exact.standardError)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: cache)) == before)
     }
 

@@ -74,6 +74,35 @@ import GraftTensors
         #expect(rows[3].relativeMaxError(to: kerasRows[0]) > 1e-3)
     }
 
+    /// Whether the kernel reports avx512_bf16 (read from /proc/cpuinfo, not from graft).
+    static let cpuHasBFloat16: Bool = {
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        return flags.split(separator: "\n").contains { $0.hasPrefix("flags") && $0.split(separator: " ").contains("avx512_bf16") }
+    }()
+
+    /// `--precision bf16` runs where the CPU has avx512_bf16 (close to Keras's float32 output but
+    /// not equal to graft's own fp32 result), and is a usage error naming the reason elsewhere.
+    @Test func bfloat16PrecisionRunsWhereTheCPUHasItAndIsAUsageErrorElsewhere() throws {
+        let folder = try TemporaryFolder()
+        let fp32 = folder.path("fp32.npy")
+        let bf16 = folder.path("bf16.npy")
+        #expect(try GraftBinary.run(["run", RunCommand.model, "--input", RunCommand.input, "--output", fp32]).status == 0)
+        let result = try GraftBinary.run(["run", RunCommand.model, "--input", RunCommand.input, "--output", bf16, "--precision", "bf16"])
+        if RunCommand.cpuHasBFloat16 && ProcessInfo.processInfo.environment["GRAFT_KERNELS"] != "graft" {
+            #expect(result.status == 0, "\(result.standardError)")
+            let keras = try Tensor(npyFile: "\(GraftBinary.repository.path)/\(RunCommand.fixtures)/expected_0.npy")
+            let written = try Tensor(npyFile: bf16)
+            #expect(written.relativeMaxError(to: keras) <= 2e-2)
+            #expect(written.scalars != (try Tensor(npyFile: fp32)).scalars)
+        } else {
+            #expect(result.status == 64)
+            #expect(result.standardError.hasPrefix("graft: error: --precision bf16 needs native bfloat16 arithmetic"))
+            #expect(!FileManager.default.fileExists(atPath: bf16))
+        }
+        let wrong = try GraftBinary.run(["run", RunCommand.model, "--input", RunCommand.input, "--output", bf16, "--precision", "fp16"])
+        #expect(wrong.status == 64)
+    }
+
     /// Runs `graft run` on `input` with `options`, and returns the result after checking that the
     /// output file was not written.
     static func runExpectingNoOutput(input: String = RunCommand.input, _ options: [String]) throws -> GraftBinary.Result {

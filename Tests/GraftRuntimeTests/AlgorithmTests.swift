@@ -24,4 +24,30 @@ import Testing
         }
         #expect(numerics.count == ConvolutionAlgorithm.allCases.count || ProcessInfo.processInfo.environment["GRAFT_KERNELS"] == "graft")
     }
+
+    /// bfloat16 operands keep 8 significant bits: results stay within a few 1e-3 of the framework's
+    /// float32 ones (relative to the output's largest magnitude), and the plan really runs oneDNN's
+    /// native bf16 kernels.
+    @Test(.enabled(if: Precision.bfloat16Unavailable == nil, "no native bfloat16 here"),
+          arguments: ["conv_bn_relu", "residual_net", "conv_valid", "se_block", "depthwise_wide_channels"])
+    func bfloat16StaysNearTheFramework(name: String) throws {
+        let fixture = try FixtureCase(name)
+        let requests = fixture.outputs.map(\.name)
+        let session = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 2, precision: .bfloat16)
+        #expect(session.numerics.contains("bf16"))
+        let plan = try session.memoryPlan(inputShapes: fixture.inputs.values.map(\.shape))
+        #expect(plan.steps.contains { $0.contains("bf16") }, "\(name): no bf16 kernel in \(plan.steps)")
+        let results = try session.run(fixture.inputs)
+        for (result, output) in zip(results, fixture.outputs) {
+            let error = result.relativeMaxError(to: output.expected)
+            #expect(error <= 2e-2, "\(name) \(output.name) in bf16: relative max error \(error)")
+            #expect(error > 0, "\(name) \(output.name): bf16 gave the float32 result exactly")
+        }
+    }
+
+    @Test(.enabled(if: Precision.bfloat16Unavailable != nil, "this CPU has native bfloat16"))
+    func bfloat16IsRefusedWhereItIsNotNative() throws {
+        let fixture = try FixtureCase("conv_bn_relu")
+        #expect(throws: RuntimeError.self) { try InferenceSession(model: fixture.model, precision: .bfloat16) }
+    }
 }

@@ -21,6 +21,16 @@ import Testing
     @Test("an item's result is bit-identical alone, at another position, in another batch size and with other thread counts",
           arguments: Reproducibility.cases)
     func bitIdentical(name: String) throws {
+        try checkBitIdentity(name, precision: .float32)
+    }
+
+    @Test("the same holds with bfloat16 convolutions", .enabled(if: Precision.bfloat16Unavailable == nil, "no native bfloat16 here"),
+          arguments: Reproducibility.cases)
+    func bitIdenticalInBFloat16(name: String) throws {
+        try checkBitIdentity(name, precision: .bfloat16)
+    }
+
+    private func checkBitIdentity(_ name: String, precision: Precision) throws {
         let fixture = try FixtureCase(name)
         let requests = fixture.outputs.map(\.name)
         let input = fixture.input
@@ -28,7 +38,7 @@ import Testing
         let second = input.batchItems(1..<2)
         let mixed = second.appendingBatch(input.batchItems(0..<1)).appendingBatch(second)
         for threads in [1, 2, 3] {
-            let session = try InferenceSession(model: fixture.model, outputs: requests, threadCount: threads)
+            let session = try InferenceSession(model: fixture.model, outputs: requests, threadCount: threads, precision: precision)
             let alone = try session.run(second)
             let batch = try session.run(mixed)
             for (index, request) in requests.enumerated() {
@@ -39,14 +49,14 @@ import Testing
                 for position in [0, 2] {
                     let slice = Array(batch[index].scalars[(position * size)..<((position + 1) * size)])
                     #expect(slice.map(\.bitPattern) == single.map(\.bitPattern),
-                            "\(name) \(request): item at position \(position) of 3, \(threads) threads, differs from the item alone")
+                            "\(name) \(request) \(precision): item at position \(position) of 3, \(threads) threads, differs from the item alone")
                 }
             }
         }
         // Thread counts against each other, on the batch.
-        let reference = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 1).run(mixed)
+        let reference = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 1, precision: precision).run(mixed)
         for threads in [2, 3] {
-            let other = try InferenceSession(model: fixture.model, outputs: requests, threadCount: threads).run(mixed)
+            let other = try InferenceSession(model: fixture.model, outputs: requests, threadCount: threads, precision: precision).run(mixed)
             for (a, b) in zip(reference, other) {
                 #expect(a.scalars.map(\.bitPattern) == b.scalars.map(\.bitPattern), "\(name): 1 and \(threads) threads differ")
             }

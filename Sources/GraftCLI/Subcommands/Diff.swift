@@ -33,8 +33,8 @@ struct Diff: ParsableCommand {
     @Option(help: "The largest relative max error a layer may have.")
     var tolerance: Float = 1e-4
 
-    @Flag(help: "Direct convolution everywhere: no Winograd for 3x3 layers (results within a few 1e-6 of the default's).")
-    var exact = false
+    @OptionGroup(title: "Numerics")
+    var numerics: NumericsOptions
 
     @Option(help: "Threads for the matrix products and kernels (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -61,7 +61,7 @@ struct Diff: ParsableCommand {
         guard !compared.isEmpty else {
             throw DiffError.noReferences(reference: reference, model: model, example: file.graph.nodes.first?.name ?? "")
         }
-        let session = try InferenceSession(model: file, outputs: compared, threadCount: threads, algorithm: exact ? .exact : .standard)
+        let session = try InferenceSession(model: file, outputs: compared, threadCount: threads, algorithm: numerics.algorithm, precision: numerics.precision)
         let results = try session.run(try Tensor(npyFile: input))
         let resultByName = Dictionary(uniqueKeysWithValues: zip(compared, results))
 

@@ -35,8 +35,8 @@ struct Features: ParsableCommand {
     @Option(help: "Images per forward pass.")
     var batch: Int = 32
 
-    @Flag(help: "Direct convolution everywhere: no Winograd for 3x3 layers (results within a few 1e-6 of the default's).")
-    var exact = false
+    @OptionGroup(title: "Numerics")
+    var numerics: NumericsOptions
 
     @Option(help: "Threads for decoding and for the model (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -91,7 +91,7 @@ struct Features: ParsableCommand {
 
         let options = FeatureExtractionOptions(
             layers: layers, pooling: FeaturePooling(rawValue: pool)!, batchSize: batch, threadCount: threads,
-            limit: limit, compressed: compress, preprocessing: try preprocessing.overrides(), algorithm: exact ? .exact : .standard)
+            limit: limit, compressed: compress, preprocessing: try preprocessing.overrides(), algorithm: numerics.algorithm, precision: numerics.precision)
         let extractor = try FeatureExtractor(modelPath: model, options: options)
 
         let inputs: InputList

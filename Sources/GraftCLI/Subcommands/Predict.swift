@@ -32,8 +32,8 @@ struct Predict: ParsableCommand {
     @Option(help: "Rows or images per forward pass.")
     var batch: Int = 256
 
-    @Flag(help: "Direct convolution everywhere: no Winograd for 3x3 layers (results within a few 1e-6 of the default's).")
-    var exact = false
+    @OptionGroup(title: "Numerics")
+    var numerics: NumericsOptions
 
     @Option(help: "Threads for decoding and for the model (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -77,7 +77,7 @@ struct Predict: ParsableCommand {
         guard dimension == head.dimension else {
             throw HeadError.cacheMismatch(cache: input, head: model, reason: "layer '\(head.layer)' has \(dimension) features, the head reads \(head.dimension)")
         }
-        let session = try InferenceSession(model: file, threadCount: threads, algorithm: exact ? .exact : .standard)
+        let session = try InferenceSession(model: file, threadCount: threads, algorithm: numerics.algorithm, precision: numerics.precision)
         let ids = try cache.ids()
         let labels = try cache.labels()
         try sink.write(PredictionTable.header(classes: head.classes))
@@ -120,7 +120,7 @@ struct Predict: ParsableCommand {
         guard !inputs.items.isEmpty else { throw ExtractionError.emptyInput(path: input) }
 
         let options = FeatureExtractionOptions(layers: [outputName], batchSize: batch, threadCount: threads,
-                                               preprocessing: try preprocessing.overrides(), algorithm: exact ? .exact : .standard)
+                                               preprocessing: try preprocessing.overrides(), algorithm: numerics.algorithm, precision: numerics.precision)
         let extractor = try FeatureExtractor(modelPath: model, options: options)
         let columns = extractor.dimensions[0]
         var classes = file.graph.recordedClassNames ?? []

@@ -31,8 +31,8 @@ struct Run: ParsableCommand {
     @Option(help: "Rows of the input per forward pass (default: the whole input in one pass).")
     var batch: Int?
 
-    @Flag(help: "Direct convolution everywhere: no Winograd for 3x3 layers (results within a few 1e-6 of the default's).")
-    var exact = false
+    @OptionGroup(title: "Numerics")
+    var numerics: NumericsOptions
 
     @Option(help: "Threads for the matrix products and kernels (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -54,7 +54,7 @@ struct Run: ParsableCommand {
             throw ValidationError("the model has \(file.graph.outputs.count) outputs (\(file.graph.outputs.joined(separator: ", "))); choose one with --layer")
         }
         let session = try inModel { try InferenceSession(model: file, outputs: layer.map { [$0] }, threadCount: threads,
-                                                         algorithm: exact ? .exact : .standard) }
+                                                         algorithm: numerics.algorithm, precision: numerics.precision) }
         let tensor = try Tensor(npyFile: input)
         let batches = RowBatches(tensor, rowsPerBatch: batch)
         var result = try inModel { try batches.run(session) }

@@ -45,12 +45,12 @@ extension PlanBuilder {
         let activation = target != nil ? item.residual!.activation : item.activation
         let fused = KernelChoice.postOps(for: activation, accumulates: false) != nil
         if let dnnl = KernelChoice.convolution(geometry, kernel: kernel.pointer, bias: bias, activation: fused ? activation : .linear,
-                                                accumulates: target != nil, depthwise: isDepthwise, algorithm: algorithm) {
+                                                accumulates: target != nil, depthwise: isDepthwise, algorithm: algorithm, precision: precision) {
             let output = target ?? newBuffer(n * oh * ow * outputChannels)
-            addStep(reads: target == nil ? [x.buffer] : [x.buffer, output], writes: [output],
+            addStep(reads: target == nil ? [x.buffer] : [x.buffer, output], writes: [output], workspace: (dnnl.workspaceBytes + 3) / 4,
                     kind: (target == nil ? item.op.rawValue : "Conv2D + residual Add") + " (oneDNN \(dnnl.implementation))") { memory in
-                let input = memory[x.buffer], out = memory[output], threads = memory.threads
-                return { dnnl.run(input: input, output: out, batch: n, threads: threads) }
+                let input = memory[x.buffer], out = memory[output], threads = memory.threads, workspace = UnsafeMutableRawPointer(memory.workspace)
+                return { dnnl.run(input: input, output: out, batch: n, threads: threads, workspace: workspace) }
             }
             if !fused {
                 // A function oneDNN has no exact post-op for, in place on the result.

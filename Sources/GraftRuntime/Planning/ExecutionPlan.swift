@@ -61,7 +61,8 @@ final class ExecutionPlan {
         // Every step writes its outputs before any step reads them, so the arena is not cleared.
         let base = arena.bindMemory(to: Float.self, capacity: total + workspace + 16)
         let pointers = memory.offsets.map { $0.map { base + $0 } ?? base }
-        let map = MemoryMap(buffers: pointers, workspace: base + total, threads: builder.threads)
+        // The workspace starts on a 64-byte boundary (oneDNN's bfloat16 copies want it aligned).
+        let map = MemoryMap(buffers: pointers, workspace: base + (total + 15) / 16 * 16, threads: builder.threads)
         steps = recipes.map { $0.make(map) }
         labels = recipes.map(\.label)
         threads = builder.threads

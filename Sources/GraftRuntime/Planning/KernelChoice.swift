@@ -18,11 +18,11 @@ enum KernelChoice {
     /// What the results' last bits depend on, for a feature cache to record and compare:
     /// the numerics version, the precision, and the convolution kernels with the instruction set
     /// oneDNN dispatches to on this machine.
-    static func numerics(_ algorithm: ConvolutionAlgorithm) -> String {
+    static func numerics(_ algorithm: ConvolutionAlgorithm, precision: Precision = .float32) -> String {
         let convolutions = oneDNNEnabled
-            ? "oneDNN \(DNNLInfo.version) \(DNNLInfo.instructionSet) \(algorithm == .winograd ? "winograd-3x3" : "direct")"
+            ? "oneDNN \(DNNLInfo.version) \(DNNLInfo.instructionSet) \(algorithm == .winograd && precision == .float32 ? "winograd-3x3" : "direct")"
             : "graft im2col+OpenBLAS"
-        return "graft runtime numerics \(numericsVersion); f32; convolutions \(convolutions)"
+        return "graft runtime numerics \(numericsVersion); \(precision == .float32 ? "f32" : "bf16 convolutions, f32 accumulation"); convolutions \(convolutions)"
     }
 
     /// The oneDNN post-ops that compute `activation` after the bias (and the residual sum, when
@@ -45,7 +45,7 @@ enum KernelChoice {
 
     static func convolution(_ geometry: ConvolutionGeometry, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                             activation: ActivationKernel, accumulates: Bool, depthwise: Bool,
-                            algorithm: ConvolutionAlgorithm) -> DNNLConvolution? {
+                            algorithm: ConvolutionAlgorithm, precision: Precision = .float32) -> DNNLConvolution? {
         guard oneDNNEnabled, let postOps = postOps(for: activation, accumulates: accumulates) else { return nil }
         let g = geometry
         let shape = DNNLConvolution.Geometry(
@@ -54,7 +54,14 @@ enum KernelChoice {
             kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, strideHeight: g.strideHeight, strideWidth: g.strideWidth,
             dilationHeight: g.dilationHeight, dilationWidth: g.dilationWidth, padTop: g.padTop, padLeft: g.padLeft,
             groups: depthwise ? g.inputChannels : g.groups)
-        if algorithm == .winograd, g.kernelHeight == 3, g.kernelWidth == 3, g.strideHeight == 1, g.strideWidth == 1, g.dilationHeight == 1,
+        if precision == .bfloat16,
+           // Direct, on the whole batch: oneDNN's bf16 kernels, like its f32 direct ones, fix each
+           // output's summation order by the shapes of one image (checked by the batch tests).
+           let reduced = try? DNNLConvolution(geometry: shape, imagesPerCall: g.batch, weights: kernel, bias: bias,
+                                              postOps: postOps, precision: .bfloat16) {
+            return reduced
+        }
+        if algorithm == .winograd, precision == .float32, g.kernelHeight == 3, g.kernelWidth == 3, g.strideHeight == 1, g.strideWidth == 1, g.dilationHeight == 1,
            g.dilationWidth == 1, g.groups == 1, !depthwise,
            // One image per call: oneDNN's Winograd tiles depend on the batch (its results do not
            // otherwise), and this keeps an image's features independent of the batch.
@@ -63,6 +70,24 @@ enum KernelChoice {
             return fast
         }
         return try? DNNLConvolution(geometry: shape, imagesPerCall: g.batch, weights: kernel, bias: bias, postOps: postOps)
+    }
+}
+
+/// The element type of the convolutions' operands (`--precision`).
+public enum Precision: String, Sendable, CaseIterable {
+    /// float32 everywhere (the default).
+    case float32 = "fp32"
+    /// bfloat16 weights and convolution inputs with float32 accumulation, on CPUs with native
+    /// bf16 dot products (`avx512_bf16`). Convolutions run oneDNN's direct bf16 kernels (it has no
+    /// bf16 Winograd); every other op, and the values between ops, stay float32. Operands keep
+    /// 8 significant bits, so features differ from float32 ones by about 1e-2 relative: opt-in,
+    /// never the default.
+    case bfloat16 = "bf16"
+
+    /// Whether this CPU runs bfloat16 natively, and if not why (for the error message).
+    public static var bfloat16Unavailable: String? {
+        guard KernelChoice.oneDNNEnabled else { return "GRAFT_KERNELS=graft turns oneDNN off" }
+        return DNNLInfo.hasNativeBFloat16 ? nil : "this CPU (oneDNN dispatches to \(DNNLInfo.instructionSet)) has no avx512_bf16 instructions"
     }
 }
 

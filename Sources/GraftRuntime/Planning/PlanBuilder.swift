@@ -28,11 +28,14 @@ final class PlanBuilder {
 
     /// How 3×3 stride-1 convolutions are computed.
     let algorithm: ConvolutionAlgorithm
+    /// The element type of the convolutions' operands.
+    let precision: Precision
 
-    init(graph: ExecutableGraph, threads: Int, algorithm: ConvolutionAlgorithm) {
+    init(graph: ExecutableGraph, threads: Int, algorithm: ConvolutionAlgorithm, precision: Precision = .float32) {
         self.graph = graph
         self.threads = threads
         self.algorithm = algorithm
+        self.precision = precision
         self.lastUse = graph.lastUse()
     }
 
