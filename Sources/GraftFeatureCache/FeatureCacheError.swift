@@ -2,7 +2,7 @@ import GraftSupport
 /// A feature cache that cannot be read, resumed, merged or exported as asked.
 ///
 /// Every case names the file and what to do about it; all of them are bad data (exit status 65)
-/// except `missingShard` (66).
+/// except `missingShard` (66) and `cacheInUse` (73, the output cannot be written now).
 public enum FeatureCacheError: GraftError, Equatable {
     /// The file is HDF5 but not a feature cache, or a part of one is missing or inconsistent.
     case notACache(path: String, reason: String)
@@ -22,10 +22,14 @@ public enum FeatureCacheError: GraftError, Equatable {
     case duplicateID(id: String, firstShard: String, secondShard: String)
     /// A shard file does not exist.
     case missingShard(path: String)
+    /// Another process is writing the cache (it holds the cache's writer lock): `holder` is its
+    /// process id, `command` its command line where `/proc` shows it.
+    case cacheInUse(path: String, holder: Int32, command: String?)
 
     public var exitStatus: ExitStatus {
         switch self {
         case .missingShard: .noInput
+        case .cacheInUse: .cannotCreate
         default: .dataError
         }
     }
@@ -55,6 +59,9 @@ public enum FeatureCacheError: GraftError, Equatable {
                 : "the id '\(id)' is in both '\(firstShard)' and '\(secondShard)'; shards must not overlap"
         case let .missingShard(path):
             "cannot open '\(path)': no such file"
+        case let .cacheInUse(path, holder, command):
+            "the cache '\(path)' is being written by another process (pid \(holder)\(command.map { ": \(quoted($0))" } ?? "")); "
+                + "one writer per cache: wait for it to finish or stop it, then rerun to resume"
         }
     }
 }

@@ -1,4 +1,9 @@
 import GraftSupport
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 /// Why `graft features` cannot start or finish.
 public enum ExtractionError: GraftError, Equatable {
     /// The input folder or list file does not exist or cannot be read.
@@ -22,10 +27,14 @@ public enum ExtractionError: GraftError, Equatable {
     case cannotPool(layer: String, shape: [Int])
     /// With `--strict`, some images failed.
     case failedImages(count: Int, cache: String)
+    /// SIGINT or SIGTERM stopped the run after it committed the batch in hand; `rows` is the
+    /// number of rows the cache now holds.
+    case interrupted(signal: Int32, cache: String, rows: Int)
 
     public var exitStatus: ExitStatus {
         switch self {
         case .unreadableInput: .noInput
+        case let .interrupted(signal, _, _): signal == SIGINT ? .interrupted : .terminated
         default: .dataError
         }
     }
@@ -52,6 +61,8 @@ public enum ExtractionError: GraftError, Equatable {
             "layer '\(layer)' has shape \(shape); --pool needs a 3-D or 4-D activation"
         case let .failedImages(count, cache):
             "\(count) image\(count == 1 ? "" : "s") could not be decoded (listed under /failed in '\(cache)')"
+        case let .interrupted(signal, cache, rows):
+            "stopped by \(signal == SIGINT ? "SIGINT" : "SIGTERM") after committing the batch in hand: '\(cache)' holds \(rows) row\(rows == 1 ? "" : "s"); rerun the same command to resume"
         }
     }
 }

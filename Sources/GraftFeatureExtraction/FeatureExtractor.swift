@@ -167,9 +167,19 @@ public final class FeatureExtractor {
 
     /// Extracts features for `inputs` into the cache at `cachePath`, creating it or resuming it
     /// (ids already present are skipped; earlier failures are retried).
-    public func extract(_ inputs: InputList, into cachePath: String,
+    ///
+    /// - Parameters:
+    ///   - lock: the cache's writer lock when the caller took it already (to refuse a second
+    ///     writer before reading its input); otherwise `extract` takes it.
+    ///   - stopSignal: asked after each committed batch; a signal number stops the run there,
+    ///     with the cache closed and resumable, by throwing `ExtractionError.interrupted`.
+    /// - Throws: `FeatureCacheError.cacheInUse` when another process writes the cache.
+    public func extract(_ inputs: InputList, into cachePath: String, lock: CacheWriterLock? = nil,
+                        stopSignal: (() -> Int32?)? = nil,
                         progress: ((ExtractionProgress) -> Void)? = nil) throws -> ExtractionSummary {
         let start = Date()
+        let heldLock = try lock ?? CacheWriterLock(cachePath: cachePath)
+        defer { withExtendedLifetime(heldLock) {} }
         var items = inputs.items
         if let limit = options.limit { items = Array(items.prefix(limit)) }
         let writer = try FeatureCacheWriter.openOrCreate(
@@ -218,6 +228,10 @@ public final class FeatureExtractor {
                 added += rows.count
                 progress?(ExtractionProgress(done: done, total: pending.count, failed: failed,
                                              elapsed: Date().timeIntervalSince(start)))
+                if let signal = stopSignal?(), batchIndex + 1 < pipeline.batchCount {
+                    try writer.close()
+                    throw ExtractionError.interrupted(signal: signal, cache: cachePath, rows: writer.rowCount)
+                }
             }
         }
         try writer.close()

@@ -1,7 +1,8 @@
-/// The process exit statuses graft uses, from BSD's `sysexits.h`.
+/// The process exit statuses graft uses, from BSD's `sysexits.h`, and the shell's 128 + signal
+/// for a run stopped cleanly by SIGINT or SIGTERM.
 ///
 /// Every error graft throws maps to one of these, so a shell script can tell a usage mistake
-/// from bad data, a missing file, an unwritable output or an I/O failure.
+/// from bad data, a missing file, an unwritable output, an I/O failure or an interruption.
 public enum ExitStatus: Int32, Sendable, CaseIterable {
     /// Success.
     case success = 0
@@ -15,6 +16,10 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case cannotCreate = 73
     /// An error occurred while doing I/O on a file (`EX_IOERR`).
     case ioError = 74
+    /// Stopped by SIGINT (Ctrl-C) after committing its work: 128 + 2, what a shell reports.
+    case interrupted = 130
+    /// Stopped by SIGTERM after committing its work: 128 + 15.
+    case terminated = 143
 }
 
 /// An error that graft reports to a shell user.

@@ -165,4 +165,103 @@ import Glibc
         // No temporary file is left next to the cache.
         #expect(try folder.contents().filter { $0.hasPrefix(".") }.isEmpty)
     }
+
+    /// A folder of `copies` hard links to each of two photos, in two classes: enough work at
+    /// `--batch 1` for a run to be caught in the middle.
+    static func manyImages(in folder: borrowing TemporaryFolder, copies: Int) throws -> String {
+        let images = folder.path("many")
+        for className in ["china", "flower"] {
+            try FileManager.default.createDirectory(atPath: images + "/" + className, withIntermediateDirectories: true)
+            for copy in 0..<copies {
+                try FileManager.default.linkItem(atPath: FeaturesCommand.fixtures + "/images/\(className)/\(className)0.jpg",
+                                                 toPath: images + "/\(className)/\(copy).jpg")
+            }
+        }
+        return images
+    }
+
+    /// Starts `graft features` with `arguments` and waits until its cache appears (the run has
+    /// created it and is extracting).
+    static func startAndWaitForCache(_ arguments: [String], cache: String) throws -> Process {
+        let process = Process()
+        process.executableURL = GraftBinary.url
+        process.arguments = ["features"] + arguments + ["-o", cache]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: cache) && process.isRunning && Date() < deadline { usleep(10_000) }
+        return process
+    }
+
+    /// One writer per cache: a second run on a cache being written is refused at once (exit 73)
+    /// naming the first process; the first is not disturbed, and a killed writer leaves no lock.
+    @Test func aSecondWriterIsRefusedNamingTheFirst() throws {
+        let folder = try TemporaryFolder()
+        let images = try FeaturesCommand.manyImages(in: folder, copies: 200)
+        let cache = folder.path("c.h5")
+        let arguments = [FeaturesCommand.model, images, "--preprocess", "keras-tf", "--batch", "1", "--threads", "1", "--quiet"]
+        let first = try FeaturesCommand.startAndWaitForCache(arguments, cache: cache)
+        #expect(first.isRunning, "the first run ended before the test could stop it")
+        kill(first.processIdentifier, SIGSTOP)
+        let started = Date()
+        let second = try GraftBinary.run(["features"] + arguments + ["-o", cache])
+        #expect(Date().timeIntervalSince(started) < 20)
+        kill(first.processIdentifier, SIGCONT)
+        #expect(second.status == 73)
+        #expect(second.standardError.hasPrefix("graft: error: the cache '\(cache)' is being written by another process (pid \(first.processIdentifier): "),
+                "\(second.standardError)")
+        #expect(second.standardError.split(separator: "\n").count == 1)
+        first.waitUntilExit()
+        #expect(first.terminationStatus == 0)
+        #expect((try FeaturesCommand.ids(cache)).count == 400)
+        #expect(try folder.contents().filter { $0.hasPrefix(".") }.isEmpty, "lock file left behind")
+
+        // A writer killed outright releases its lock with its life.
+        let killedCache = folder.path("k.h5")
+        let killed = try FeaturesCommand.startAndWaitForCache(arguments, cache: killedCache)
+        kill(killed.processIdentifier, SIGKILL)
+        killed.waitUntilExit()
+        let resumed = try GraftBinary.run(["features"] + arguments + ["-o", killedCache])
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        #expect((try FeaturesCommand.ids(killedCache)).count == 400)
+    }
+
+    /// SIGINT and SIGTERM finish and commit the batch in hand, exit 130 and 143 with one line,
+    /// and the resumed cache equals an uninterrupted run's.
+    @Test(arguments: [SIGINT, SIGTERM])
+    func aSignalCommitsTheBatchInHandAndTheCacheResumes(signal: Int32) throws {
+        let folder = try TemporaryFolder()
+        let images = try FeaturesCommand.manyImages(in: folder, copies: 250)
+        let arguments = [FeaturesCommand.model, images, "--preprocess", "keras-tf", "--batch", "1", "--threads", "1"]
+        let reference = folder.path("reference.h5")
+        #expect(try GraftBinary.run(["features"] + arguments + ["-o", reference, "--batch", "8"]).status == 0)
+
+        let cache = folder.path("c.h5")
+        let process = Process()
+        process.executableURL = GraftBinary.url
+        process.arguments = ["features"] + arguments + ["-o", cache]
+        let error = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = error
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: cache) && process.isRunning && Date() < deadline { usleep(10_000) }
+        #expect(process.isRunning, "the run ended before the test could signal it")
+        kill(process.processIdentifier, signal)
+        let message = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 128 + signal)
+        let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
+        #expect(message.hasPrefix("graft: error: stopped by \(name) after committing the batch in hand: '\(cache)' holds "), "\(message)")
+        let committed = try FeaturesCommand.ids(cache)
+        #expect(committed.count < 500)
+
+        let resumed = try GraftBinary.run(["features"] + arguments + ["-o", cache, "--quiet"])
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        #expect(try FeaturesCommand.ids(cache) == (try FeaturesCommand.ids(reference)))
+        #expect(try FeaturesCommand.features(cache) == (try FeaturesCommand.features(reference)))
+        #expect(try folder.contents().filter { $0.hasPrefix(".") }.isEmpty)
+    }
 }

@@ -130,7 +130,7 @@ import Testing
 
 @Suite struct GraftErrorTests {
     @Test func exitStatusesAreSysexits() {
-        #expect(GraftSupport.ExitStatus.allCases.map(\.rawValue) == [0, 64, 65, 66, 73, 74])
+        #expect(GraftSupport.ExitStatus.allCases.map(\.rawValue) == [0, 64, 65, 66, 73, 74, 130, 143])
     }
 
     @Test func fileErrors() {

@@ -80,6 +80,9 @@ struct Features: ParsableCommand {
     }
 
     func run() throws {
+        // One writer per cache: refuse a second one before loading the model or reading input.
+        let lock = try CacheWriterLock(cachePath: output)
+        StopSignals.install()
         var fixedClasses: [String]?
         if let classes { fixedClasses = classes.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         if let classesFile {
@@ -121,15 +124,25 @@ struct Features: ParsableCommand {
 
         let showsProgress = !quiet && isatty(STDERR_FILENO) == 1
         var lastReport = Date.distantPast
-        let summary = try extractor.extract(inputs, into: output) { progress in
-            guard showsProgress, Date().timeIntervalSince(lastReport) >= 0.25 || progress.done == progress.total else { return }
-            lastReport = Date()
-            let eta = progress.estimatedSecondsLeft.map { formatDuration($0) } ?? "?"
-            let line = "\rgraft: \(progress.done)/\(progress.total) images, "
-                + String(format: "%.1f", progress.imagesPerSecond) + " images/s, ETA \(eta), \(progress.failed) failed\u{1B}[K"
-            FileHandle.standardError.write(Data(line.utf8))
+        // A progress line in place ends before any message that follows it, error or summary.
+        func endProgressLine() {
+            if showsProgress && lastReport != Date.distantPast { FileHandle.standardError.write(Data("\n".utf8)) }
         }
-        if showsProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+        let summary: ExtractionSummary
+        do {
+            summary = try extractor.extract(inputs, into: output, lock: lock, stopSignal: { StopSignals.requested }) { progress in
+                guard showsProgress, Date().timeIntervalSince(lastReport) >= 0.25 || progress.done == progress.total else { return }
+                lastReport = Date()
+                let eta = progress.estimatedSecondsLeft.map { formatDuration($0) } ?? "?"
+                let line = "\rgraft: \(progress.done)/\(progress.total) images, "
+                    + String(format: "%.1f", progress.imagesPerSecond) + " images/s, ETA \(eta), \(progress.failed) failed\u{1B}[K"
+                FileHandle.standardError.write(Data(line.utf8))
+            }
+        } catch {
+            endProgressLine()
+            throw error
+        }
+        endProgressLine()
         printDiagnostic("wrote \(summary.added) row\(summary.added == 1 ? "" : "s") to '\(output)' (\(summary.rows) in all), "
             + "skipped \(summary.skipped) already cached, \(summary.failed) failed, "
             + String(format: "%.1f s, %.1f images/s", summary.seconds, summary.seconds > 0 ? Double(summary.added + summary.failed) / summary.seconds : 0))
