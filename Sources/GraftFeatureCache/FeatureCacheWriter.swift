@@ -268,6 +268,9 @@ package func publishFile(at path: String, purpose: String, _ write: (_ temporary
     removeStaleTemporaries(besides: path, prefix: prefix)
     do {
         try write(temporary)
+    } catch let error as HDF5Error {
+        unlink(temporary)
+        throw error.naming(path, insteadOf: temporary)
     } catch {
         unlink(temporary)
         throw error

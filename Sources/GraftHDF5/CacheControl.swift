@@ -47,7 +47,12 @@ extension HDF5File {
             let access = try HDF5FileLocking.accessList(for: path)
             try check(H5Pset_libver_bounds(access.id, H5F_LIBVER_V18, H5F_LIBVER_V110), in: path, operation)
             let id = H5Fcreate(path, graft_H5F_ACC_TRUNC(), creation.id, access.id)
-            guard id >= 0 else { throw .cannotCreate(path: path, reason: ErrorStack.current().summary) }
+            guard id >= 0 else {
+                let stack = ErrorStack.current()
+                // A full disk or a failed write is an I/O error (exit 74), not an uncreatable file.
+                if stack.isInputOutputFailure { throw .ioFailure(path: path, operation: "creating the file", stack: stack.summary) }
+                throw .cannotCreate(path: path, reason: stack.summary)
+            }
             let file = Handle(id, .file)
             try check(H5Fflush(file.id, H5F_SCOPE_GLOBAL), in: path, "flushing the file")
         }

@@ -59,6 +59,25 @@ public enum HDF5Error: GraftError, Equatable {
     }
 }
 
+extension HDF5Error {
+    /// The same error about `path` instead of `temporary`: for files written under a temporary
+    /// name and renamed into place, the user knows only the final name.
+    public func naming(_ path: String, insteadOf temporary: String) -> HDF5Error {
+        func swap(_ named: String) -> String { named == temporary ? path : named }
+        return switch self {
+        case let .cannotOpen(named, reason): .cannotOpen(path: swap(named), reason: reason)
+        case let .cannotCreate(named, reason): .cannotCreate(path: swap(named), reason: reason)
+        case let .notHDF5(named): .notHDF5(path: swap(named))
+        case let .notFound(named, object): .notFound(path: swap(named), object: object)
+        case let .alreadyExists(named, object): .alreadyExists(path: swap(named), object: object)
+        case let .wrongType(named, object, expected, actual): .wrongType(path: swap(named), object: object, expected: expected, actual: actual)
+        case let .sizeMismatch(named, object, detail): .sizeMismatch(path: swap(named), object: object, detail: detail)
+        case let .library(named, operation, stack): .library(path: swap(named), operation: operation, stack: stack)
+        case let .ioFailure(named, operation, stack): .ioFailure(path: swap(named), operation: operation, stack: stack)
+        }
+    }
+}
+
 /// Returns `result` if it is a valid identifier or a successful status (not negative); otherwise
 /// throws the error on HDF5's error stack, for the file at `path`, while doing `operation`.
 ///
@@ -130,7 +149,7 @@ struct ErrorStack {
         guard let innermost = entries.first, let outermost = entries.last else {
             return "HDF5 gave no details"
         }
-        var text = innermost.description
+        var text = ErrorStack.condensed(innermost.description)
         if !innermost.minorMessage.isEmpty,
            innermost.minorMessage.lowercased() != innermost.description.lowercased() {
             text += " (\(innermost.minorMessage.lowercased()))"
@@ -139,6 +158,24 @@ struct ErrorStack {
             text = outermost.description + ": " + text
         }
         return singleLine(text)
+    }
+}
+
+extension ErrorStack {
+    /// HDF5's low-level I/O messages carry a dump of the call ("file write failed: time = …,
+    /// filename = …, file descriptor = 4, errno = 28, error message = 'No space left on device',
+    /// buf = …"); this keeps what a user needs: "file write failed: No space left on device
+    /// (errno 28)". Other messages are returned unchanged.
+    static func condensed(_ description: String) -> String {
+        guard let start = description.firstRange(of: "error message = '"),
+              let end = description[start.upperBound...].firstIndex(of: "'") else { return description }
+        let head = description.firstRange(of: ": time = ").map { String(description[..<$0.lowerBound]) } ?? "system call failed"
+        var text = head + ": " + description[start.upperBound..<end]
+        if let number = description.firstRange(of: "errno = ") {
+            let digits = description[number.upperBound...].prefix { $0.isNumber }
+            if !digits.isEmpty { text += " (errno \(digits))" }
+        }
+        return text
     }
 }
 

@@ -69,7 +69,10 @@ public final class HDF5File: @unchecked Sendable {
                 if !replacingExisting, accessProblem(path, writable: false) == nil {
                     throw .cannotCreate(path: path, reason: "the file already exists")
                 }
-                throw .cannotCreate(path: path, reason: folderProblem(path) ?? stack.summary)
+                if let problem = folderProblem(path) { throw .cannotCreate(path: path, reason: problem) }
+                // A full disk or a failed write is an I/O error (exit 74), not an uncreatable file.
+                if stack.isInputOutputFailure { throw .ioFailure(path: path, operation: "creating the file", stack: stack.summary) }
+                throw .cannotCreate(path: path, reason: stack.summary)
             }
             return Handle(id, .file)
         }

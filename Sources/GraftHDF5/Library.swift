@@ -26,6 +26,11 @@ final class LibraryLock: @unchecked Sendable {
     private let quietThread: pthread_key_t
 
     init() {
+        // No clean-up at exit: graft closes (and flushes) every file it writes itself, and
+        // HDF5 1.10's exit handler crashes (H5D_close on a null pointer) when a dataset was left
+        // behind by a write that failed, e.g. on a full disk. This must precede the library's
+        // initialisation, which the first call through this lock triggers.
+        _ = H5dont_atexit()
         mutex = .allocate(capacity: 1)
         var attributes = pthread_mutexattr_t()
         pthread_mutexattr_init(&attributes)
