@@ -2,7 +2,7 @@
 # Debian packages graft needs when they are missing, then build.
 SWIFT ?= swift
 
-.PHONY: all deps build release demo test venv clean
+.PHONY: all deps build release demo test fuzz venv clean
 
 all: build
 
@@ -22,6 +22,8 @@ demo: release
 # (GRAFT_KERNELS=graft), which run wherever oneDNN has no kernel, and a third time with oneDNN's
 # direct convolutions only (GRAFT_WINOGRAD=0, what `--exact` asks for). The command-line tests run twice: on the debug build, then on the release build (optimised
 # code can expose undefined behaviour that a debug build hides); Spark runs the release build.
+# Last, a short fuzzing pass: each libFuzzer target for 10 s (Tools/fuzz/run.sh), after replaying
+# the reproducers of earlier findings.
 test: deps
 	$(SWIFT) build
 	$(SWIFT) test
@@ -30,9 +32,14 @@ test: deps
 	$(SWIFT) build -c release --product graft
 	GRAFT_BINARY=$(CURDIR)/.build/release/graft $(SWIFT) test --skip-build --filter GraftCLITests
 	GRAFT=$(CURDIR)/.build/release/graft Tests/spark/run.sh
+	Tools/fuzz/run.sh --seconds 10
+
+# Every libFuzzer target for 10^6 executions (the reliability bar; hours on 2 cores).
+fuzz: deps
+	Tools/fuzz/run.sh --runs 1000000
 
 venv:
 	Tools/setup-venv.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

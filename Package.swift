@@ -93,3 +93,14 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets (issue: fuzzed parsers), only with GRAFT_FUZZ=1 in the environment, built by
+// Tools/fuzz/run.sh with `-sanitize=fuzzer,address` in its own build folder: libFuzzer supplies
+// `main`, so a normal build must not see this target.
+if Context.environment["GRAFT_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(
+        name: "graft-fuzz",
+        dependencies: ["GraftSupport", "GraftTensors", "GraftModel", "GraftHDF5", "GraftCaffeImport", "GraftKerasImport",
+                       "GraftImages", "GraftFeatureCache", "GraftFeatureExtraction"],
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+}

@@ -22,6 +22,11 @@ func extent(of space: hid_t, in path: String, _ operation: @autoclosure () -> St
     var maximum = [hsize_t](repeating: 0, count: rank)
     try check(H5Sget_simple_extent_dims(space, &dimensions, &maximum), in: path, operation())
     let unlimited = graft_H5S_UNLIMITED()
+    // A damaged file can claim extents past Int.max (a fuzzing finding: the conversion trapped).
+    let largest = hsize_t(Int.max)
+    guard dimensions.allSatisfy({ $0 <= largest }), maximum.allSatisfy({ $0 == unlimited || $0 <= largest }) else {
+        throw .sizeMismatch(path: path, object: "a dataspace", detail: "\(operation()): it claims dimensions \(dimensions) (maximum \(maximum)), past any real size; the file is damaged")
+    }
     return (dimensions.map { Int($0) }, maximum.map { $0 == unlimited ? nil : Int($0) })
 }
 

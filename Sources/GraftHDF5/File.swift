@@ -42,6 +42,9 @@ public final class HDF5File: @unchecked Sendable {
             throw .cannotOpen(path: path, reason: problem)
         }
         guard HDF5File.hasSignature(path: path) else { throw .notHDF5(path: path) }
+        // Files graft only reads come from elsewhere (model zoos, other machines): check what
+        // HDF5 cannot be trusted to survive (GlobalHeapCheck) before it sees them.
+        if !writable { try GlobalHeapCheck.validate(fileAt: path) }
         let handle = try withLibrary { () throws(HDF5Error) -> Handle in
             let access = try HDF5FileLocking.accessList(for: path)
             let id = H5Fopen(path, writable ? graft_H5F_ACC_RDWR() : graft_H5F_ACC_RDONLY(), access.id)

@@ -87,9 +87,9 @@ public enum ImageFormat: String, Sendable, Hashable, Codable {
 /// The first bytes of a file for a message: quoted text when printable, hexadecimal otherwise.
 private func describeLeadingBytes(_ bytes: [UInt8]) -> String {
     if !bytes.isEmpty, bytes.allSatisfy({ (0x20..<0x7F).contains($0) || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
-        let text = String(decoding: bytes, as: UTF8.self)
-            .replacingNewlines()
-        return "the text \"\(text)\""
+        // quoted() escapes line breaks; "\r\n" is one Character in Swift, so comparing
+        // Characters with "\n" misses it (a fuzzing finding: a two-line message).
+        return "the text \"\(quoted(String(decoding: bytes, as: UTF8.self)))\""
     }
     let hex = bytes.map { byte in
         let digits = String(byte, radix: 16, uppercase: true)
@@ -98,8 +98,3 @@ private func describeLeadingBytes(_ bytes: [UInt8]) -> String {
     return "the bytes " + hex.joined(separator: " ")
 }
 
-extension String {
-    fileprivate func replacingNewlines() -> String {
-        String(map { $0 == "\n" || $0 == "\r" || $0 == "\t" ? " " : $0 })
-    }
-}

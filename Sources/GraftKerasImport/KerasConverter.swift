@@ -43,10 +43,7 @@ public enum KerasConverter {
         }
         var architecture: (text: String, path: String)?
         if let architecturePath {
-            guard let data = FileManager.default.contents(atPath: architecturePath) else {
-                throw FileError.cannotOpen(path: architecturePath, reason: FileManager.default.fileExists(atPath: architecturePath) ? "Permission denied" : "No such file or directory")
-            }
-            architecture = (String(decoding: data, as: UTF8.self), architecturePath)
+            architecture = (try readTextFile(architecturePath), architecturePath)
         }
         switch fileKind(at: path) {
         case .hdf5:

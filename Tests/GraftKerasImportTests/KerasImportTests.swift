@@ -3,6 +3,7 @@ import GraftModel
 import GraftKerasImport
 import GraftRuntime
 import GraftTensors
+import GraftSupport
 import GraftTestSupport
 import Testing
 /// The committed fixtures (Tools/fixtures/make_keras_fixtures.py): real Keras files with the
@@ -205,6 +206,18 @@ enum PreprocessingProbe {
         let path = Fixtures.folder.appendingPathComponent("tfkeras-weights-json/weights.h5").path
         #expect(throws: KerasImportError.missingArchitecture(path: path)) {
             try KerasConverter.convert(modelAt: path)
+        }
+    }
+
+    /// Fuzzing finding: a global heap collection whose free-space object claims 0 bytes made
+    /// HDF5 1.10 loop forever reading `model_config`; graft checks the collections first.
+    @Test(.timeLimit(.minutes(1)))
+    func aDamagedGlobalHeapIsRefusedNotLoopedOn() throws {
+        let path = repositoryRoot.appendingPathComponent("Tests/Fuzz/Regressions/keras-h5/keras-h5-timeout-c821a7649da176b6def3e351b89806421611aeaf").path
+        #expect {
+            try KerasConverter.convert(modelAt: path)
+        } throws: { error in
+            "\(error)".contains("the global heap collection at byte 2048") && (error as? any GraftError)?.exitStatus.rawValue == 65
         }
     }
 

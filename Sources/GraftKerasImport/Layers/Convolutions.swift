@@ -49,12 +49,12 @@ extension GraphBuilder {
         let dilations = pair(config["dilation_rate"]) ?? pair(config["atrous_rate"]) ?? Pair(1, 1)
         let padding = config["padding"]?.stringValue ?? config["border_mode"]?.stringValue ?? "valid"
         return ConvolutionOptions(
-            filters: config["filters"]?.integerValue ?? config["nb_filter"]?.integerValue,
+            filters: try count(call, ["filters", "nb_filter"], default: nil),
             kernel: kernel, strides: strides, dilations: dilations, padding: padding.lowercased(),
             format: dataFormat(of: config) ?? "channels_last",
-            groups: config["groups"]?.integerValue ?? 1,
+            groups: try count(call, ["groups"], default: 1)!,
             useBias: config["use_bias"]?.boolValue ?? config["bias"]?.boolValue ?? true,
-            depthMultiplier: config["depth_multiplier"]?.integerValue ?? 1)
+            depthMultiplier: try count(call, ["depth_multiplier"], default: 1)!)
     }
 
     /// The window of a convolution layer as graft attributes in `layout` ("same" padding still
@@ -130,7 +130,7 @@ extension GraphBuilder {
         let input = try single(call)
         guard input.rank == 3 else { throw unsupported(call, "reads a value of rank \(input.rank), not 3") }
         let config = call.config
-        guard let filters = config["filters"]?.integerValue ?? config["nb_filter"]?.integerValue else {
+        guard let filters = try count(call, ["filters", "nb_filter"], default: nil) else {
             throw badConfiguration(call, "has no filter count (expected 'filters', or Keras 1's 'nb_filter')")
         }
         guard let kernel = integers(config["kernel_size"], count: 1)?.first ?? config["filter_length"]?.integerValue else {
@@ -140,7 +140,7 @@ extension GraphBuilder {
         let dilation = integers(config["dilation_rate"], count: 1)?.first ?? 1
         let mode = (config["padding"]?.stringValue ?? config["border_mode"]?.stringValue ?? "valid").lowercased()
         let format = dataFormat(of: config) ?? "channels_last"
-        let groups = config["groups"]?.integerValue ?? 1
+        let groups = try count(call, ["groups"], default: 1)!
         let useBias = config["use_bias"]?.boolValue ?? config["bias"]?.boolValue ?? true
         let channelsFirst = format == "channels_first"
         let width = input.shape[channelsFirst ? 2 : 1]

@@ -1,4 +1,5 @@
 import GraftModel
+import GraftSupport
 
 /// The Keras layer classes graft converts (Keras 1 names included), and the operation classes
 /// Keras 3 records for arithmetic on symbolic tensors (`x + 3.0`, `x * y`).
@@ -129,6 +130,20 @@ extension GraphBuilder {
     /// says what was expected.
     func badConfiguration(_ call: LayerCall, _ reason: String) -> KerasImportError {
         .badLayerConfiguration(path: path, layer: call.nodeName, className: call.className, reason: reason)
+    }
+
+    /// A count from the layer's configuration (`groups`, `filters`, `depth_multiplier`, …),
+    /// checked to be an integer from 1 to 2^31 before any arithmetic divides or multiplies by
+    /// it; `fallback` when the key is absent (or null), nil if there is no fallback either.
+    func count(_ call: LayerCall, _ keys: [String], default fallback: Int?) throws -> Int? {
+        for key in keys {
+            guard let value = call.config[key], value != .null else { continue }
+            guard let number = value.integerValue, (1...ModelConfigurationParser.maximumDimension).contains(number) else {
+                throw badConfiguration(call, "has '\(key)' \(quoted(value.description)); expected an integer from 1 to \(ModelConfigurationParser.maximumDimension)")
+            }
+            return number
+        }
+        return fallback
     }
 
     func single(_ call: LayerCall) throws -> Value {

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Builds graft's libFuzzer targets (address sanitizer, in .build-fuzz/) and runs each one.
+# Usage:
+#   Tools/fuzz/run.sh [--seconds N | --runs N] [TARGET...]
+#     --seconds N   run each target for N seconds (default 10: the pass `make test` runs)
+#     --runs N      run each target for N executions (the issue's bar: --runs 1000000)
+#   With no TARGET, every target runs. Reproducers of crashes, leaks and timeouts go to
+#   .build-fuzz/artifacts/; replay one with
+#     GRAFT_FUZZ_TARGET=T .build-fuzz/debug/graft-fuzz .build-fuzz/artifacts/T-crash-…
+#   and keep it as a regression test (Tests/Fuzz/Regressions/T/, replayed by the same pass).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+limit=(-max_total_time=10)
+if [ "${1:-}" = "--seconds" ]; then limit=(-max_total_time="$2"); shift 2
+elif [ "${1:-}" = "--runs" ]; then limit=(-runs="$2"); shift 2; fi
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(graft npy prototxt caffemodel keras-json keras-h5 keras-zip image tar cache)
+
+GRAFT_FUZZ=1 swift build -c debug --product graft-fuzz --scratch-path .build-fuzz \
+    -Xswiftc -sanitize=fuzzer,address 2>&1 | grep -v "Cannot export local symbol" >&2
+binary=.build-fuzz/debug/graft-fuzz
+mkdir -p .build-fuzz/artifacts
+# HDF5's and libgomp's one-time allocations that live as long as the process are not leaks.
+export LSAN_OPTIONS="suppressions=$PWD/Tools/fuzz/lsan.supp:print_suppressions=0"
+# A request HDF5 computes from a damaged header and no allocator can meet returns NULL, as
+# glibc malloc does in production, instead of aborting (HDF5 then reports an error).
+export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1"
+export GRAFT_FUZZ_ROOT=$PWD
+# Swift's own crash reporter would run inside the sanitizer and hide the finding.
+export SWIFT_BACKTRACE=enable=no
+status=0
+printf '%-11s %10s %8s  %s\n' target executions seconds result
+for target in "${targets[@]}"; do
+    work=.build-fuzz/corpus/$target
+    mkdir -p "$work"
+    log=.build-fuzz/$target.log
+    regressions=()
+    [ -d "Tests/Fuzz/Regressions/$target" ] && regressions=("Tests/Fuzz/Regressions/$target")
+    start=$(date +%s)
+    # Earlier crashes first: each reproducer must now run clean.
+    if [ ${#regressions[@]} -gt 0 ]; then
+        if ! GRAFT_FUZZ_TARGET=$target "$binary" -runs=0 "${regressions[0]}" >"$log.regressions" 2>&1; then
+            echo "$target: a regression input fails again; see $log.regressions" >&2; status=1
+        fi
+    fi
+    # Run until the time or execution budget is spent. A crash, timeout or leak whose
+    # innermost non-sanitizer frame is inside libhdf5 is a finding in the C library (listed in
+    # Tests/Fuzz/Findings/README.md): keep its reproducer and go on fuzzing. Anything else is
+    # graft's and fails the run.
+    runs=0; library_findings=0; result=clean
+    while :; do
+        elapsed=$(( $(date +%s) - start ))
+        budget=("${limit[@]}")
+        if [[ "${limit[0]}" == -max_total_time=* ]]; then
+            left=$(( ${limit[0]#-max_total_time=} - elapsed ))
+            [ $left -gt 0 ] || break
+            budget=(-max_total_time=$left)
+        elif [ "$runs" != 0 ]; then
+            left=$(( ${limit[0]#-runs=} - runs ))
+            [ $left -gt 0 ] || break
+            budget=(-runs=$left)
+        fi
+        set +e
+        GRAFT_FUZZ_TARGET=$target "$binary" "$work" "Tests/Fuzz/Corpus/$target" "${budget[@]}" \
+            -timeout=20 -rss_limit_mb=2560 -malloc_limit_mb=1024 -max_len=65536 -print_final_stats=1 \
+            -artifact_prefix=".build-fuzz/artifacts/$target-" >"$log" 2>&1
+        code=$?
+        set -e
+        done_now=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+        runs=$(( runs + done_now ))
+        [ $code -ne 0 ] || break
+        innermost=$(sed -n '/ERROR\|ALARM\|Fatal error/,$p' "$log" | grep -E '^ +#[0-9]+ ' \
+            | grep -v -E 'asan|sanitizer|compiler-rt|libFuzzer|fuzzer::|libc\.so|libswiftCore|swift_|graft_fuzz|graft-fuzz' | head -1)
+        artifact=$(grep -o "Test unit written to [^ ]*" "$log" | tail -1 | sed 's/Test unit written to //')
+        if [[ "$innermost" == *libhdf5* ]] && [ -n "$artifact" ]; then
+            library_findings=$(( library_findings + 1 ))
+            echo "$target: libhdf5 finding, reproducer $artifact" >&2
+            [ $done_now -gt 0 ] || { result="FAILED: libhdf5 findings keep the fuzzer from running"; status=1; break; }
+            continue
+        fi
+        result="FAILED (exit $code): $(grep -m1 -E 'ERROR|error:|Fatal|deadly|timeout|leak|out-of-memory|malloc' "$log" | cut -c1-120); see $log"
+        status=1
+        break
+    done
+    [ $library_findings -eq 0 ] || result="$result ($library_findings libhdf5 finding(s), reproducers in .build-fuzz/artifacts)"
+    printf '%-11s %10s %8s  %s\n' "$target" "$runs" "$(( $(date +%s) - start ))" "$result"
+done
+exit $status
