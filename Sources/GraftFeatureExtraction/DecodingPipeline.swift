@@ -34,7 +34,8 @@ final class DecodingPipeline: @unchecked Sendable {
     private var stopped = false
     private var runningWorkers = 0
 
-    init(items: [InputItem], batchSize: Int, depth: Int, imageShape: [Int], preprocessing: Preprocessing, workerCount: Int) {
+    init(items: [InputItem], batchSize: Int, depth: Int, imageShape: [Int], preprocessing: Preprocessing,
+         maximumPixelCount: Int = DecodingOptions.defaultMaximumPixelCount, workerCount: Int) {
         self.items = items
         self.batchSize = batchSize
         self.depth = depth
@@ -50,7 +51,7 @@ final class DecodingPipeline: @unchecked Sendable {
         guard !items.isEmpty else { return }
         runningWorkers = min(workerCount, items.count)
         for _ in 0..<runningWorkers {
-            let thread = Thread { [self] in work(preprocessing) }
+            let thread = Thread { [self] in work(preprocessing, maximumPixelCount: maximumPixelCount) }
             thread.stackSize = 4 << 20
             thread.start()
         }
@@ -64,8 +65,8 @@ final class DecodingPipeline: @unchecked Sendable {
         min(batchSize, items.count - batch * batchSize)
     }
 
-    private func work(_ preprocessing: Preprocessing) {
-        let preprocessor = try? Preprocessor(preprocessing)
+    private func work(_ preprocessing: Preprocessing, maximumPixelCount: Int) {
+        let preprocessor = try? Preprocessor(preprocessing, maximumPixelCount: maximumPixelCount)
         condition.lock()
         while true {
             let image = nextImage

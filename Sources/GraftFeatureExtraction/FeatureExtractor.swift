@@ -24,6 +24,9 @@ public struct FeatureExtractionOptions: Sendable {
     public var algorithm: ConvolutionAlgorithm
     /// The convolutions' operand type (`--precision`).
     public var precision: Precision
+    /// Images declaring more pixels are recorded as failures without being decoded
+    /// (`--max-pixels`).
+    public var maximumPixelCount: Int = DecodingOptions.defaultMaximumPixelCount
 
     public init(layers: [String] = [], pooling: FeaturePooling = .none, batchSize: Int = 32,
                 threadCount: Int = ProcessInfo.processInfo.activeProcessorCount, limit: Int? = nil,
@@ -191,6 +194,7 @@ public final class FeatureExtractor {
         let probe = try Preprocessor(preprocessing)
         let pipeline = DecodingPipeline(items: pending, batchSize: options.batchSize, depth: FeatureExtractor.pipelineDepth,
                                         imageShape: probe.shape, preprocessing: preprocessing,
+                                        maximumPixelCount: options.maximumPixelCount,
                                         workerCount: max(1, options.threadCount))
         var done = 0, failed = 0, added = 0
         do {

@@ -39,8 +39,13 @@ public final class Preprocessor {
 
     /// Creates a preprocessor for an effective preprocessing (see `Preprocessing.resolved(for:)`).
     ///
+    /// `maximumPixelCount` is the decompression-bomb cap: an image declaring more pixels fails
+    /// before any pixel buffer is allocated (PIL's `MAX_IMAGE_PIXELS` in spirit). It does not
+    /// change any pixel, so it is not part of the preprocessing record.
+    ///
     /// - Throws: `PreprocessingError.invalidRecord` when a member is missing.
-    public init(_ preprocessing: Preprocessing) throws(PreprocessingError) {
+    public init(_ preprocessing: Preprocessing,
+                maximumPixelCount: Int = DecodingOptions.defaultMaximumPixelCount) throws(PreprocessingError) {
         guard preprocessing.isComplete, let height = preprocessing.height, let width = preprocessing.width,
               let color = preprocessing.color, let layout = preprocessing.layout, let resize = preprocessing.resize,
               let interpolation = preprocessing.interpolation, let order = preprocessing.channelOrder,
@@ -66,7 +71,8 @@ public final class Preprocessor {
         decodingOptions = DecodingOptions(
             color: color, appliesExifOrientation: preprocessing.exifOrientation ?? false,
             reductionTarget: preprocessing.fastDecode == true
-                ? (resize == .crop ? .shorterSide(shorterSide) : .size(width: width, height: height)) : nil)
+                ? (resize == .crop ? .shorterSide(shorterSide) : .size(width: width, height: height)) : nil,
+            maximumPixelCount: maximumPixelCount)
         sourceChannel = (0..<channels).map { order == .bgr && channels == 3 ? 2 - $0 : $0 }
         var table = [Float](repeating: 0, count: channels * 256)
         for channel in 0..<channels {

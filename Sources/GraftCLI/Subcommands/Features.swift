@@ -92,9 +92,10 @@ struct Features: ParsableCommand {
             fixedClasses = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
         }
 
-        let options = FeatureExtractionOptions(
+        var options = FeatureExtractionOptions(
             layers: layers, pooling: FeaturePooling(rawValue: pool)!, batchSize: batch, threadCount: threads,
             limit: limit, compressed: compress, preprocessing: try preprocessing.overrides(), algorithm: numerics.algorithm, precision: numerics.precision)
+        options.maximumPixelCount = preprocessing.maximumPixelCount
         let extractor = try FeatureExtractor(modelPath: model, options: options)
 
         let inputs: InputList

@@ -40,6 +40,14 @@ struct PreprocessingOptions: ParsableArguments {
     @Flag(name: .customLong("fast-decode"), help: "Decode large JPEGs at a reduced DCT scale (changes pixels).")
     var fastDecode = false
 
+    @Option(name: .customLong("max-pixels"),
+            help: "Refuse images declaring more pixels than this, before decoding them (default 100000000; raise it for giant scans).")
+    var maximumPixelCount: Int = DecodingOptions.defaultMaximumPixelCount
+
+    func validate() throws {
+        guard maximumPixelCount >= 1 else { throw ValidationError("--max-pixels must be 1 or more") }
+    }
+
     /// The members the options set.
     func overrides() throws(PreprocessingError) -> Preprocessing {
         var result = Preprocessing()
@@ -143,7 +151,7 @@ struct Preprocess: ParsableCommand {
     func run() throws {
         let file = try ModelFile(path: model)
         let effective = try preprocessing.effective(for: file)
-        let tensor = try Preprocessor(effective).tensor(forImageAt: image)
+        let tensor = try Preprocessor(effective, maximumPixelCount: preprocessing.maximumPixelCount).tensor(forImageAt: image)
         try tensor.writeNumPy(to: output)
         if json { print(effective.jsonText()) }
     }
