@@ -27,8 +27,8 @@ demo: release
 test: deps
 	$(SWIFT) build
 	$(SWIFT) test
-	GRAFT_KERNELS=graft $(SWIFT) test --skip-build --filter 'GraftRuntimeTests|GraftKerasImportTests|GraftCaffeImportTests'
-	GRAFT_WINOGRAD=0 $(SWIFT) test --skip-build --filter 'GraftRuntimeTests|GraftKerasImportTests|GraftCaffeImportTests|GraftFeatureExtractionTests'
+	GRAFT_KERNELS=graft $(SWIFT) test --skip-build --filter 'GraftRuntimeTests|GraftKerasImportTests|GraftCaffeImportTests|GraftONNXImportTests'
+	GRAFT_WINOGRAD=0 $(SWIFT) test --skip-build --filter 'GraftRuntimeTests|GraftKerasImportTests|GraftCaffeImportTests|GraftONNXImportTests|GraftFeatureExtractionTests'
 	$(SWIFT) build -c release --product graft
 	GRAFT_BINARY=$(CURDIR)/.build/release/graft $(SWIFT) test --skip-build --filter GraftCLITests
 	GRAFT=$(CURDIR)/.build/release/graft Tests/spark/run.sh

@@ -3,6 +3,7 @@ public import GraftSupport
 import Foundation
 import GraftKerasImport
 import GraftCaffeImport
+import GraftONNXImport
 /// The one door into graft for models from other frameworks.
 ///
 /// ```swift
@@ -22,13 +23,18 @@ public enum ModelImporter {
         public var architecturePath: String?
         /// The model name to record instead of the source's own.
         public var name: String?
-        /// Caffe: the input shape `[N, C, H, W]`, for nets whose input is a data layer.
+        /// Caffe: the input shape `[N, C, H, W]`, for nets whose input is a data layer; ONNX: the
+        /// input's sizes where the file leaves them open (the batch stays open).
         public var inputShape: [Int]?
+        /// The preprocessing preset to record (`keras-torch`, …), replacing what the source says:
+        /// ONNX files say nothing, and graft never guesses.
+        public var preprocessingPreset: String?
 
-        public init(architecturePath: String? = nil, name: String? = nil, inputShape: [Int]? = nil) {
+        public init(architecturePath: String? = nil, name: String? = nil, inputShape: [Int]? = nil, preprocessingPreset: String? = nil) {
             self.architecturePath = architecturePath
             self.name = name
             self.inputShape = inputShape
+            self.preprocessingPreset = preprocessingPreset
         }
     }
 
@@ -38,6 +44,8 @@ public enum ModelImporter {
         case keras
         /// A prototxt with its caffemodel, in either order (or a prototxt alone for a net without weights).
         case caffe
+        /// One ONNX model file (`ModelProto`; external data files are found through it).
+        case onnx
     }
 
     /// The framework the files at `paths` come from, judged by their content.
@@ -51,6 +59,7 @@ public enum ModelImporter {
         }
         switch formats.map(\.1) {
         case [.hdf5], [.zipArchive]: return .keras
+        case [.onnx]: return .onnx
         case [.prototxt], [.prototxt, .caffemodel], [.caffemodel, .prototxt]: return .caffe
         case let kinds: throw ImportError.unrecognisedSources(paths: paths, kinds: kinds.map(\.description))
         }
@@ -64,8 +73,11 @@ public enum ModelImporter {
             model = try KerasConverter.convert(modelAt: paths[0], architectureAt: options.architecturePath)
         case .caffe:
             model = try CaffeImporter.convert(files: paths, inputShape: options.inputShape)
+        case .onnx:
+            model = try ONNXImporter.convert(modelAt: paths[0], inputShape: options.inputShape)
         }
         if let name = options.name { model.graph.name = name }
+        if let preset = options.preprocessingPreset { model.graph.preprocessing = ["preset": .string(preset)] }
         return model
     }
 }
@@ -80,6 +92,8 @@ public enum SourceFormat: Sendable, Equatable, CustomStringConvertible {
     case prototxt
     /// Binary protobuf: Caffe weights.
     case caffemodel
+    /// Binary protobuf starting with an ONNX `ModelProto`'s `ir_version`.
+    case onnx
     /// Anything else.
     case unknown
     /// The file cannot be read, with the reason.
@@ -92,6 +106,9 @@ public enum SourceFormat: Sendable, Equatable, CustomStringConvertible {
         case .hdf5: return .hdf5
         case .kerasArchive: return .zipArchive
         case .other:
+            // An ONNX model is binary protobuf too; its first field (ir_version, a varint) tells
+            // it from a caffemodel, whose first field is a string.
+            if ONNXImporter.isONNX(path: path) { return .onnx }
             switch try? CaffeFileKind.detect(path: path) {
             case .prototxt: return .prototxt
             case .caffemodel: return .caffemodel
@@ -106,6 +123,7 @@ public enum SourceFormat: Sendable, Equatable, CustomStringConvertible {
         case .zipArchive: "zip archive"
         case .prototxt: "prototxt"
         case .caffemodel: "caffemodel"
+        case .onnx: "ONNX model"
         case .unknown: "unrecognised"
         case .unreadable: "unreadable"
         }
@@ -123,7 +141,7 @@ public enum ImportError: GraftError, Equatable {
         switch self {
         case let .unrecognisedSources(paths, kinds):
             let listed = zip(paths, kinds).map { "'\($0)' (\($1))" }.joined(separator: ", ")
-            return "unrecognised source \(listed): expected one Keras file (HDF5 or .keras zip archive), or a Caffe prototxt with its caffemodel"
+            return "unrecognised source \(listed): expected one Keras file (HDF5 or .keras zip archive), a Caffe prototxt with its caffemodel, or one ONNX model"
         }
     }
 }

@@ -142,7 +142,7 @@ public struct Provenance: Sendable, Hashable, Codable {
         }
     }
 
-    /// `keras`, `caffe`, or `graft` for models graft made itself (heads, attached models).
+    /// `keras`, `caffe`, `onnx`, or `graft` for models graft made itself (heads, attached models).
     public var framework: String
     /// The framework version the source file records, when it records one.
     public var frameworkVersion: String?
