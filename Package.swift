@@ -56,8 +56,10 @@ let package = Package(
             "GraftSupport", "GraftTensors", "GraftModel", "GraftHDF5",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
-        .target(name: "GraftCaffeImport", dependencies: ["GraftSupport", "GraftTensors", "GraftModel", "CGraftCaffeProto", "CGraftProtobufC"]),
-        .target(name: "GraftONNXImport", dependencies: ["GraftSupport", "GraftModel", "CGraftONNXProto", "CGraftProtobufC"]),
+        // The protobuf wire format and protobuf-c messages, for the importers of protobuf files.
+        .target(name: "GraftProtobuf", dependencies: ["CGraftProtobufC"]),
+        .target(name: "GraftCaffeImport", dependencies: ["GraftSupport", "GraftTensors", "GraftModel", "GraftProtobuf", "CGraftCaffeProto", "CGraftProtobufC"]),
+        .target(name: "GraftONNXImport", dependencies: ["GraftSupport", "GraftModel", "GraftProtobuf", "CGraftONNXProto", "CGraftProtobufC"]),
         // The import façade: detects the source by content and returns one ImportedModel.
         .target(name: "GraftImport", dependencies: ["GraftSupport", "GraftModel", "GraftKerasImport", "GraftCaffeImport", "GraftONNXImport"]),
         .target(name: "GraftImages", dependencies: ["GraftSupport", "GraftTensors", "CGraftTurboJPEG", "CGraftPNG"]),

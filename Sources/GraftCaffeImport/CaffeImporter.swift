@@ -1,4 +1,5 @@
 public import GraftModel
+import GraftProtobuf
 import GraftSupport
 import Foundation
 /// The two kinds of file a Caffe model comes in, told apart by content, not by name.

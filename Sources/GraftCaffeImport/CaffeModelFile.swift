@@ -1,3 +1,4 @@
+import GraftProtobuf
 internal import CGraftCaffeProto
 internal import CGraftProtobufC
 import GraftSupport
@@ -268,24 +269,5 @@ final class CaffeModelFile {
             offset += slice
         }
         return hexString(hasher.finalize())
-    }
-}
-
-extension Float {
-    /// The value of an IEEE 754 half-precision bit pattern.
-    init(halfBits bits: UInt16) {
-        let sign = UInt32(bits & 0x8000) << 16
-        let exponent = Int(bits >> 10) & 0x1f
-        let fraction = UInt32(bits & 0x3ff)
-        switch exponent {
-        case 0:
-            // Zero or subnormal: fraction · 2^-24.
-            let magnitude = Float(fraction) * Float(sign: .plus, exponent: -24, significand: 1)
-            self = sign != 0 ? -magnitude : magnitude
-        case 0x1f:
-            self = Float(bitPattern: sign | 0x7f80_0000 | (fraction << 13))
-        default:
-            self = Float(bitPattern: sign | UInt32(exponent - 15 + 127) << 23 | (fraction << 13))
-        }
     }
 }

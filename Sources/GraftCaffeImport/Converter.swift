@@ -1,3 +1,4 @@
+import GraftProtobuf
 import GraftModel
 import GraftSupport
 import Foundation
@@ -30,8 +31,8 @@ final class Converter {
     /// Blobs made by dropped layers (labels of data layers): reading one is an error naming it.
     private var droppedBlobs: Set<String> = []
     private var shapes: [String: [Int]] = [:]
-    private var valueNames: Set<String> = []
-    private var nodeNames: Set<String> = []
+    private var valueNames = UniqueNames()
+    private var nodeNames = UniqueNames()
     private var usedModelLayers: Set<String> = []
     /// For each blob, the index (in `layers`) of the last layer writing it.
     private var lastWriter: [String: Int] = [:]
@@ -134,7 +135,7 @@ final class Converter {
             guard shape.count >= 2, shape.allSatisfy({ $0 > 0 }) else {
                 throw CaffeImportError.inputShape(file: file, reason: "the input '\(name)' has shape \(describe(shape)); expected at least [N, C] with positive sizes")
             }
-            guard valueNames.insert(name).inserted else {
+            guard valueNames.insert(name) else {
                 throw CaffeImportError.inputShape(file: file, reason: "the input '\(name)' is declared twice")
             }
             batch = shape[0]
@@ -158,25 +159,11 @@ final class Converter {
     // MARK: Naming
 
     private func uniqueNodeName(_ base: String) -> String {
-        var name = base.isEmpty ? "layer" : base
-        var suffix = 2
-        while nodeNames.contains(name) {
-            name = "\(base)_\(suffix)"
-            suffix += 1
-        }
-        nodeNames.insert(name)
-        return name
+        nodeNames.claim(base.isEmpty ? "layer" : base)
     }
 
     private func uniqueValueName(_ base: String) -> String {
-        var name = base
-        var suffix = 2
-        while valueNames.contains(name) {
-            name = "\(base)_\(suffix)"
-            suffix += 1
-        }
-        valueNames.insert(name)
-        return name
+        valueNames.claim(base)
     }
 
     /// The value name for `top` written by layer `index` named `layer`.

@@ -1,3 +1,4 @@
+import GraftProtobuf
 internal import CGraftCaffeProto
 internal import CGraftProtobufC
 // The parameter messages of a Caffe layer that the converter reads, decoded once from

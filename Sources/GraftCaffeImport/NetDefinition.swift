@@ -1,3 +1,4 @@
+import GraftProtobuf
 internal import CGraftCaffeProto
 internal import CGraftProtobufC
 /// One layer of a Caffe net, the same whether it came from a current `layer` or a legacy V1

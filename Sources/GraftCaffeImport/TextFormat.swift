@@ -1,3 +1,4 @@
+import GraftProtobuf
 internal import CGraftProtobufC
 internal import CGraftCaffeProto
 import Foundation

@@ -48,8 +48,8 @@ final class Converter {
     private(set) var unsupported: [UnsupportedLayer] = []
     /// Outputs of nodes that could not be converted: their consumers are skipped quietly.
     private var unavailable: Set<String> = []
-    private var nodeNames: Set<String> = []
-    private var valueNames: Set<String> = []
+    private var nodeNames = UniqueNames()
+    private var valueNames = UniqueNames()
     /// How many nodes (and graph outputs) read each ONNX value.
     private(set) var consumerCount: [String: Int] = [:]
     /// Dense nodes made from a MatMul and still without bias, by their output value: the index of
@@ -220,26 +220,12 @@ final class Converter {
     // MARK: Naming
 
     private func uniqueNodeName(_ base: String) -> String {
-        var name = base
-        var suffix = 2
-        while nodeNames.contains(name) {
-            name = "\(base)_\(suffix)"
-            suffix += 1
-        }
-        nodeNames.insert(name)
-        return name
+        nodeNames.claim(base)
     }
 
     /// A graft value name: the ONNX name when free, else with a suffix.
     func uniqueValueName(_ base: String) -> String {
-        var name = base
-        var suffix = 2
-        while valueNames.contains(name) {
-            name = "\(base)_\(suffix)"
-            suffix += 1
-        }
-        valueNames.insert(name)
-        return name
+        valueNames.claim(base)
     }
 
     // MARK: Emitting

@@ -1,3 +1,4 @@
+import GraftProtobuf
 internal import CGraftONNXProto
 internal import CGraftProtobufC
 import GraftSupport
@@ -14,7 +15,7 @@ enum ModelDecoder {
     /// protobuf. A Caffe `NetParameter` never starts so (its field 1 is a string), nor does text.
     /// A file cut off after its first fields still counts, so that its error says where it ends.
     static func looksLikeONNX(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        var scanner = WireScanner(bytes, range: 0..<min(bytes.count, 1 << 16))
+        var scanner = WireReader(bytes, range: 0..<min(bytes.count, 1 << 16))
         guard let first = try? scanner.next(), first.number == 1, first.wireType == .varint,
               (1...1000).contains(first.varint) else { return false }
         var seen = 1
@@ -63,7 +64,7 @@ enum ModelDecoder {
 
     private static func fields(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, file: String) throws(ONNXImportError) -> [WireField] {
         do {
-            return try WireScanner.fields(of: bytes, range: range)
+            return try WireReader.fields(of: bytes, range: range)
         } catch {
             throw .malformed(file: file, offset: error.offset, reason: error.reason)
         }

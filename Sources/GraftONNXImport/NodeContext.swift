@@ -1,3 +1,4 @@
+import GraftProtobuf
 import GraftModel
 import GraftSupport
 

@@ -1,4 +1,5 @@
 public import GraftModel
+import GraftProtobuf
 import GraftSupport
 import Foundation
 

@@ -1,3 +1,4 @@
+import GraftProtobuf
 import GraftModel
 
 /// Activations, arithmetic with broadcasting, and the no-ops.

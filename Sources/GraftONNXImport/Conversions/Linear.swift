@@ -1,3 +1,4 @@
+import GraftProtobuf
 import GraftModel
 
 /// Conv, ConvTranspose, Gemm and MatMul: the ops with weight matrices.

@@ -1,3 +1,4 @@
+import GraftProtobuf
 import GraftModel
 
 /// Flatten, Reshape, Squeeze/Unsqueeze, Transpose, Concat, Split, Slice, Pad and Resize of

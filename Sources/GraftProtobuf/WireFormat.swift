@@ -1,13 +1,16 @@
-internal import CGraftProtobufC
-internal import CGraftCaffeProto
+package import CGraftProtobufC
+// The protobuf wire format, shared by the importers that decode protobuf files (Caffe's
+// caffemodel and prototxt, ONNX): reading fields in place without decoding their values,
+// writing them, and naming the field protobuf-c refused.
+
 /// The protobuf wire types graft meets (groups, 3 and 4, are refused as protobuf-c refuses them).
-enum WireType: Int, Sendable {
+package enum WireType: Int, Sendable {
     case varint = 0
     case fixed64 = 1
     case lengthDelimited = 2
     case fixed32 = 5
 
-    var name: String {
+    package var name: String {
         switch self {
         case .varint: "varint"
         case .fixed64: "64-bit"
@@ -18,41 +21,41 @@ enum WireType: Int, Sendable {
 }
 
 /// One field occurrence in a protobuf message's bytes.
-struct WireField {
-    var number: Int
-    var wireType: WireType
+package struct WireField {
+    package var number: Int
+    package var wireType: WireType
     /// Offset of the field's tag from the start of the buffer being read.
-    var tagOffset: Int
+    package var tagOffset: Int
     /// The value's bytes (after the tag and, for length-delimited fields, after the length).
-    var valueRange: Range<Int>
+    package var valueRange: Range<Int>
     /// The decoded value of a varint field; 0 for other wire types.
-    var varint: UInt64
+    package var varint: UInt64
     /// The whole field, tag included.
-    var fieldRange: Range<Int> { tagOffset..<valueRange.upperBound }
+    package var fieldRange: Range<Int> { tagOffset..<valueRange.upperBound }
 }
 
 /// Why a run of bytes is not a protobuf message.
-struct WireFormatProblem: Error {
-    var offset: Int
-    var reason: String
+package struct WireFormatProblem: Error {
+    package var offset: Int
+    package var reason: String
 }
 
 /// Reads the fields of one protobuf message, in order, without decoding their values.
 ///
 /// Used to split a caffemodel into layers and blobs without copying the weight data, and to
 /// name the field a decoder refused. Offsets are relative to `bytes`.
-struct WireReader {
-    let bytes: UnsafeRawBufferPointer
-    private(set) var position: Int
-    let end: Int
+package struct WireReader {
+    package let bytes: UnsafeRawBufferPointer
+    package private(set) var position: Int
+    package let end: Int
 
-    init(_ bytes: UnsafeRawBufferPointer, range: Range<Int>? = nil) {
+    package init(_ bytes: UnsafeRawBufferPointer, range: Range<Int>? = nil) {
         self.bytes = bytes
         position = range?.lowerBound ?? 0
         end = range?.upperBound ?? bytes.count
     }
 
-    mutating func readVarint() throws(WireFormatProblem) -> UInt64 {
+    package mutating func readVarint() throws(WireFormatProblem) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         let start = position
@@ -69,7 +72,7 @@ struct WireReader {
     }
 
     /// The next field, or `nil` at the end of the message.
-    mutating func next() throws(WireFormatProblem) -> WireField? {
+    package mutating func next() throws(WireFormatProblem) -> WireField? {
         guard position < end else { return nil }
         let tagOffset = position
         let tag = try readVarint()
@@ -105,10 +108,12 @@ struct WireReader {
 }
 
 /// Appends protobuf wire encodings to a byte array.
-struct WireWriter {
-    var bytes: [UInt8] = []
+package struct WireWriter {
+    package var bytes: [UInt8] = []
 
-    mutating func appendVarint(_ value: UInt64) {
+    package init() {}
+
+    package mutating func appendVarint(_ value: UInt64) {
         var value = value
         while value >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
@@ -117,19 +122,19 @@ struct WireWriter {
         bytes.append(UInt8(value))
     }
 
-    mutating func appendTag(_ number: Int, _ wireType: WireType) {
+    package mutating func appendTag(_ number: Int, _ wireType: WireType) {
         appendVarint(UInt64(number) << 3 | UInt64(wireType.rawValue))
     }
 
-    mutating func appendFixed32(_ value: UInt32) {
+    package mutating func appendFixed32(_ value: UInt32) {
         for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
     }
 
-    mutating func appendFixed64(_ value: UInt64) {
+    package mutating func appendFixed64(_ value: UInt64) {
         for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
     }
 
-    mutating func appendLengthDelimited(_ number: Int, _ payload: [UInt8]) {
+    package mutating func appendLengthDelimited(_ number: Int, _ payload: [UInt8]) {
         appendTag(number, .lengthDelimited)
         appendVarint(UInt64(payload.count))
         bytes += payload
@@ -139,7 +144,7 @@ struct WireWriter {
 // MARK: - Descriptors
 
 /// The wire type a field of this protobuf type uses when it is not packed.
-func wireType(of type: ProtobufCType) -> WireType {
+package func wireType(of type: ProtobufCType) -> WireType {
     switch type {
     case PROTOBUF_C_TYPE_SFIXED32, PROTOBUF_C_TYPE_FIXED32, PROTOBUF_C_TYPE_FLOAT: .fixed32
     case PROTOBUF_C_TYPE_SFIXED64, PROTOBUF_C_TYPE_FIXED64, PROTOBUF_C_TYPE_DOUBLE: .fixed64
@@ -149,7 +154,7 @@ func wireType(of type: ProtobufCType) -> WireType {
 }
 
 /// The message's fully qualified name without the package, e.g. `LayerParameter`.
-func shortName(of descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> String {
+package func shortName(of descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> String {
     String(cString: descriptor.pointee.short_name)
 }
 
@@ -157,8 +162,8 @@ func shortName(of descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> Stri
 /// messages too: the reason protobuf-c refused to decode a message. Returns a phrase such as
 /// `field 'kernel_size' (number 4) of ConvolutionParameter in layers[3].convolution_param has
 /// wire type length-delimited, expected varint`, or `nil` when every field fits.
-func describeWireTypeMismatch(in bytes: UnsafeRawBufferPointer, range: Range<Int>,
-                              descriptor: UnsafePointer<ProtobufCMessageDescriptor>, path: String) -> String? {
+package func describeWireTypeMismatch(in bytes: UnsafeRawBufferPointer, range: Range<Int>,
+                                      descriptor: UnsafePointer<ProtobufCMessageDescriptor>, path: String) -> String? {
     var reader = WireReader(bytes, range: range)
     var counts: [Int: Int] = [:]
     while true {
@@ -190,53 +195,12 @@ func describeWireTypeMismatch(in bytes: UnsafeRawBufferPointer, range: Range<Int
     }
 }
 
-/// Owns a message unpacked by protobuf-c and frees it with the allocator that made it.
-final class UnpackedMessage<Message>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Message>
-
-    private init(pointer: UnsafeMutablePointer<Message>) {
-        self.pointer = pointer
+extension WireReader {
+    /// Every field of the message in `range` of `bytes`.
+    package static func fields(of bytes: UnsafeRawBufferPointer, range: Range<Int>) throws(WireFormatProblem) -> [WireField] {
+        var reader = WireReader(bytes, range: range)
+        var fields: [WireField] = []
+        while let field = try reader.next() { fields.append(field) }
+        return fields
     }
-
-    /// Unpacks `range` of `bytes` as a message of `descriptor` (whose C type is `Message`).
-    /// Returns nil when protobuf-c refuses the bytes; call `describeWireTypeMismatch` for why.
-    static func unpack(_ bytes: UnsafeRawBufferPointer, range: Range<Int>,
-                       descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> UnpackedMessage? {
-        let base = bytes.baseAddress.map { $0.advanced(by: range.lowerBound).assumingMemoryBound(to: UInt8.self) }
-        var empty: UInt8 = 0
-        let message: UnsafeMutablePointer<ProtobufCMessage>? = withUnsafePointer(to: &empty) { emptyPointer in
-            protobuf_c_message_unpack(descriptor, nil, range.count, base ?? emptyPointer)
-        }
-        guard let message else { return nil }
-        return UnpackedMessage(pointer: UnsafeMutableRawPointer(message).assumingMemoryBound(to: Message.self))
-    }
-
-    var value: Message { pointer.pointee }
-
-    deinit {
-        protobuf_c_message_free_unpacked(UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: ProtobufCMessage.self), nil)
-    }
-}
-
-// MARK: - Reading C message fields
-
-/// A Swift string from a protobuf-c string field (`nil` and the empty default give "").
-func string(_ pointer: UnsafeMutablePointer<CChar>?) -> String {
-    pointer.map { String(cString: $0) } ?? ""
-}
-
-/// The elements of a protobuf-c repeated field.
-func elements<Element>(_ pointer: UnsafeMutablePointer<Element>?, count: Int) -> [Element] {
-    guard let pointer, count > 0 else { return [] }
-    return Array(UnsafeBufferPointer(start: pointer, count: count))
-}
-
-/// The strings of a protobuf-c repeated string field.
-func strings(_ pointer: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, count: Int) -> [String] {
-    elements(pointer, count: count).map { string($0) }
-}
-
-/// The messages of a protobuf-c repeated message field.
-func messages<Message>(_ pointer: UnsafeMutablePointer<UnsafeMutablePointer<Message>?>?, count: Int) -> [UnsafeMutablePointer<Message>] {
-    elements(pointer, count: count).compactMap { $0 }
 }

@@ -1,8 +1,9 @@
-internal import CGraftProtobufC
+package import CGraftProtobufC
+// Owning and reading messages unpacked by protobuf-c (shared by the protobuf importers).
 
 /// Owns one message unpacked by protobuf-c and frees it with the allocator that made it.
-final class UnpackedMessage<Message>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Message>
+package final class UnpackedMessage<Message>: @unchecked Sendable {
+    package let pointer: UnsafeMutablePointer<Message>
 
     private init(pointer: UnsafeMutablePointer<Message>) {
         self.pointer = pointer
@@ -10,7 +11,7 @@ final class UnpackedMessage<Message>: @unchecked Sendable {
 
     /// Unpacks `range` of `bytes` as a message of `descriptor` (whose C type is `Message`), or
     /// returns nil when protobuf-c refuses the bytes.
-    static func unpack(_ bytes: UnsafeRawBufferPointer, range: Range<Int>,
+    package static func unpack(_ bytes: UnsafeRawBufferPointer, range: Range<Int>,
                        descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> UnpackedMessage? {
         var empty: UInt8 = 0
         let message: UnsafeMutablePointer<ProtobufCMessage>? = withUnsafePointer(to: &empty) { emptyPointer in
@@ -22,11 +23,11 @@ final class UnpackedMessage<Message>: @unchecked Sendable {
     }
 
     /// Unpacks a whole byte array.
-    static func unpack(_ bytes: [UInt8], descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> UnpackedMessage? {
+    package static func unpack(_ bytes: [UInt8], descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> UnpackedMessage? {
         bytes.withUnsafeBytes { unpack($0, range: 0..<$0.count, descriptor: descriptor) }
     }
 
-    var value: Message { pointer.pointee }
+    package var value: Message { pointer.pointee }
 
     deinit {
         protobuf_c_message_free_unpacked(UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: ProtobufCMessage.self), nil)
@@ -36,38 +37,40 @@ final class UnpackedMessage<Message>: @unchecked Sendable {
 // MARK: - Reading C message fields
 
 /// A Swift string from a protobuf-c string field (`nil` gives "").
-func string(_ pointer: UnsafeMutablePointer<CChar>?) -> String {
+package func string(_ pointer: UnsafeMutablePointer<CChar>?) -> String {
     pointer.map { String(cString: $0) } ?? ""
 }
 
 /// A Swift string from a protobuf-c `bytes` field (invalid UTF-8 repaired).
-func string(_ data: ProtobufCBinaryData) -> String {
+package func string(_ data: ProtobufCBinaryData) -> String {
     guard let base = data.data, data.len > 0 else { return "" }
     return String(decoding: UnsafeBufferPointer(start: base, count: data.len), as: UTF8.self)
 }
 
 /// The elements of a protobuf-c repeated field.
-func elements<Element>(_ pointer: UnsafeMutablePointer<Element>?, count: Int) -> [Element] {
+package func elements<Element>(_ pointer: UnsafeMutablePointer<Element>?, count: Int) -> [Element] {
     guard let pointer, count > 0 else { return [] }
     return Array(UnsafeBufferPointer(start: pointer, count: count))
 }
 
 /// The strings of a protobuf-c repeated string field.
-func strings(_ pointer: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, count: Int) -> [String] {
+package func strings(_ pointer: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, count: Int) -> [String] {
     elements(pointer, count: count).map { string($0) }
 }
 
 /// The messages of a protobuf-c repeated message field.
-func messages<Message>(_ pointer: UnsafeMutablePointer<UnsafeMutablePointer<Message>?>?, count: Int) -> [UnsafeMutablePointer<Message>] {
+package func messages<Message>(_ pointer: UnsafeMutablePointer<UnsafeMutablePointer<Message>?>?, count: Int) -> [UnsafeMutablePointer<Message>] {
     elements(pointer, count: count).compactMap { $0 }
 }
 
 /// Appends whole protobuf fields (tag included) to a byte array, to hand protobuf-c a message
 /// with some fields left out.
-struct FieldCollector {
-    var bytes: [UInt8] = []
+package struct FieldCollector {
+    package var bytes: [UInt8] = []
 
-    mutating func append(_ field: WireField, from source: UnsafeRawBufferPointer) {
+    package init() {}
+
+    package mutating func append(_ field: WireField, from source: UnsafeRawBufferPointer) {
         bytes += UnsafeRawBufferPointer(rebasing: source[field.fieldRange])
     }
 }
