@@ -1,4 +1,3 @@
-import GraftProtobuf
 import GraftModel
 import GraftSupport
 

@@ -1,5 +1,4 @@
 public import GraftModel
-import GraftProtobuf
 import GraftSupport
 import Foundation
 

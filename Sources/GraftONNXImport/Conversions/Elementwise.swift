@@ -1,4 +1,3 @@
-import GraftProtobuf
 import GraftModel
 
 /// Activations, arithmetic with broadcasting, and the no-ops.

@@ -1,4 +1,3 @@
-import GraftProtobuf
 import GraftModel
 
 /// Conv, ConvTranspose, Gemm and MatMul: the ops with weight matrices.

@@ -1,4 +1,3 @@
-import GraftProtobuf
 import GraftModel
 
 /// Flatten, Reshape, Squeeze/Unsqueeze, Transpose, Concat, Split, Slice, Pad and Resize of
