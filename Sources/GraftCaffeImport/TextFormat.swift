@@ -226,7 +226,7 @@ struct TextFormatParser {
                 guard value < 256 else { throw error("octal escape \\\(String(value, radix: 8)) is larger than a byte", line: line, column: column(at: position)) }
                 result.append(UInt8(value))
             default:
-                throw error("unknown escape '\\\(Character(Unicode.Scalar(escape)))' in a string", line: line, column: column(at: position - 2))
+                throw error("unknown escape '\\\(quoted(String(Character(Unicode.Scalar(escape)))))' in a string", line: line, column: column(at: position - 2))
             }
         }
     }

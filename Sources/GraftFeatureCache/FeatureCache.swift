@@ -128,6 +128,10 @@ public final class FeatureCache: @unchecked Sendable {
     /// The features of `layer` for `rows` (within `0..<rowCount`), row-major.
     public func features(of layer: String, rows: Range<Int>) throws -> [Float] {
         let dimension = try dimension(of: layer)
+        try checkCommitted(rows)
+        // Bounded by the bytes in the file before anything is allocated.
+        let (count, overflow) = rows.count.multipliedReportingOverflow(by: dimension)
+        try file.dataset(featureDatasetPath(forLayer: layer)).checkStorable(count: overflow ? .max : count)
         var values = [Float](repeating: 0, count: rows.count * dimension)
         try values.withUnsafeMutableBufferPointer { buffer in try readFeatures(of: layer, rows: rows, into: buffer) }
         return values

@@ -108,6 +108,7 @@ public final class HDF5Dataset: @unchecked Sendable {
     public func read<T: HDF5Element>(as type: T.Type = T.self) throws(HDF5Error) -> [T] {
         try withLibrary { () throws(HDF5Error) -> [T] in
             let count = try elementCount
+            try checkStorable(count: count, "reading")
             return try makeArray(count: count) { (buffer: UnsafeMutableBufferPointer<T>) throws(HDF5Error) in
                 try readValues(rows: nil, as: T.hdf5ElementType, into: UnsafeMutableRawPointer(buffer.baseAddress), count: buffer.count)
             }
@@ -136,6 +137,7 @@ public final class HDF5Dataset: @unchecked Sendable {
     public func read<T: HDF5Element>(rows: Range<Int>, as type: T.Type = T.self) throws(HDF5Error) -> [T] {
         try withLibrary { () throws(HDF5Error) -> [T] in
             let count = try rowElementCount(rows, "reading")
+            try checkStorable(count: count, "reading")
             return try makeArray(count: count) { (buffer: UnsafeMutableBufferPointer<T>) throws(HDF5Error) in
                 try readValues(rows: rows, as: T.hdf5ElementType, into: UnsafeMutableRawPointer(buffer.baseAddress), count: buffer.count)
             }
@@ -217,6 +219,30 @@ public final class HDF5Dataset: @unchecked Sendable {
         try withLibrary { () throws(HDF5Error) -> Result in
             let list = try Handle(checking: H5Dget_create_plist(handle.id), .propertyList, in: file.path, operation("inspecting"))
             return try body(list.id)
+        }
+    }
+
+    /// Throws `sizeMismatch` unless `count` stored elements of this dataset fit in the file.
+    ///
+    /// A dataspace's extent is what the file claims: a damaged header can claim 10^16 elements in
+    /// a 17 KB file, and reading it would allocate that much before HDF5 noticed anything. Data
+    /// that graft reads (Keras weights, cache rows) is always written, so it occupies file bytes:
+    /// at most the file's size unfiltered, or 1032 times that through deflate (RFC 1951's best
+    /// case, a 258-byte match in about 2 bits, bounds every filter h5py and Keras use). Datasets
+    /// left to their fill value, which HDF5 would expand from nothing, are refused too.
+    public func checkStorable(count: Int, _ verb: String = "reading") throws(HDF5Error) {
+        try withCreationProperties { list throws(HDF5Error) -> Void in
+            let type = try Handle(checking: H5Dget_type(handle.id), .datatype, in: file.path, operation(verb))
+            let elementSize = max(1, H5Tget_size(type.id))
+            var fileSize: hsize_t = 0
+            try check(H5Fget_filesize(file.handle.id, &fileSize), in: file.path, operation(verb))
+            let filtered = H5Pget_nfilters(list) > 0
+            let (room, overflow) = UInt64(fileSize).multipliedReportingOverflow(by: filtered ? 1032 : 1)
+            let (needed, tooMany) = UInt64(max(0, count)).multipliedReportingOverflow(by: UInt64(elementSize))
+            guard overflow || (!tooMany && needed <= room) else {
+                throw .sizeMismatch(path: file.path, object: "dataset '\(path)'",
+                                    detail: "it claims \(count) elements of \(elementSize) bytes, more than the \(fileSize)-byte file can hold; the file is damaged")
+            }
         }
     }
 

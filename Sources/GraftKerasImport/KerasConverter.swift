@@ -156,8 +156,15 @@ public enum KerasConverter {
         }
         // Keras stores the member uncompressed; it is streamed into memory and HDF5 reads that
         // image in place, so nothing is extracted to disk.
-        guard entry.uncompressedSize <= UInt64(Int.max) else {
-            throw KerasImportError.badArchive(path: path, reason: "member 'model.weights.h5' is too large")
+        // The sizes in the zip directory are claims: bound them by what the archive can hold
+        // before allocating. A stored member is at most the archive's size; deflate expands by
+        // at most 1032:1 (RFC 1951's longest match, 258 bytes, in about 2 bits), so a deflated
+        // member is at most 1032 times its compressed bytes.
+        let archiveSize = UInt64(sizeOfFile(atPath: path) ?? 0)
+        let compressed = min(entry.compressedSize, archiveSize)
+        let largest = entry.isCompressed ? compressed.multipliedReportingOverflow(by: 1032).partialValue : compressed
+        guard entry.compressedSize <= archiveSize, entry.uncompressedSize <= largest, entry.uncompressedSize <= UInt64(Int.max) else {
+            throw KerasImportError.badArchive(path: path, reason: "member 'model.weights.h5' claims \(entry.uncompressedSize) bytes, more than the \(archiveSize)-byte archive can hold")
         }
         let image = HDF5MemoryImage(byteCount: Int(entry.uncompressedSize))
         var filled = 0

@@ -165,6 +165,9 @@ private let zooFolder = repositoryRoot.deletingLastPathComponent().appendingPath
         #expect(character.message == "unexpected character '$'")
         let escape = try #require(syntaxError(#"name: "a\qb""#))
         #expect(escape.message.contains("unknown escape"))
+        // A backslash before a line break (found by fuzzing): the message stays on one line.
+        let lineBreak = try #require(syntaxError("name: \"a\\\nb\""))
+        #expect(lineBreak.message == #"unknown escape '\\n' in a string"#)
     }
 
     @Test(.enabled(if: FileManager.default.fileExists(atPath: zooFolder), "needs the zoo prototxts in ../shared/zoo/caffe"))

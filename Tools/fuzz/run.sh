@@ -8,6 +8,9 @@
 #   .build-fuzz/artifacts/; replay one with
 #     GRAFT_FUZZ_TARGET=T .build-fuzz/debug/graft-fuzz .build-fuzz/artifacts/T-crash-…
 #   and keep it as a regression test (Tests/Fuzz/Regressions/T/, replayed by the same pass).
+#   GRAFT_FUZZ_SEED=N fixes libFuzzer's random seed (make test sets it, so that a CI pass on a
+#   clean clone mutates the same inputs each time and a failure can be replayed); without it
+#   every run explores anew, as `make fuzz` does.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 limit=(-max_total_time=10)
@@ -60,8 +63,10 @@ for target in "${targets[@]}"; do
             [ $left -gt 0 ] || break
             budget=(-runs=$left)
         fi
+        seed=()
+        [ -z "${GRAFT_FUZZ_SEED:-}" ] || seed=(-seed=$(( GRAFT_FUZZ_SEED + library_findings )))
         set +e
-        GRAFT_FUZZ_TARGET=$target "$binary" "$work" "Tests/Fuzz/Corpus/$target" "${budget[@]}" \
+        GRAFT_FUZZ_TARGET=$target "$binary" "$work" "Tests/Fuzz/Corpus/$target" "${budget[@]}" "${seed[@]}" \
             -timeout=20 -rss_limit_mb=2560 -malloc_limit_mb=1024 -max_len=65536 -print_final_stats=1 \
             -artifact_prefix=".build-fuzz/artifacts/$target-" >"$log" 2>&1
         code=$?
