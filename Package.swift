@@ -107,6 +107,6 @@ if Context.environment["GRAFT_FUZZ"] == "1" {
     package.targets.append(.executableTarget(
         name: "graft-fuzz",
         dependencies: ["GraftSupport", "GraftTensors", "GraftModel", "GraftHDF5", "GraftCaffeImport", "GraftKerasImport",
-                       "GraftImages", "GraftFeatureCache", "GraftFeatureExtraction"],
+                       "GraftImages", "GraftFeatureCache", "GraftFeatureExtraction", "GraftONNXImport", "GraftMetrics"],
         swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
 }

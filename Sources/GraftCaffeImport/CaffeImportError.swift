@@ -47,7 +47,7 @@ public enum CaffeImportError: GraftError, Equatable {
         case let .wrongFileKinds(prototxt, weights):
             "expected a prototxt and a caffemodel, got '\(prototxt)' and '\(weights)'"
         case let .unsupportedLayers(file, layers):
-            "'\(file)' has \(layers.count) layer\(layers.count == 1 ? "" : "s") graft cannot convert: " + layers.map(\.description).joined(separator: ", ")
+            "'\(file)' has \(layers.count) layer\(layers.count == 1 ? "" : "s") graft cannot convert: " + layers.listedForMessage
         case let .unsupportedParameter(file, layer, reason):
             "'\(file)': layer '\(layer)' \(reason), which graft does not convert"
         case let .invalidLayer(file, layer, reason):

@@ -177,11 +177,15 @@ public struct InputList: Sendable {
 
     /// Reads a list file (see `init(listText:root:fixedClasses:)`).
     public init(listFile: String, root: String? = nil, fixedClasses: [String]? = nil) throws(ExtractionError) {
-        guard let data = FileManager.default.contents(atPath: listFile) else {
-            var isFolder: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: listFile, isDirectory: &isFolder)
-            throw .unreadableInput(path: listFile, reason: exists ? "permission denied" : "no such file or folder")
+        let text: String
+        do {
+            text = try readTextFile(listFile)
+        } catch {
+            switch error {
+            case let .cannotOpen(_, reason), let .readFailed(_, reason), let .cannotCreate(_, reason), let .writeFailed(_, reason):
+                throw .unreadableInput(path: listFile, reason: reason)
+            }
         }
-        try self.init(listText: String(decoding: data, as: UTF8.self), root: root, fixedClasses: fixedClasses, source: listFile)
+        try self.init(listText: text, root: root, fixedClasses: fixedClasses, source: listFile)
     }
 }

@@ -53,7 +53,7 @@ public enum KerasImportError: GraftError, Equatable {
             "'\(path)': two layers produce the graph name '\(name)', where names must be unique"
         case let .unsupportedLayers(path, layers):
             "'\(path)' uses \(layers.count) layer\(layers.count == 1 ? "" : "s") graft cannot convert: "
-                + layers.map(\.description).joined(separator: ", ")
+                + layers.listedForMessage
                 + " (see 'Supported Keras layers' in README.md)"
         case let .unsupportedOption(path, layer, className, reason):
             "'\(path)': layer '\(layer)' (\(className)) \(reason), which graft does not support"

@@ -1,3 +1,5 @@
+import GraftSupport
+
 /// What every importer returns, whatever the source framework: the graph (with its provenance),
 /// the weights, and notes for the user.
 public struct ImportedModel: Sendable {
@@ -37,7 +39,19 @@ public struct UnsupportedLayer: Sendable, Hashable, CustomStringConvertible {
         self.reason = reason
     }
 
+    /// `'name' (kind: reason)`, with the name and kind from the file quoted to bounded length on
+    /// one line.
     public var description: String {
-        "'\(name)' (\(kind)\(reason.map { ": \($0)" } ?? ""))"
+        "'\(quoted(name))' (\(quoted(kind, limit: 40))\(reason.map { ": \(singleLine($0))" } ?? ""))"
+    }
+}
+
+extension Array where Element == UnsupportedLayer {
+    /// The layers as a comma-separated list for an error message: the first 20 in full, then how
+    /// many more, so that a file with thousands of unknown layers still gets a one-line message of
+    /// bounded size.
+    public var listedForMessage: String {
+        let shown = prefix(20).map(\.description).joined(separator: ", ")
+        return count > 20 ? shown + " and \(count - 20) more" : shown
     }
 }

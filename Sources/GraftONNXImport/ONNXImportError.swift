@@ -47,7 +47,7 @@ public enum ONNXImportError: GraftError, Equatable {
         case let .unsupportedInput(file, input, reason):
             "'\(file)': input '\(quoted(input))' \(reason)"
         case let .unsupportedNodes(file, nodes):
-            "'\(file)' has \(nodes.count) node\(nodes.count == 1 ? "" : "s") graft cannot convert: " + nodes.map(\.description).joined(separator: ", ")
+            "'\(file)' has \(nodes.count) node\(nodes.count == 1 ? "" : "s") graft cannot convert: " + nodes.listedForMessage
         }
     }
 }

@@ -5,7 +5,9 @@ import GraftFeatureExtraction
 import GraftHDF5
 import GraftImages
 import GraftKerasImport
+import GraftMetrics
 import GraftModel
+import GraftONNXImport
 import GraftSupport
 import GraftTensors
 #if canImport(Glibc)
@@ -43,6 +45,12 @@ enum FuzzTarget: String, CaseIterable {
     case tar
     /// A feature cache as `graft train` and `graft cache` read it.
     case cache
+    /// An ONNX model (protobuf wire format), converted as `graft convert model.onnx` does.
+    case onnx
+    /// A list file (`path label` lines) as `graft features --list` reads it.
+    case list
+    /// A scores TSV as `graft auc` reads it, evaluated with DeLong intervals.
+    case scores
 
     /// The file name extension the input is written with (some readers check it).
     var fileExtension: String {
@@ -56,6 +64,9 @@ enum FuzzTarget: String, CaseIterable {
         case .kerasArchive: "keras"
         case .image: "img"
         case .tar: "tar"
+        case .onnx: "onnx"
+        case .list: "txt"
+        case .scores: "tsv"
         }
     }
 
@@ -92,6 +103,13 @@ enum FuzzTarget: String, CaseIterable {
             _ = try cache.labels(rows: 0..<rows)
             for layer in cache.provenance.layers { _ = try cache.features(of: layer, rows: 0..<rows) }
             _ = try cache.classCounts()
+        case .onnx:
+            _ = try ONNXImporter.convert(modelAt: path)
+        case .list:
+            _ = try InputList(listFile: path, root: scratch)
+        case .scores:
+            let table = try ScoreTable.read(path: path)
+            _ = try AUCReport.evaluate(table, comparedWith: nil, options: AUCOptions(interval: .delong, level: 0.95, replicates: 1, seed: 1))
         }
     }
 }

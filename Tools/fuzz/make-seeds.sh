@@ -29,4 +29,11 @@ seed image Tests/GraftImagesTests/Fixtures/images/{gray1.png,gray4.png,palette_t
     Tests/GraftImagesTests/Fixtures/broken/{huge.png,truncated.jpg,corrupt_chunk.png} Tests/GraftFeatureExtractionTests/Fixtures/images/china/china0.jpg
 seed tar Tests/GraftFeatureExtractionTests/Fixtures/images-gnu.tar Tests/GraftFeatureExtractionTests/Fixtures/images-pax.tar
 seed cache Tests/GraftFeatureCacheTests/Fixtures/h5py-cache.h5 Tests/GraftHeadTests/Fixtures/{one_class,unlabelled,binary}.h5
+seed onnx Tests/GraftONNXImportTests/Fixtures/*.onnx
+# List files have no fixtures of their own: the seeds are written here.
+mkdir -p "$out/list"
+printf 'a b/my photo.jpg dog\r\n/abs/x.png cat\n\nbare.jpg\n' >"$out/list/labelled"
+printf 'a.jpg 10\nb.jpg 2\nc.jpg 0\n' >"$out/list/numeric"
+printf 'images/a.jpg\nimages/b.png\n' >"$out/list/bare"
+seed scores Tests/GraftMetricsTests/Fixtures/{binary_ties,multiclass,names_binary,predict_binary,classic20}.tsv
 du -sh "$out"/* >&2

@@ -17,7 +17,7 @@ limit=(-max_total_time=10)
 if [ "${1:-}" = "--seconds" ]; then limit=(-max_total_time="$2"); shift 2
 elif [ "${1:-}" = "--runs" ]; then limit=(-runs="$2"); shift 2; fi
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(graft npy prototxt caffemodel keras-json keras-h5 keras-zip image tar cache)
+[ ${#targets[@]} -gt 0 ] || targets=(graft npy prototxt caffemodel keras-json keras-h5 keras-zip image tar cache onnx list scores)
 
 GRAFT_FUZZ=1 swift build -c debug --product graft-fuzz --scratch-path .build-fuzz \
     -Xswiftc -sanitize=fuzzer,address 2>&1 | grep -v "Cannot export local symbol" >&2
@@ -71,7 +71,7 @@ for target in "${targets[@]}"; do
             -artifact_prefix=".build-fuzz/artifacts/$target-" >"$log" 2>&1
         code=$?
         set -e
-        done_now=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+        done_now=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || echo 0)
         runs=$(( runs + done_now ))
         [ $code -ne 0 ] || break
         innermost=$(sed -n '/ERROR\|ALARM\|Fatal error/,$p' "$log" | grep -E '^ +#[0-9]+ ' \
