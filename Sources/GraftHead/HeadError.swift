@@ -30,6 +30,12 @@ public enum HeadError: GraftError, Equatable {
     case dimensionMismatch(trunk: String, layer: String, trunkDimension: Int?, headDimension: Int)
     /// A cache does not hold the features the head reads.
     case cacheMismatch(cache: String, head: String, reason: String)
+    /// The rows cannot be cut into `folds` cross-validation folds.
+    case foldsTooMany(cache: String, folds: Int, reason: String)
+    /// `--groups` does not give a group for a row.
+    case missingGroup(cache: String, id: String, source: String)
+    /// The `--groups` file has a malformed line, or is neither a file nor a regular expression.
+    case badGroupFile(path: String, line: Int, reason: String)
 
     public var exitStatus: ExitStatus { .dataError }
 
@@ -64,6 +70,12 @@ public enum HeadError: GraftError, Equatable {
                 + ", but the head reads \(headDimension)"
         case let .cacheMismatch(cache, head, reason):
             "the cache '\(cache)' does not fit the head '\(head)': \(reason)"
+        case let .foldsTooMany(cache, folds, reason):
+            "the labelled rows of '\(cache)' cannot be cut into \(folds) cross-validation folds: \(reason); lower --cv"
+        case let .missingGroup(cache, id, source):
+            "--groups \(source) gives no group for '\(quoted(id))' of '\(cache)'"
+        case let .badGroupFile(path, line, reason):
+            "--groups '\(quoted(path))'\(line > 0 ? " line \(line)" : ""): \(reason)"
         }
     }
 }

@@ -98,6 +98,24 @@ extension TrainedHead {
             training["patience"] = .integer(options.patience)
             if let best = report.bestEpoch { training["best_epoch"] = .integer(best) }
         }
+        if let crossValidation {
+            // The chosen settings replace the command line's, and the fold scores are kept.
+            for (key, value) in crossValidation.candidates[crossValidation.bestIndex] {
+                training[key] = key == "hidden" ? .integer(Int(value)) : .number(value)
+            }
+            training["cross_validation"] = .object([
+                "folds": .integer(crossValidation.scores.count),
+                "splitter": .string(crossValidation.splitter),
+                "scoring": .string(crossValidation.scoring.rawValue),
+                "fold_rows": .array(crossValidation.foldSizes.map { .integer($0) }),
+                "candidates": .array(crossValidation.candidates.map { candidate in
+                    .object(candidate.mapValues { .number($0) })
+                }),
+                "scores": .array(crossValidation.scores.map { .array($0.map { .number($0) }) }),
+                "mean_scores": .array(crossValidation.meanScores.map { .number($0) }),
+                "chosen": .integer(crossValidation.bestIndex),
+            ])
+        }
         let details: [String: JSONValue] = [
             HeadDetail.kind: .string(kind.rawValue),
             HeadDetail.classes: .array(classes.map { .string($0) }),

@@ -22,8 +22,12 @@ public enum HeadTrainer {
     /// - Throws: `HeadError.noLabels`, `.singleClass` or `.emptyClasses` when the rows cannot
     ///   train a classifier; `.validationMismatch` when `validation` has another layer,
     ///   dimension or class list.
+    ///
+    /// With `crossValidation`, the regularisation (logistic) or size (MLP) is chosen by
+    /// cross-validation on the standardised training rows first (see `crossValidate`), and the
+    /// head is refitted on all of them; the fold scores go into the head's `crossValidation`.
     public static func train(_ training: consuming LabelledFeatures, validation: consuming LabelledFeatures?,
-                             options: HeadTrainingOptions,
+                             options: HeadTrainingOptions, crossValidation: CrossValidationOptions? = nil,
                              progress: (TrainingProgress) -> Void = { _ in }) throws -> TrainedHead {
         var training = training
         var validation = validation
@@ -65,11 +69,23 @@ public enum HeadTrainer {
         }
         let rowWeights = weights(of: training, weighting: options.classWeighting)
         var result: (layers: [DenseLayer], report: TrainingReport)
-        switch options.kind {
-        case .logistic:
-            result = trainLogistic(training, validation: validation, rowWeights: rowWeights, options: options, progress: progress)
-        case .mlp:
-            result = trainPerceptron(training, validation: validation, rowWeights: rowWeights, options: options, progress: progress)
+        var validated: CrossValidationResult?
+        if let crossValidation {
+            if let groups = crossValidation.groups, groups.count != training.rowCount {
+                preconditionFailure("\(groups.count) groups for \(training.rowCount) rows")
+            }
+            let fitted = try crossValidate(training, validation: validation, rowWeights: rowWeights, options: options,
+                                           cv: crossValidation, progress: progress)
+            result = (fitted.layers, fitted.report)
+            validated = fitted.result
+        } else {
+            switch options.kind {
+            case .logistic:
+                let fitted = trainLogistic(training, validation: validation, rowWeights: rowWeights, options: options, progress: progress)
+                result = (fitted.layers, fitted.report)
+            case .mlp:
+                result = trainPerceptron(training, validation: validation, rowWeights: rowWeights, options: options, progress: progress)
+            }
         }
         if let centring {
             var first = result.layers[0]
@@ -80,8 +96,10 @@ public enum HeadTrainer {
             }
             result.layers[0] = first
         }
-        return TrainedHead(kind: options.kind, classes: training.classes, layer: training.layer, dimension: training.dimension,
-                           standardization: standardization, layers: result.layers, report: result.report)
+        var head = TrainedHead(kind: options.kind, classes: training.classes, layer: training.layer, dimension: training.dimension,
+                               standardization: standardization, layers: result.layers, report: result.report)
+        head.crossValidation = validated
+        return head
     }
 
     /// Checks that `training` can train a classifier (labelled rows of every class, two or more

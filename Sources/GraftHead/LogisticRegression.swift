@@ -353,9 +353,12 @@ final class LogisticObjective: LineSearchObjective {
 
 extension HeadTrainer {
     /// Fits logistic regression to standardised rows (see `LogisticObjective`).
+    ///
+    /// `initialParameters` (weights then intercepts, as `LogisticObjective` orders them) starts the
+    /// optimiser elsewhere than at zero: cross-validation warm-starts along its path of Cs.
     static func trainLogistic(_ training: LabelledFeatures, validation: LabelledFeatures?, rowWeights: [Double],
-                              options: HeadTrainingOptions,
-                              progress: (TrainingProgress) -> Void) -> (layers: [DenseLayer], report: TrainingReport) {
+                              options: HeadTrainingOptions, initialParameters: [Double]? = nil,
+                              progress: (TrainingProgress) -> Void) -> (layers: [DenseLayer], report: TrainingReport, parameters: [Double]) {
         let start = Date()
         let classCount = training.classes.count
         let columns = classCount == 2 ? 1 : classCount
@@ -364,7 +367,7 @@ extension HeadTrainer {
             var objective = LogisticObjective(features: features.baseAddress!, rowCount: training.rowCount, dimension: d,
                                               columns: columns, labels: training.labels, rowWeights: rowWeights,
                                               inverseRegularization: options.inverseRegularization, threads: options.threadCount)
-            var parameters = [Double](repeating: 0, count: objective.parameterCount)
+            var parameters = initialParameters ?? [Double](repeating: 0, count: objective.parameterCount)
             var minimizer = LBFGSMinimizer()
             minimizer.options.gradientTolerance = options.tolerance
             minimizer.options.maxIterations = options.maxIterations
@@ -404,7 +407,7 @@ extension HeadTrainer {
                 validationLoss: lastValidation?.loss, validationAccuracy: lastValidation?.accuracy,
                 trainingRows: training.rowCount, validationRows: validation?.rowCount ?? 0,
                 seconds: Date().timeIntervalSince(start))
-            return (layers, report)
+            return (layers, report, parameters)
         }
     }
 

@@ -35,6 +35,8 @@ public struct TrainedHead: Sendable {
     public var standardization: Standardization?
     public var layers: [DenseLayer]
     public var report: TrainingReport
+    /// The fold scores, when cross-validation chose the head's settings.
+    public var crossValidation: CrossValidationResult?
 
     public init(kind: HeadKind, classes: [String], layer: String, dimension: Int, standardization: Standardization?,
                 layers: [DenseLayer], report: TrainingReport) {

@@ -159,6 +159,25 @@ import Testing
         try Self.graft(["train", cache, "-o", "/tmp/x.graft", "--model", "forest"], status: 64)
         try Self.graft(["train", cache, "-o", "/tmp/x.graft", "--val-split", "1.5"], status: 64)
         try Self.graft(["train", cache, "-o", "/tmp/x.graft", "--val", cache, "--val-split", "0.2"], status: 64)
+        try Self.graft(["train", cache, "-o", "/tmp/x.graft", "--Cs", "5"], status: 64)
+        try Self.graft(["train", cache, "-o", "/tmp/x.graft", "--cv", "1"], status: 64)
+        try Self.graft(["train", cache, "-o", "/tmp/x.graft", "--cv", "3", "--scoring", "f1"], status: 64)
+        try Self.graft(["train", cache, "-o", "/tmp/x.graft", "--hidden", "8,16", "--model", "mlp"], status: 64)
+    }
+
+    /// `--cv` prints the fold table, records it in the head, and takes groups from a regular
+    /// expression on the ids (the choice itself is checked against scikit-learn in HeadTests).
+    @Test func crossValidationRecordsItsFoldsAndChoice() throws {
+        let folder = try TemporaryFolder()
+        let head = folder.path("head.graft")
+        let training = try Self.graft(["train", Self.headFixtures + "/multiclass.h5", "-o", head, "--cv", "4",
+                                       "--C-grid", "0.01,0.1,1", "--scoring", "neg_log_loss", "--groups", "([0-9])\\.jpg$"])
+        #expect(training.standardError.contains("4 StratifiedGroupKFold folds"), "\(training.standardError)")
+        #expect(training.standardError.contains("cross-validation chose C=1 (mean neg_log_loss -0.4035 over 4 folds)"), "\(training.standardError)")
+        let inspected = try Self.graft(["inspect", head, "--json"])
+        #expect(inspected.standardOutput.contains("\"cross_validation\""), "\(inspected.standardOutput.prefix(2000))")
+        let missing = try Self.graft(["train", Self.headFixtures + "/multiclass.h5", "-o", head, "--cv", "3", "--groups", "^site"], status: 65)
+        #expect(missing.standardError.hasPrefix("graft: error: --groups regular expression '^site' gives no group for"))
     }
 
     @Test("an MLP head trains with early stopping, deterministically for a seed")

@@ -43,11 +43,29 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("max-iter"), help: "Logistic: the L-BFGS iteration limit.")
     var maxIterations: Int = 1000
 
-    @Option(help: "MLP: hidden units.")
-    var hidden: Int = 256
+    @Option(help: "MLP: hidden units (with --cv, a comma-separated list to choose from).")
+    var hidden: String = "256"
 
-    @Option(help: "MLP: dropout rate of the hidden layer.")
-    var dropout: Double = 0.5
+    @Option(help: "MLP: dropout rate of the hidden layer (with --cv, a comma-separated list to choose from).")
+    var dropout: String = "0.5"
+
+    @Option(help: "Choose C (logistic) or --hidden and --dropout (mlp) by K-fold cross-validation, then refit on all rows.")
+    var cv: Int?
+
+    @Option(name: .customLong("Cs"), help: "With --cv: try N values of C, np.logspace(-4, 4, N) as scikit-learn's LogisticRegressionCV. (default: 10)")
+    var cs: Int?
+
+    @Option(name: .customLong("C-grid"), help: "With --cv: the values of C to try, comma-separated (e.g. 0.01,0.1,1).")
+    var cGrid: String?
+
+    @Option(help: "With --cv: accuracy, neg_log_loss or roc_auc (one-vs-rest macro with more than two classes).")
+    var scoring: String = "accuracy"
+
+    @Option(help: "With --cv: keep each group's rows in one fold. A TSV file of 'id<TAB>group' lines, or else a regular expression on the id whose first capture group (or whole match) is the group.")
+    var groups: String?
+
+    @Flag(name: .customLong("group-kfold"), help: "With --groups: scikit-learn's GroupKFold (balances fold sizes) instead of StratifiedGroupKFold (also balances classes).")
+    var groupKFold = false
 
     @Option(help: "MLP: the most epochs to run.")
     var epochs: Int = 100
@@ -86,8 +104,26 @@ struct Train: ParsableCommand {
         guard inverseRegularization > 0, inverseRegularization.isFinite else { throw ValidationError("--C must be a positive number") }
         guard tol > 0 else { throw ValidationError("--tol must be positive") }
         guard maxIterations >= 1 else { throw ValidationError("--max-iter must be 1 or more") }
-        guard hidden >= 1 else { throw ValidationError("--hidden must be 1 or more") }
-        guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout must be in [0, 1)") }
+        let hiddenSizes = try hiddenList(), dropoutRates = try dropoutList()
+        guard hiddenSizes.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--hidden must be 1 or more") }
+        guard dropoutRates.allSatisfy({ $0 >= 0 && $0 < 1 }) else { throw ValidationError("--dropout must be in [0, 1)") }
+        if let cv {
+            guard cv >= 2 else { throw ValidationError("--cv must be 2 or more") }
+            guard cs == nil || cGrid == nil else { throw ValidationError("give --Cs or --C-grid, not both") }
+            if let cs, cs < 1 { throw ValidationError("--Cs must be 1 or more") }
+            _ = try inverseRegularizationGrid()
+            guard CrossValidationScoring(rawValue: scoring) != nil else {
+                throw ValidationError("--scoring must be accuracy, neg_log_loss or roc_auc, not '\(scoring)'")
+            }
+        } else {
+            guard cs == nil, cGrid == nil, groups == nil, !groupKFold, scoring == "accuracy" else {
+                throw ValidationError("--Cs, --C-grid, --scoring, --groups and --group-kfold need --cv")
+            }
+            guard hiddenSizes.count == 1, dropoutRates.count == 1 else {
+                throw ValidationError("lists of --hidden or --dropout values need --cv to choose between them")
+            }
+        }
+        if groupKFold && groups == nil { throw ValidationError("--group-kfold needs --groups") }
         guard epochs >= 1, batch >= 1, patience >= 1 else { throw ValidationError("--epochs, --batch and --patience must be 1 or more") }
         guard lr > 0 else { throw ValidationError("--lr must be positive") }
         guard threads >= 1 else { throw ValidationError("--threads must be 1 or more") }
@@ -118,9 +154,17 @@ struct Train: ParsableCommand {
 
         let options = HeadTrainingOptions(
             kind: kind, inverseRegularization: inverseRegularization, tolerance: tol, maxIterations: maxIterations,
-            hiddenUnits: hidden, dropout: dropout, epochs: epochs, batchSize: batch, learningRate: lr, patience: patience,
+            hiddenUnits: try hiddenList()[0], dropout: try dropoutList()[0], epochs: epochs, batchSize: batch, learningRate: lr, patience: patience,
             classWeighting: ClassWeighting(rawValue: classWeight)!, standardizes: !noStandardize, seed: seed, threadCount: threads)
         try HeadTrainer.checkTrainable(rows, validation: validation)
+        var crossValidation: CrossValidationOptions?
+        if let cv {
+            crossValidation = CrossValidationOptions(
+                folds: cv, inverseRegularizations: try inverseRegularizationGrid(), hiddenUnits: try hiddenList(),
+                dropouts: try dropoutList(), scoring: CrossValidationScoring(rawValue: scoring)!,
+                groups: try groups.map { try GroupAssignment.groups(of: rows.ids, from: $0, cache: cache) },
+                stratifiesGroups: !groupKFold)
+        }
         let trainingRows = rows.rowCount, dimension = rows.dimension, classCount = rows.classes.count
         let validationRows = validation?.rowCount ?? 0
         if !quiet {
@@ -128,7 +172,7 @@ struct Train: ParsableCommand {
                 + (validationRows > 0 ? ", \(validationRows) validation rows" : ""))
         }
         let quiet = self.quiet
-        let head = try HeadTrainer.train(rows, validation: validation, options: options) { line in
+        let head = try HeadTrainer.train(rows, validation: validation, options: options, crossValidation: crossValidation) { line in
             guard !quiet else { return }
             var text = (kind == .logistic ? "iteration \(line.step): objective " : "epoch \(line.step): loss ") + format(line.trainingLoss)
                 + " accuracy " + String(format: "%.4f", line.trainingAccuracy)
@@ -139,6 +183,7 @@ struct Train: ParsableCommand {
             printDiagnostic(text)
         }
 
+        if let result = head.crossValidation { result.table(full: !quiet).split(separator: "\n").forEach { printDiagnostic(String($0)) } }
         try head.write(to: output, source: HeadSource(cachePath: cache, cache: trainingCache.provenance, cacheRows: trainingCache.rowCount),
                        options: options)
 
@@ -153,6 +198,33 @@ struct Train: ParsableCommand {
         }
         if report.converged && kind == .logistic { summary += "; " + report.stopReason }
         printDiagnostic(summary)
+    }
+
+    private func hiddenList() throws -> [Int] {
+        try hidden.split(separator: ",").map {
+            guard let value = Int($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--hidden takes whole numbers, not '\($0)'") }
+            return value
+        }
+    }
+
+    private func dropoutList() throws -> [Double] {
+        try dropout.split(separator: ",").map {
+            guard let value = Double($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--dropout takes numbers, not '\($0)'") }
+            return value
+        }
+    }
+
+    /// The Cs that --cv tries: --C-grid as given, or np.logspace(-4, 4, --Cs).
+    private func inverseRegularizationGrid() throws -> [Double] {
+        guard let cGrid else { return CrossValidationOptions.logarithmicGrid(count: cs ?? 10) }
+        let values = try cGrid.split(separator: ",").map {
+            guard let value = Double($0.trimmingCharacters(in: .whitespaces)), value > 0, value.isFinite else {
+                throw ValidationError("--C-grid takes positive numbers, not '\($0)'")
+            }
+            return value
+        }
+        guard !values.isEmpty else { throw ValidationError("--C-grid needs at least one value") }
+        return values
     }
 
     private func chooseLayer(_ cache: FeatureCache) throws -> String {
