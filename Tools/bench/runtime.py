@@ -33,6 +33,7 @@ import ctypes
 import ctypes.util
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -321,14 +322,14 @@ class OpenVinoEngine:
 class GraftEngine:
     name = "graft"
 
-    def __init__(self, graft, model_path, work, threads, name="graft"):
+    def __init__(self, graft, model_path, work, threads, name="graft", options=()):
         self.graft, self.model_path, self.work, self.threads = graft, model_path, work, threads
-        self.name = name
+        self.name, self.options = name, list(options)
 
     def run(self, input_path, repeat):
         output_path = input_path.replace(".npy", f".{self.name}-out.npy")
         ran = subprocess.run([self.graft, "run", self.model_path, "--input", input_path, "--output", output_path,
-                              "--threads", str(self.threads), "--repeat", str(repeat)],
+                              "--threads", str(self.threads), "--repeat", str(repeat)] + self.options,
                              capture_output=True, text=True)
         if ran.returncode != 0:
             raise SystemExit(f"runtime.py: graft run failed ({ran.returncode}): {ran.stderr.strip()}")
@@ -410,8 +411,10 @@ def main():
     parser.add_argument("--work", default=os.path.join(ROOT, ".build-bench", "runtime"))
     parser.add_argument("--no-onnxruntime", action="store_true")
     parser.add_argument("--no-openvino", action="store_true")
-    parser.add_argument("--also", action="append", default=[], metavar="LABEL=PATH",
-                        help="another graft binary to time alongside (e.g. before=/path/to/old/graft)")
+    parser.add_argument("--also", action="append", default=[], metavar="LABEL=PATH [OPTIONS]",
+                        help="another graft binary, or the same one with other `graft run` options, to time alongside "
+                             "(e.g. before=/path/to/old/graft, or 'bf16=.build/release/graft --precision bf16', "
+                             "'exact=.build/release/graft --exact')")
     parser.add_argument("--pause", type=float, default=0.3, help="idle seconds between engines")
     args = parser.parse_args()
     if not os.access(args.graft, os.X_OK):
@@ -449,12 +452,13 @@ def main():
             raise SystemExit(f"runtime.py: graft convert {h5_path} failed: {converted.stderr.strip()}")
         engines = [TensorFlowEngine(model), GraftEngine(args.graft, graft_path, args.work, args.threads)]
         for extra in args.also:
-            label, binary = extra.split("=", 1)
+            label, command = extra.split("=", 1)
+            binary, *options = shlex.split(command)
             extra_path = os.path.join(args.work, f"{name}.{label}.graft")
             converted = subprocess.run([binary, "convert", h5_path, "-o", extra_path], capture_output=True, text=True)
             if converted.returncode != 0:
                 raise SystemExit(f"runtime.py: {binary} convert {h5_path} failed: {converted.stderr.strip()}")
-            engines.append(GraftEngine(binary, extra_path, args.work, args.threads, name=label))
+            engines.append(GraftEngine(binary, extra_path, args.work, args.threads, name=label, options=options))
         if have_onnxruntime:
             onnx_path = os.path.join(args.work, f"{name}.onnx")
             output = export_onnx(model, onnx_path)
