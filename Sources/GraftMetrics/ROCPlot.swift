@@ -83,11 +83,11 @@ public enum ROCPlot {
         <?xml version="1.0" encoding="UTF-8"?>
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="13">
         <rect width="100%" height="100%" fill="white"/>
-        <text x="\(number(left + size / 2))" y="30" text-anchor="middle" font-size="16">\(escaped(title))</text>
+        <text x="\(number(left + size / 2))" y="30" text-anchor="middle" font-size="16">\(escapedXML(title))</text>
 
         """
         if let subtitle {
-            svg += "<text x=\"\(number(left + size / 2))\" y=\"50\" text-anchor=\"middle\">\(escaped(subtitle))</text>\n"
+            svg += "<text x=\"\(number(left + size / 2))\" y=\"50\" text-anchor=\"middle\">\(escapedXML(subtitle))</text>\n"
         }
         // Grid and ticks.
         for step in 0...10 {
@@ -123,7 +123,7 @@ public enum ROCPlot {
             let color = colors[index % colors.count]
             let rowY = legendTop + 6 + rowHeight * Double(index) + rowHeight / 2
             svg += "<line x1=\"\(number(legendLeft + 8))\" y1=\"\(number(rowY))\" x2=\"\(number(legendLeft + 32))\" y2=\"\(number(rowY))\" stroke=\"\(color)\" stroke-width=\"3\"/>\n"
-            svg += "<text x=\"\(number(legendLeft + 40))\" y=\"\(number(rowY + 4.5))\">\(escaped(text))</text>\n"
+            svg += "<text x=\"\(number(legendLeft + 40))\" y=\"\(number(rowY + 4.5))\">\(escapedXML(text))</text>\n"
         }
         svg += "</svg>\n"
         return svg
@@ -145,20 +145,6 @@ public enum ROCPlot {
             points.append(point)
         }
         return points
-    }
-
-    private static func escaped(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 }
 

@@ -106,25 +106,42 @@ extension AUCReport {
         return object(fields.map { (json($0.0), $0.1) }) + "\n"
     }
 
-    private func object(_ members: [(String, String)]) -> String {
+    private func object(_ members: [(String, String)]) -> String { JSONText.object(members) }
+
+    private func json(_ interval: ConfidenceInterval?) -> String { JSONText.interval(interval) }
+
+    private func json(_ value: Double?) -> String { JSONText.number(value) }
+
+    private func json(_ text: String) -> String { JSONText.string(text) }
+}
+
+/// The pieces of graft's JSON output: objects from already-encoded members, numbers in the
+/// shortest form that reads back to the same double (`null` when missing or not finite), and
+/// escaped strings.
+enum JSONText {
+    static func object(_ members: [(String, String)]) -> String {
         "{" + members.map { "\($0.0): \($0.1)" }.joined(separator: ", ") + "}"
     }
 
-    private func json(_ interval: ConfidenceInterval?) -> String {
+    static func interval(_ interval: ConfidenceInterval?) -> String {
         guard let interval else { return "null" }
-        var members = [("\"method\"", json(interval.method.rawValue)), ("\"level\"", json(interval.level)),
-                       ("\"low\"", json(interval.lowerBound)), ("\"high\"", json(interval.upperBound))]
+        var members = [("\"method\"", string(interval.method.rawValue)), ("\"level\"", number(interval.level)),
+                       ("\"low\"", number(interval.lowerBound)), ("\"high\"", number(interval.upperBound))]
         if let replicates = interval.replicates { members.append(("\"replicates\"", String(replicates))) }
         if let seed = interval.seed { members.append(("\"seed\"", String(seed))) }
         return object(members)
     }
 
-    private func json(_ value: Double?) -> String {
+    static func number(_ value: Double?) -> String {
         guard let value, value.isFinite else { return "null" }
         return value.description
     }
 
-    private func json(_ text: String) -> String {
+    static func array(_ values: [Double]) -> String {
+        "[" + values.map { number($0) }.joined(separator: ", ") + "]"
+    }
+
+    static func string(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
