@@ -26,10 +26,17 @@ public struct AUCOptions: Sendable {
     public var seed: UInt64
     /// Whether to compute the ROC curves (for `--roc`).
     public var wantsCurves: Bool
+    /// Average precision (`--pr`), with a bootstrap interval unless `interval` is `.none`.
+    public var precisionRecall = false
+    /// Whether to compute the precision–recall curves (for `--pr-curve`).
+    public var wantsPrecisionRecallCurves = false
 
     public init(positiveClass: String? = nil, mode: MulticlassStrategy? = nil, average: MulticlassAverage? = nil,
                 interval: IntervalMethod? = nil, level: Double = 0.95, replicates: Int = Bootstrap.defaultReplicates,
-                seed: UInt64 = 0, wantsCurves: Bool = false) {
+                seed: UInt64 = 0, wantsCurves: Bool = false, precisionRecall: Bool = false,
+                wantsPrecisionRecallCurves: Bool = false) {
+        self.precisionRecall = precisionRecall
+        self.wantsPrecisionRecallCurves = wantsPrecisionRecallCurves
         self.positiveClass = positiveClass
         self.mode = mode
         self.average = average
@@ -55,6 +62,8 @@ public enum AUCInputError: GraftError, Equatable {
     case compareLabel(first: String, second: String, row: String)
     case duplicateID(source: String, id: String)
     case missingID(id: String, presentIn: String, absentFrom: String)
+    case precisionRecallNeedsOneVsRest
+    case needsBinary(option: String)
 
     public var exitStatus: ExitStatus { .dataError }
 
@@ -82,6 +91,10 @@ public enum AUCInputError: GraftError, Equatable {
             "\(row) has a different label in '\(first)' and '\(second)'"
         case let .duplicateID(source, id):
             "'\(source)' has id '\(quoted(id))' twice; --compare matches rows by id"
+        case .precisionRecallNeedsOneVsRest:
+            "average precision is one-vs-rest (scikit-learn's average_precision_score); drop --multi-class ovo"
+        case let .needsBinary(option):
+            "\(option) applies to a binary ROC curve; give --positive CLASS to take one class against the rest"
         case let .missingID(id, presentIn, absentFrom):
             "id '\(id)' of '\(presentIn)' is not in '\(absentFrom)'; --compare needs the same ids in both files"
         }
@@ -94,6 +107,25 @@ public struct NamedCurve: Sendable {
     public var curve: ROCCurve
     public var areaUnderCurve: Double
     public var interval: ConfidenceInterval?
+}
+
+/// Average precision (`graft auc --pr`): the value (nil for a multiclass `average == .none`),
+/// its stratified bootstrap interval, per-class values for multiclass, and curves for `--pr-curve`.
+public struct PrecisionRecallSummary: Sendable {
+    public var averagePrecision: Double?
+    public var interval: ConfidenceInterval?
+    public var perClass: [Double]?
+    public var perClassIntervals: [ConfidenceInterval]?
+    public var curves: [NamedPRCurve] = []
+}
+
+/// One precision–recall curve to draw or write, with its legend entry.
+public struct NamedPRCurve: Sendable {
+    public var name: String
+    public var curve: PrecisionRecallCurve
+    public var averagePrecision: Double
+    /// The fraction of positives: the precision of a classifier without skill.
+    public var prevalence: Double
 }
 
 /// The result of `graft auc`: everything it prints, plus the curves for `--roc`.
@@ -120,6 +152,8 @@ public struct AUCReport: Sendable {
     public var comparedSource: String?
     public var comparedInterval: ConfidenceInterval?
     public var curves: [NamedCurve]
+    /// Average precision (`--pr`).
+    public var precisionRecall: PrecisionRecallSummary? = nil
 
     /// Computes the report.
     public static func evaluate(_ table: ScoreTable, comparedWith other: ScoreTable? = nil,
@@ -225,6 +259,21 @@ public struct AUCReport: Sendable {
             areaUnderCurve: analysis.areaUnderCurve, interval: try interval(analysis),
             multiclass: nil, perClassIntervals: nil, comparison: nil, comparedSource: nil, comparedInterval: nil,
             curves: [])
+        if options.precisionRecall || options.wantsPrecisionRecallCurves {
+            let value = analysis.averagePrecision
+            var summary = PrecisionRecallSummary(averagePrecision: value)
+            if method != .none {
+                let values = analysis.bootstrapReplicates(replicates: options.replicates, seed: options.seed) { tally, _ in
+                    ROCAnalysis.averagePrecision(tally: tally)
+                }
+                summary.interval = Bootstrap.interval(replicateValues: values, level: options.level, replicates: options.replicates, seed: options.seed)
+            }
+            if options.wantsPrecisionRecallCurves {
+                summary.curves = [NamedPRCurve(name: table.classNames[positive], curve: analysis.precisionRecallCurve(), averagePrecision: value,
+                                               prevalence: Double(positives) / Double(positives + negatives))]
+            }
+            report.precisionRecall = summary
+        }
         var otherAnalysis: ROCAnalysis?
         if let other {
             let otherScores = try matchedScores(table, data.rows, other, positiveName: table.classNames[positive])
@@ -332,6 +381,29 @@ public struct AUCReport: Sendable {
             areaUnderCurve: analysis.result.areaUnderCurve, interval: interval,
             multiclass: analysis.result, perClassIntervals: perClass,
             comparison: nil, comparedSource: nil, comparedInterval: nil, curves: [])
+        if options.precisionRecall || options.wantsPrecisionRecallCurves {
+            guard mode == .oneVsRest else { throw AUCInputError.precisionRecallNeedsOneVsRest }
+            let (value, perClassValues) = try analysis.averagePrecision()
+            var summary = PrecisionRecallSummary(averagePrecision: value, perClass: perClassValues)
+            if method == .bootstrap {
+                (summary.interval, summary.perClassIntervals) = analysis.bootstrapIntervals(
+                    level: options.level, replicates: options.replicates, seed: options.seed, statistic: .averagePrecision)
+            }
+            if options.wantsPrecisionRecallCurves {
+                for column in 0..<k {
+                    var positiveScores: [Double] = [], negativeScores: [Double] = []
+                    for (index, label) in labels.enumerated() {
+                        let score = probabilities[index * k + column]
+                        if label == column { positiveScores.append(score) } else { negativeScores.append(score) }
+                    }
+                    let binary = try ROCAnalysis(positiveScores: positiveScores, negativeScores: negativeScores)
+                    summary.curves.append(NamedPRCurve(name: table.classNames[column], curve: binary.precisionRecallCurve(),
+                                                       averagePrecision: perClassValues[column],
+                                                       prevalence: Double(positiveScores.count) / Double(labels.count)))
+                }
+            }
+            report.precisionRecall = summary
+        }
         if options.wantsCurves {
             for column in 0..<k {
                 var positiveScores: [Double] = [], negativeScores: [Double] = []

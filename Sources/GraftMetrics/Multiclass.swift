@@ -75,13 +75,16 @@ public struct MulticlassAnalysis: Sendable {
     let rowSlots: [Int32]
     let problemGroupStarts: [Int]
     let pairs: [(Int, Int)]
+    let checksProbabilities: Bool
+    let probabilities: [Double]
 
     /// - Parameters:
     ///   - classNames: for error messages; defaults to the class indices.
     ///   - rowName: names a row in error messages; defaults to "row N" (1-based).
     public init(probabilities: [Double], labels: [Int], classCount: Int,
                 mode: MulticlassStrategy, average: MulticlassAverage,
-                classNames: [String]? = nil, rowName: ((Int) -> String)? = nil) throws(MetricsError) {
+                classNames: [String]? = nil, rowName: ((Int) -> String)? = nil,
+                checksProbabilities: Bool = true) throws(MetricsError) {
         let n = labels.count, k = classCount
         guard probabilities.count == n * k else {
             throw .probabilityShape(count: probabilities.count, rows: n, classCount: k)
@@ -101,7 +104,7 @@ public struct MulticlassAnalysis: Sendable {
                 guard value.isFinite else { throw .nonFiniteScore(row: row, value: value) }
                 sum += value
             }
-            if !(abs(1 - sum) <= 1e-8 + 1e-5 * abs(sum)) {
+            if checksProbabilities && !(abs(1 - sum) <= 1e-8 + 1e-5 * abs(sum)) {
                 throw .probabilitiesDoNotSumToOne(row: rowName?(row) ?? "row \(row + 1)", sum: sum)
             }
         }
@@ -186,6 +189,8 @@ public struct MulticlassAnalysis: Sendable {
         rowSlots = slots
         problemGroupStarts = starts
         pairs = pairList
+        self.checksProbabilities = checksProbabilities
+        self.probabilities = probabilities
 
         var tally = [Int](repeating: 0, count: 2 * starts[starts.count - 1])
         let stride = slotsPerRow
@@ -199,7 +204,8 @@ public struct MulticlassAnalysis: Sendable {
         if average == .micro || mode == .oneVsOne {
             // The per-class one-vs-rest AUCs, reported alongside.
             let perClassAnalysis = try MulticlassAnalysis(probabilities: probabilities, labels: labels, classCount: k,
-                                                          mode: .oneVsRest, average: .macro, classNames: classNames, rowName: rowName)
+                                                          mode: .oneVsRest, average: .macro, classNames: classNames, rowName: rowName,
+                                                          checksProbabilities: checksProbabilities)
             perClass = perClassAnalysis.result.perClass
         } else {
             perClass = areas
@@ -212,6 +218,46 @@ public struct MulticlassAnalysis: Sendable {
                 ? pairList.enumerated().map { index, pair in
                     .init(first: pair.0, second: pair.1, areaUnderCurve: (areas[2 * index] + areas[2 * index + 1]) / 2) }
                 : [])
+    }
+
+    /// What a bootstrap replicates.
+    public enum Statistic: Sendable {
+        /// ROC AUC.
+        case rocArea
+        /// Average precision (one-vs-rest only).
+        case averagePrecision
+    }
+
+    /// scikit-learn's `average_precision_score(y, P, average=…)` (one-vs-rest; micro over every
+    /// cell): the averaged value (nil for `.none`) and each class's own (for micro, the per-class
+    /// values of a one-vs-rest analysis).
+    public func averagePrecision() throws(MetricsError) -> (average: Double?, perClass: [Double]) {
+        guard mode == .oneVsRest else { throw .unsupportedOptions("average precision is one-vs-rest only") }
+        var tally = [Int](repeating: 0, count: 2 * problemGroupStarts[problemGroupStarts.count - 1])
+        tally.withUnsafeMutableBufferPointer { counts in
+            rowSlots.withUnsafeBufferPointer { slot in
+                for index in 0..<slot.count { counts[Int(slot[index])] += 1 }
+            }
+        }
+        let values = tally.withUnsafeBufferPointer { Self.averagePrecisions(tally: $0, starts: problemGroupStarts) }
+        let combined = Self.combine(areas: values, mode: mode, average: average, pairs: pairs, classSizes: classSizes, rowCount: rowCount)
+        if average == .micro {
+            let perClass = try MulticlassAnalysis(probabilities: probabilities, labels: labels.map(Int.init), classCount: classCount,
+                                                  mode: .oneVsRest, average: .macro, checksProbabilities: checksProbabilities)
+            return (combined, try perClass.averagePrecision().perClass)
+        }
+        return (combined, values)
+    }
+
+    /// The average precision of each sub-problem from a tally of (positive, negative) counts per group.
+    static func averagePrecisions(tally: UnsafeBufferPointer<Int>, starts: [Int]) -> [Double] {
+        var values: [Double] = []
+        values.reserveCapacity(starts.count - 1)
+        for problem in 0..<(starts.count - 1) {
+            let range = starts[problem]..<starts[problem + 1]
+            values.append(ROCAnalysis.averagePrecision(tally: UnsafeBufferPointer(rebasing: tally[(2 * range.lowerBound)..<(2 * range.upperBound)])))
+        }
+        return values
     }
 
     /// The AUC of each sub-problem from a tally of (positive, negative) counts per group.
@@ -267,8 +313,8 @@ public struct MulticlassAnalysis: Sendable {
     /// (nil for `average == .none`) and of each class's one-vs-rest AUC (one-vs-rest other than
     /// micro only; nil otherwise), from the same replicates.
     public func bootstrapIntervals(level: Double = 0.95, replicates: Int = Bootstrap.defaultReplicates,
-                                   seed: UInt64 = 0) -> (average: ConfidenceInterval?, perClass: [ConfidenceInterval]?) {
-        let replicated = replicateAreas(replicates: replicates, seed: seed)
+                                   seed: UInt64 = 0, statistic: Statistic = .rocArea) -> (average: ConfidenceInterval?, perClass: [ConfidenceInterval]?) {
+        let replicated = replicateAreas(replicates: replicates, seed: seed, statistic: statistic)
         var averaged: ConfidenceInterval?
         if average != .none {
             let values = replicated.map { areas in
@@ -287,7 +333,7 @@ public struct MulticlassAnalysis: Sendable {
     }
 
     /// The sub-problem AUCs of each replicate.
-    private func replicateAreas(replicates: Int, seed: UInt64) -> [[Double]] {
+    private func replicateAreas(replicates: Int, seed: UInt64, statistic: Statistic) -> [[Double]] {
         var rowsOfClass = [[Int32]](repeating: [], count: classCount)
         for (row, label) in labels.enumerated() { rowsOfClass[Int(label)].append(Int32(row)) }
         let strata = rowsOfClass
@@ -313,7 +359,11 @@ public struct MulticlassAnalysis: Sendable {
                             }
                         }
                     }
-                    flat.store(Self.areas(tally: UnsafeBufferPointer(counts), starts: starts), replicate: replicate)
+                    let values = switch statistic {
+                    case .rocArea: Self.areas(tally: UnsafeBufferPointer(counts), starts: starts)
+                    case .averagePrecision: Self.averagePrecisions(tally: UnsafeBufferPointer(counts), starts: starts)
+                    }
+                    flat.store(values, replicate: replicate)
                 }
                 return 0
             })

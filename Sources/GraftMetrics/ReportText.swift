@@ -56,6 +56,23 @@ extension AUCReport {
             add("z", fixed(comparison.z))
             add("p", formatted(comparison.p, "%.4g"))
         }
+        if let precisionRecall {
+            add("average_precision", precisionRecall.averagePrecision.map(fixed) ?? "NA")
+            if let interval = precisionRecall.interval {
+                add("ap_ci_low", fixed(interval.lowerBound))
+                add("ap_ci_high", fixed(interval.upperBound))
+            }
+            if let perClass = precisionRecall.perClass {
+                for (index, name) in classNames.enumerated() {
+                    var fields = ["per_class_ap", name, fixed(perClass[index])]
+                    if let intervals = precisionRecall.perClassIntervals {
+                        fields += [fixed(intervals[index].lowerBound), fixed(intervals[index].upperBound)]
+                    }
+                    lines.append(fields.joined(separator: "\t"))
+                }
+            }
+        }
+        lines += extraLines(fixed)
         if skippedRows > 0 { add("skipped_unlabelled", String(skippedRows)) }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -102,6 +119,19 @@ extension AUCReport {
             compare.append(("ci2", json(comparedInterval)))
             fields.append(("compare", object(compare.map { (json($0.0), $0.1) })))
         }
+        if let precisionRecall {
+            var members: [(String, String)] = [("value", json(precisionRecall.averagePrecision)), ("ci", json(precisionRecall.interval))]
+            if let perClass = precisionRecall.perClass {
+                members.append(("per_class", object(classNames.enumerated().map { (json($0.element), json(perClass[$0.offset])) })))
+            }
+            if let intervals = precisionRecall.perClassIntervals {
+                members.append(("per_class_ci", object(classNames.enumerated().map {
+                    (json($0.element), "[\(json(intervals[$0.offset].lowerBound)), \(json(intervals[$0.offset].upperBound))]")
+                })))
+            }
+            fields.append(("average_precision", object(members.map { (json($0.0), $0.1) })))
+        }
+        fields += extraJSONFields()
         fields.append(("skipped_unlabelled", String(skippedRows)))
         return object(fields.map { (json($0.0), $0.1) }) + "\n"
     }

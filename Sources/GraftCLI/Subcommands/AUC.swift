@@ -52,6 +52,12 @@ struct AUC: ParsableCommand {
     @Option(help: "Write the ROC curves to OUT.svg (picture) or OUT.csv (points).")
     var roc: String?
 
+    @Flag(help: "Average precision (scikit-learn's average_precision_score) with a stratified bootstrap interval.")
+    var pr = false
+
+    @Option(name: .customLong("pr-curve"), help: "Write the precision-recall curves to OUT.svg (picture) or OUT.csv (points).")
+    var prCurve: String?
+
     @Flag(help: "Print JSON instead of TSV.")
     var json = false
 
@@ -70,6 +76,9 @@ struct AUC: ParsableCommand {
         if let roc, ROCPlot.Format(path: roc) == nil {
             throw ValidationError("--roc must name a .svg or .csv file, not '\(roc)'")
         }
+        if let prCurve, ROCPlot.Format(path: prCurve) == nil {
+            throw ValidationError("--pr-curve must name a .svg or .csv file, not '\(prCurve)'")
+        }
         if positive != nil && (multiClass != nil || average != nil) {
             throw ValidationError("--positive makes the AUC binary; it cannot be combined with --multi-class or --average")
         }
@@ -81,17 +90,24 @@ struct AUC: ParsableCommand {
         for skipped in [table, other].compactMap({ $0 }) where skipped.unlabelledCount > 0 {
             printDiagnostic("note: skipped \(skipped.unlabelledCount) unlabelled row\(skipped.unlabelledCount == 1 ? "" : "s") of '\(skipped.source)'")
         }
-        let options = AUCOptions(
+        var options = AUCOptions(
             positiveClass: positive, mode: multiClass.flatMap(MulticlassStrategy.init(rawValue:)),
             average: average.flatMap(MulticlassAverage.init(rawValue:)),
             interval: ci.flatMap(AUCOptions.IntervalMethod.init(rawValue:)),
             level: level, replicates: bootN, seed: seed, wantsCurves: roc != nil)
+        options.precisionRecall = pr
+        options.wantsPrecisionRecallCurves = prCurve != nil
         let report = try AUCReport.evaluate(table, comparedWith: other, options: options)
         if let roc {
             let subtitle = report.comparison.map {
                 "paired DeLong test: difference \(String(format: "%.3f", $0.difference)), z = \(String(format: "%.2f", $0.z)), p = \(String(format: "%.3g", $0.p))"
             }
             try ROCPlot.write(report.curves, title: "ROC curve: \((table.source as NSString).lastPathComponent)", subtitle: subtitle, to: roc)
+        }
+        if let prCurve, let summary = report.precisionRecall {
+            let intervals: [ConfidenceInterval?] = summary.perClassIntervals ?? (summary.curves.count == 1 ? [summary.interval] : [])
+            try PrecisionRecallPlot.write(summary.curves, intervals: intervals,
+                                          title: "Precision–recall curve: \((table.source as NSString).lastPathComponent)", to: prCurve)
         }
         let text = json ? report.jsonText() : report.tabSeparatedText()
         FileHandle.standardOutput.write(Data(text.utf8))
