@@ -30,6 +30,12 @@ public struct AUCOptions: Sendable {
     public var precisionRecall = false
     /// Whether to compute the precision–recall curves (for `--pr-curve`).
     public var wantsPrecisionRecallCurves = false
+    /// A partial AUC (`--partial`), binary only.
+    public var partial: PartialAUCRange?
+    /// Operating points (`--at-specificity`, `--at-sensitivity`), binary only.
+    public var operatingPoints: [(input: OperatingPoint.Input, value: Double)] = []
+    /// pROC's best threshold (`--threshold`), binary only.
+    public var bestThreshold: BestThreshold.Method?
 
     public init(positiveClass: String? = nil, mode: MulticlassStrategy? = nil, average: MulticlassAverage? = nil,
                 interval: IntervalMethod? = nil, level: Double = 0.95, replicates: Int = Bootstrap.defaultReplicates,
@@ -154,17 +160,36 @@ public struct AUCReport: Sendable {
     public var curves: [NamedCurve]
     /// Average precision (`--pr`).
     public var precisionRecall: PrecisionRecallSummary? = nil
+    public var partialAUC: PartialAUC? = nil
+    public var operatingPoints: [OperatingPoint] = []
+    public var bestThresholdMethod: BestThreshold.Method? = nil
+    public var bestThresholds: [BestThreshold] = []
+    /// Every pair of three or more models (`--compare B.tsv C.tsv …`).
+    public var comparisons: ModelComparisons? = nil
 
     /// Computes the report.
     public static func evaluate(_ table: ScoreTable, comparedWith other: ScoreTable? = nil,
                                 options: AUCOptions) throws -> AUCReport {
+        try evaluate(table, comparedWith: other.map { [$0] } ?? [], options: options)
+    }
+
+    /// Computes the report; with one other table, the paired test of the two (`comparison`),
+    /// with several, every pair of all the tables (`comparisons`).
+    public static func evaluate(_ table: ScoreTable, comparedWith others: [ScoreTable],
+                                options: AUCOptions) throws -> AUCReport {
+        let other = others.count == 1 ? others[0] : nil
         let labelled = table.labels.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
         guard labelled > 0 else { throw AUCInputError.noLabelledRows(source: table.source, rows: table.rowCount) }
         let binary = table.layout == .labelAndScore || table.classNames.count == 2 || options.positiveClass != nil
         if binary {
-            return try evaluateBinary(table, other, options)
+            return try evaluateBinary(table, other, others.count > 1 ? others : [], options)
         }
-        if other != nil { throw AUCInputError.compareNeedsBinary }
+        if !others.isEmpty { throw AUCInputError.compareNeedsBinary }
+        if options.partial != nil { throw AUCInputError.needsBinary(option: "--partial") }
+        if let first = options.operatingPoints.first {
+            throw AUCInputError.needsBinary(option: first.input == .specificity ? "--at-specificity" : "--at-sensitivity")
+        }
+        if options.bestThreshold != nil { throw AUCInputError.needsBinary(option: "--threshold") }
         return try evaluateMulticlass(table, options)
     }
 
@@ -222,7 +247,7 @@ public struct AUCReport: Sendable {
         return (rows, labels, scores)
     }
 
-    private static func evaluateBinary(_ table: ScoreTable, _ other: ScoreTable?, _ options: AUCOptions) throws -> AUCReport {
+    private static func evaluateBinary(_ table: ScoreTable, _ other: ScoreTable?, _ many: [ScoreTable], _ options: AUCOptions) throws -> AUCReport {
         if options.mode != nil { throw AUCInputError.multiclassOptionsOnBinary(source: table.source, option: "--multi-class") }
         if options.average != nil { throw AUCInputError.multiclassOptionsOnBinary(source: table.source, option: "--average") }
         let positive = try positiveIndex(table, options)
@@ -273,6 +298,26 @@ public struct AUCReport: Sendable {
                                                prevalence: Double(positives) / Double(positives + negatives))]
             }
             report.precisionRecall = summary
+        }
+        // pROC's partial AUC, operating points and their intervals are bootstrap only.
+        let replicates: Int? = method == .none ? nil : options.replicates
+        if let range = options.partial {
+            report.partialAUC = analysis.partialAUC(range, level: options.level, replicates: replicates, seed: options.seed)
+        }
+        report.operatingPoints = options.operatingPoints.map {
+            analysis.operatingPoint($0.input, at: $0.value, level: options.level, replicates: replicates, seed: options.seed)
+        }
+        if let best = options.bestThreshold {
+            report.bestThresholdMethod = best
+            report.bestThresholds = analysis.bestThresholds(best)
+        }
+        if !many.isEmpty {
+            var scores = [data.scores]
+            for model in many {
+                scores.append(try matchedScores(table, data.rows, model, positiveName: table.classNames[positive]))
+            }
+            report.comparisons = try ModelComparisons.compare(sources: [table.source] + many.map(\.source), scores: scores,
+                                                              labels: data.labels, level: options.level)
         }
         var otherAnalysis: ROCAnalysis?
         if let other {

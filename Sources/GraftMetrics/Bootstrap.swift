@@ -114,7 +114,7 @@ extension ROCAnalysis {
     ///
     /// Tied scores form groups that never change, so a replicate only counts how many draws land
     /// in each group: `statistic` gets the tally, (positives, negatives) per group by ascending
-    /// score, interleaved, and a workspace of 2·(groups + 1) doubles it may use; O(n₊ + n₋) per
+    /// score, interleaved, and a workspace of 4·(groups + 1) doubles it may use; O(n₊ + n₋) per
     /// replicate, no sorting, and nothing allocated after each thread's first replicate.
     /// Replicate r draws from a generator seeded with (seed, r). NaN values are kept (pROC drops
     /// them with a warning; `Bootstrap.interval(replicateValues:…)` does the same).
@@ -133,7 +133,7 @@ extension ROCAnalysis {
         let groups = groupCount, m = positiveCount, n = negativeCount
         return Bootstrap.runReplicates(
             replicates, seed: seed,
-            makeWorker: { ([Int](repeating: 0, count: 2 * groups), [Double](repeating: 0, count: 2 * groups + 2)) },
+            makeWorker: { ([Int](repeating: 0, count: 2 * groups), [Double](repeating: 0, count: 4 * groups + 4)) },
             job: { worker, _, generator in
                 worker.0.withUnsafeMutableBufferPointer { tally in
                     for index in 0..<(2 * groups) { tally[index] = 0 }

@@ -46,8 +46,21 @@ struct AUC: ParsableCommand {
     @Option(help: "Bootstrap seed.")
     var seed: UInt64 = 0
 
-    @Option(help: "A second model's scores on the same samples: paired DeLong test.")
-    var compare: String?
+    @Option(parsing: .upToNextOption,
+            help: "Other models' scores on the same samples: paired DeLong test (several files: every pair, Holm-adjusted).")
+    var compare: [String] = []
+
+    @Option(help: "Partial AUC over a range: fpr:0,0.2, sp:0.8,1 or se:0.9,1 (pROC's partial.auc).")
+    var partial: String?
+
+    @Option(name: .customLong("at-specificity"), parsing: .upToNextOption, help: "Sensitivity at these specificities, with bootstrap CI (pROC's ci.se).")
+    var atSpecificity: [Double] = []
+
+    @Option(name: .customLong("at-sensitivity"), parsing: .upToNextOption, help: "Specificity at these sensitivities, with bootstrap CI (pROC's ci.sp).")
+    var atSensitivity: [Double] = []
+
+    @Option(help: "pROC's best threshold: youden or closest.topleft.")
+    var threshold: String?
 
     @Option(help: "Write the ROC curves to OUT.svg (picture) or OUT.csv (points).")
     var roc: String?
@@ -76,6 +89,15 @@ struct AUC: ParsableCommand {
         if let roc, ROCPlot.Format(path: roc) == nil {
             throw ValidationError("--roc must name a .svg or .csv file, not '\(roc)'")
         }
+        if let partial, PartialAUCRange(parsing: partial) == nil {
+            throw ValidationError("--partial must be fpr:A,B, sp:A,B or se:A,B with 0 <= A < B <= 1, not '\(partial)'")
+        }
+        for value in atSpecificity + atSensitivity where !(value >= 0 && value <= 1) {
+            throw ValidationError("--at-specificity and --at-sensitivity take values between 0 and 1, not \(value)")
+        }
+        if let threshold, BestThreshold.Method(rawValue: threshold) == nil {
+            throw ValidationError("--threshold must be youden or closest.topleft, not '\(threshold)'")
+        }
         if let prCurve, ROCPlot.Format(path: prCurve) == nil {
             throw ValidationError("--pr-curve must name a .svg or .csv file, not '\(prCurve)'")
         }
@@ -86,8 +108,9 @@ struct AUC: ParsableCommand {
 
     func run() throws {
         let table = try ScoreTable.read(path: scores)
-        let other = try compare.map { try ScoreTable.read(path: $0) }
-        for skipped in [table, other].compactMap({ $0 }) where skipped.unlabelledCount > 0 {
+        let others = try compare.map { try ScoreTable.read(path: $0) }
+        let other = others.count == 1 ? others[0] : nil
+        for skipped in [table] + others where skipped.unlabelledCount > 0 {
             printDiagnostic("note: skipped \(skipped.unlabelledCount) unlabelled row\(skipped.unlabelledCount == 1 ? "" : "s") of '\(skipped.source)'")
         }
         var options = AUCOptions(
@@ -97,7 +120,11 @@ struct AUC: ParsableCommand {
             level: level, replicates: bootN, seed: seed, wantsCurves: roc != nil)
         options.precisionRecall = pr
         options.wantsPrecisionRecallCurves = prCurve != nil
-        let report = try AUCReport.evaluate(table, comparedWith: other, options: options)
+        options.partial = partial.flatMap(PartialAUCRange.init(parsing:))
+        options.operatingPoints = atSpecificity.map { (OperatingPoint.Input.specificity, $0) } + atSensitivity.map { (.sensitivity, $0) }
+        options.bestThreshold = threshold.flatMap(BestThreshold.Method.init(rawValue:))
+        let report = try AUCReport.evaluate(table, comparedWith: others, options: options)
+        _ = other
         if let roc {
             let subtitle = report.comparison.map {
                 "paired DeLong test: difference \(String(format: "%.3f", $0.difference)), z = \(String(format: "%.2f", $0.z)), p = \(String(format: "%.3g", $0.p))"
