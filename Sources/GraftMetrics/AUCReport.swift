@@ -40,7 +40,11 @@ public struct AUCOptions: Sendable {
     public init(positiveClass: String? = nil, mode: MulticlassStrategy? = nil, average: MulticlassAverage? = nil,
                 interval: IntervalMethod? = nil, level: Double = 0.95, replicates: Int = Bootstrap.defaultReplicates,
                 seed: UInt64 = 0, wantsCurves: Bool = false, precisionRecall: Bool = false,
-                wantsPrecisionRecallCurves: Bool = false) {
+                wantsPrecisionRecallCurves: Bool = false, partial: PartialAUCRange? = nil,
+                operatingPoints: [(input: OperatingPoint.Input, value: Double)] = [], bestThreshold: BestThreshold.Method? = nil) {
+        self.partial = partial
+        self.operatingPoints = operatingPoints
+        self.bestThreshold = bestThreshold
         self.precisionRecall = precisionRecall
         self.wantsPrecisionRecallCurves = wantsPrecisionRecallCurves
         self.positiveClass = positiveClass
@@ -311,6 +315,7 @@ public struct AUCReport: Sendable {
             report.bestThresholdMethod = best
             report.bestThresholds = analysis.bestThresholds(best)
         }
+        var manyCurves: [NamedCurve] = []
         if !many.isEmpty {
             var scores = [data.scores]
             for model in many {
@@ -318,6 +323,13 @@ public struct AUCReport: Sendable {
             }
             report.comparisons = try ModelComparisons.compare(sources: [table.source] + many.map(\.source), scores: scores,
                                                               labels: data.labels, level: options.level)
+            if options.wantsCurves {
+                for (index, model) in many.enumerated() {
+                    let modelAnalysis = try ROCAnalysis(scores: scores[index + 1], labels: data.labels)
+                    manyCurves.append(NamedCurve(name: fileName(model.source), curve: modelAnalysis.curve(),
+                                                 areaUnderCurve: modelAnalysis.areaUnderCurve, interval: try interval(modelAnalysis)))
+                }
+            }
         }
         var otherAnalysis: ROCAnalysis?
         if let other {
@@ -329,13 +341,14 @@ public struct AUCReport: Sendable {
             otherAnalysis = second
         }
         if options.wantsCurves {
-            report.curves.append(NamedCurve(name: other == nil ? table.classNames[positive] : fileName(table.source),
+            report.curves.append(NamedCurve(name: other == nil && many.isEmpty ? table.classNames[positive] : fileName(table.source),
                                             curve: analysis.curve(), areaUnderCurve: analysis.areaUnderCurve,
                                             interval: report.interval))
             if let otherAnalysis, let other {
                 report.curves.append(NamedCurve(name: fileName(other.source), curve: otherAnalysis.curve(),
                                                 areaUnderCurve: otherAnalysis.areaUnderCurve, interval: report.comparedInterval))
             }
+            report.curves += manyCurves
         }
         return report
     }

@@ -16,7 +16,13 @@ struct AUC: ParsableCommand {
 
         --compare runs pROC's paired DeLong test: graft predict tables are matched by id (any row \
         order, same ids); label/score tables, which have no ids, are matched row by row and must \
-        have the same labels in the same order.
+        have the same labels in the same order. With several files, every pair is tested, with \
+        Holm-adjusted p-values and the interval of each AUC difference.
+
+        Binary only (or with --positive): --partial (pROC's partial AUC, raw and McClish-corrected, \
+        and scikit-learn's max_fpr value for fpr:0,m), --at-specificity / --at-sensitivity (pROC's \
+        coords with ci.se / ci.sp), --threshold (pROC's coords "best"). Their intervals, and --pr's, \
+        are stratified bootstraps (--boot-n, --seed) unless --ci none.
 
         --roc OUT.csv writes scikit-learn's roc_curve(drop_intermediate=False) points (the first \
         threshold is inf); --roc OUT.svg draws the curves.
@@ -126,7 +132,7 @@ struct AUC: ParsableCommand {
         let report = try AUCReport.evaluate(table, comparedWith: others, options: options)
         _ = other
         if let roc {
-            let subtitle = report.comparison.map {
+            let subtitle = report.comparisons.map { "\($0.sources.count) models; paired DeLong tests of every pair, Holm-adjusted (see the table)" } ?? report.comparison.map {
                 "paired DeLong test: difference \(String(format: "%.3f", $0.difference)), z = \(String(format: "%.2f", $0.z)), p = \(String(format: "%.3g", $0.p))"
             }
             try ROCPlot.write(report.curves, title: "ROC curve: \((table.source as NSString).lastPathComponent)", subtitle: subtitle, to: roc)
