@@ -67,6 +67,9 @@ struct Report: ParsableCommand {
         if report.rowsNotSummingToOne > 0 {
             printDiagnostic("warning: the probabilities of \(report.rowsNotSummingToOne) row\(report.rowsNotSummingToOne == 1 ? "" : "s") of '\(table.source)' do not sum to 1 (scikit-learn warns too; log loss and Brier use them as they are)")
         }
+        for entry in report.topK where entry.k >= report.classNames.count {
+            printDiagnostic("note: top-\(entry.k) accuracy is 1 by definition with \(report.classNames.count) classes (scikit-learn warns that it is meaningless)")
+        }
         if let confusion {
             try ConfusionMatrixPlot.write(report, title: "", to: confusion)
         }
