@@ -71,12 +71,17 @@ public struct ClassificationReport: Sendable {
     public var perClass: [Scores]
     public var macroAverage: Scores
     public var weightedAverage: Scores
-    /// Row-major k × k counts: `confusion[t·k + p]` rows of true class t predicted as p.
-    public var confusion: [Int]
+    /// Row-major k × k counts: `confusion[t·k + p]` rows of true class t predicted as p; nil
+    /// above `maximumMatrixClasses` classes (the per-class figures need only O(k) counts, and a
+    /// header must not make graft allocate k² of anything).
+    public var confusion: [Int]?
     /// Rows whose probabilities are off from summing to 1 by more than 1e-4. (scikit-learn warns
     /// at 1e-8 + √ε·|sum|, which float32 probabilities such as `graft predict`'s miss by rounding
     /// alone; 1e-4 flags only rows that are not probabilities.)
     public var rowsNotSummingToOne: Int
+
+    /// The most classes whose confusion matrix is kept (4 million cells).
+    public static let maximumMatrixClasses = 2048
 
     /// The default top-k values: 1 and 5.
     public static let defaultTopK = [1, 5]
@@ -90,7 +95,10 @@ public struct ClassificationReport: Sendable {
         guard labelled > 0 else { throw ReportInputError.noLabelledRows(source: table.source, rows: table.rowCount) }
         if let bad = topK.first(where: { $0 < 1 }) { throw ReportInputError.badTopK(bad) }
 
-        var confusion = [Int](repeating: 0, count: k * k)
+        let keepsMatrix = k <= maximumMatrixClasses
+        var confusion = [Int](repeating: 0, count: keepsMatrix ? k * k : 0)
+        var truePositiveCounts = [Int](repeating: 0, count: k), predictedCounts = [Int](repeating: 0, count: k),
+            supports = [Int](repeating: 0, count: k)
         var topKHits = [Int](repeating: 0, count: topK.count)
         var logLossSum = CompensatedSum(), brierSum = CompensatedSum()
         var notSummingToOne = 0
@@ -117,7 +125,10 @@ public struct ClassificationReport: Sendable {
                             if p > trueScore || (p == trueScore && column > truth) { ahead += 1 }
                         }
                         if !(abs(sum - 1) <= 1e-4) { notSummingToOne += 1 }
-                        counts[truth * k + predicted] += 1
+                        if keepsMatrix { counts[truth * k + predicted] += 1 }
+                        supports[truth] += 1
+                        predictedCounts[predicted] += 1
+                        if predicted == truth { truePositiveCounts[truth] += 1 }
                         logLossSum.add(-log(min(max(trueScore, epsilon), 1 - epsilon)))
                         brierSum.add(squares)
                         for (index, cutoff) in topK.enumerated() where ahead < cutoff { topKHits[index] += 1 }
@@ -126,8 +137,7 @@ public struct ClassificationReport: Sendable {
             }
         }
         let n = Double(labelled)
-        var correct = 0
-        for column in 0..<k { correct += confusion[column * k + column] }
+        let correct = truePositiveCounts.reduce(0, +)
 
         let fallback = zeroDivision.value
         func divide(_ numerator: Int, _ denominator: Int) -> Double {
@@ -136,12 +146,8 @@ public struct ClassificationReport: Sendable {
         var perClass: [Scores] = []
         var recallSum = 0.0, classesWithRows = 0
         for column in 0..<k {
-            var support = 0, predictedCount = 0
-            for other in 0..<k {
-                support += confusion[column * k + other]
-                predictedCount += confusion[other * k + column]
-            }
-            let truePositives = confusion[column * k + column]
+            let support = supports[column], predictedCount = predictedCounts[column]
+            let truePositives = truePositiveCounts[column]
             perClass.append(Scores(precision: divide(truePositives, predictedCount), recall: divide(truePositives, support),
                                    f1: divide(2 * truePositives, support + predictedCount), support: support))
             if support > 0 {
@@ -160,7 +166,7 @@ public struct ClassificationReport: Sendable {
             zeroDivision: zeroDivision, perClass: perClass,
             macroAverage: average(perClass, weighted: false, total: labelled),
             weightedAverage: average(perClass, weighted: true, total: labelled),
-            confusion: confusion, rowsNotSummingToOne: notSummingToOne)
+            confusion: keepsMatrix ? confusion : nil, rowsNotSummingToOne: notSummingToOne)
     }
 
     /// scikit-learn's `_nanaverage`: the (weighted) mean of the values that are not NaN; NaN when
@@ -198,10 +204,12 @@ public enum ReportInputError: GraftError, Equatable {
     case noLabelledRows(source: String, rows: Int)
     case notAProbability(row: String, column: String, value: Double)
     case badTopK(Int)
+    case tooManyClassesForMatrix(source: String, classes: Int, limit: Int, option: String)
 
     public var exitStatus: ExitStatus {
         switch self {
         case .badTopK: .usage
+        case .tooManyClassesForMatrix: .usage
         default: .dataError
         }
     }
@@ -214,6 +222,8 @@ public enum ReportInputError: GraftError, Equatable {
             "'\(source)' has no labelled rows (\(rows) unlabelled); the report needs each row's true class in the label column"
         case let .notAProbability(row, column, value):
             "\(row): score \(value) for \(quoted(column)) is not a probability in [0, 1]; log loss and the Brier score need probabilities"
+        case let .tooManyClassesForMatrix(source, classes, limit, option):
+            "'\(source)' has \(classes) classes; \(option) draws or writes the confusion matrix for at most \(limit)"
         case let .badTopK(value):
             "--top-k \(value) must be at least 1"
         }

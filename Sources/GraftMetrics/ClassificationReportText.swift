@@ -34,8 +34,10 @@ extension ClassificationReport {
             add(key, fixed(scores.precision), fixed(scores.recall), fixed(scores.f1), String(scores.support))
         }
         let k = classNames.count
-        for (index, name) in classNames.enumerated() {
-            lines.append((["confusion", name] + confusion[(index * k)..<(index * k + k)].map(String.init)).joined(separator: "\t"))
+        if let confusion {
+            for (index, name) in classNames.enumerated() {
+                lines.append((["confusion", name] + confusion[(index * k)..<(index * k + k)].map(String.init)).joined(separator: "\t"))
+            }
         }
         if skippedRows > 0 { add("skipped_unlabelled", String(skippedRows)) }
         return lines.joined(separator: "\n") + "\n"
@@ -44,7 +46,8 @@ extension ClassificationReport {
     /// The `--json` output, one object: `n`, `accuracy`, `balanced_accuracy`,
     /// `top_k_accuracy: {"1": …, "5": …}`, `log_loss`, `brier`, `zero_division`,
     /// `per_class: {name: {precision, recall, f1, support}}`, `macro_avg`, `weighted_avg`,
-    /// `classes` (column order), `confusion` (rows: true class), `skipped_unlabelled`.
+    /// `classes` (column order), `confusion` (rows: true class; null above
+    /// `maximumMatrixClasses` classes), `skipped_unlabelled`.
     /// Numbers print in the shortest form that reads back to the same double; NaN is `null`.
     public func jsonText() -> String {
         func scores(_ entry: Scores) -> String {
@@ -52,9 +55,11 @@ extension ClassificationReport {
                              ("\"f1\"", JSONText.number(entry.f1)), ("\"support\"", String(entry.support))])
         }
         let k = classNames.count
-        let matrix = "[" + (0..<k).map { row in
-            "[" + confusion[(row * k)..<(row * k + k)].map(String.init).joined(separator: ", ") + "]"
-        }.joined(separator: ", ") + "]"
+        let matrix = confusion.map { confusion in
+            "[" + (0..<k).map { row in
+                "[" + confusion[(row * k)..<(row * k + k)].map(String.init).joined(separator: ", ") + "]"
+            }.joined(separator: ", ") + "]"
+        } ?? "null"
         let fields: [(String, String)] = [
             ("n", String(rowCount)),
             ("accuracy", JSONText.number(accuracy)),

@@ -1,20 +1,30 @@
 import GraftSupport
 /// A confusion matrix written as a TSV table or drawn as an SVG heat map.
 public enum ConfusionMatrixPlot {
+    /// The most classes `--plot` draws (a quarter of a million cells).
+    public static let maximumPlotClasses = 512
+
     /// The matrix as TSV: a header `true\predicted⇥<class 1>⇥…`, then one row per true class:
-    /// its name and how many of its rows were predicted as each class.
+    /// its name and how many of its rows were predicted as each class (empty without a matrix).
     public static func tabSeparatedText(_ report: ClassificationReport) -> String {
         let k = report.classNames.count
+        guard let confusion = report.confusion else { return "" }
         var text = "true\\predicted\t" + report.classNames.joined(separator: "\t") + "\n"
         for row in 0..<k {
-            text += report.classNames[row] + "\t" + report.confusion[(row * k)..<(row * k + k)].map(String.init).joined(separator: "\t") + "\n"
+            let counts = confusion[(row * k)..<(row * k + k)].map(String.init).joined(separator: "\t")
+            text += report.classNames[row] + "\t" + counts + "\n"
         }
         return text
     }
 
     /// Writes the matrix to `path`: `.svg` draws the heat map, anything else gets the TSV.
     /// The file is written to a temporary name and renamed.
-    public static func write(_ report: ClassificationReport, title: String, to path: String) throws(FileError) {
+    public static func write(_ report: ClassificationReport, title: String, to path: String, option: String) throws {
+        let drawing = path.lowercased().hasSuffix(".svg")
+        let limit = drawing ? maximumPlotClasses : ClassificationReport.maximumMatrixClasses
+        guard report.confusion != nil, report.classNames.count <= limit else {
+            throw ReportInputError.tooManyClassesForMatrix(source: report.source, classes: report.classNames.count, limit: limit, option: option)
+        }
         let text = path.lowercased().hasSuffix(".svg") ? svgDocument(report, title: title) : tabSeparatedText(report)
         try writeFileAtomically(Array(text.utf8), to: path)
     }
@@ -25,6 +35,8 @@ public enum ConfusionMatrixPlot {
     /// both axes (the column names slanted); the subtitle carries accuracy and balanced accuracy.
     public static func svgDocument(_ report: ClassificationReport, title: String) -> String {
         let k = report.classNames.count
+        let confusion = report.confusion ?? []
+        guard confusion.count == k * k else { return "" }
         let cell = min(64.0, max(8.0, 640.0 / Double(k)))
         let fontSize = min(13.0, max(6.0, cell * 0.45))
         let longestName = Double(report.classNames.map(\.count).max() ?? 1)
@@ -45,17 +57,19 @@ public enum ConfusionMatrixPlot {
         """
         for row in 0..<k {
             var support = 0
-            for column in 0..<k { support += report.confusion[row * k + column] }
+            for column in 0..<k { support += confusion[row * k + column] }
             let y = top + Double(row) * cell
             svg += "<text x=\"\(number(left - 6))\" y=\"\(number(y + cell / 2 + fontSize * 0.35))\" text-anchor=\"end\">\(escapedXML(report.classNames[row]))</text>\n"
             for column in 0..<k {
-                let count = report.confusion[row * k + column]
+                let count = confusion[row * k + column]
                 let fraction = support > 0 ? Double(count) / Double(support) : 0
                 let x = left + Double(column) * cell
                 // White to a strong blue.
                 let red = Int((255 - fraction * (255 - 31)).rounded()), green = Int((255 - fraction * (255 - 94)).rounded()),
                     blue = Int((255 - fraction * (255 - 180)).rounded())
-                svg += "<rect x=\"\(number(x))\" y=\"\(number(y))\" width=\"\(number(cell))\" height=\"\(number(cell))\" fill=\"rgb(\(red),\(green),\(blue))\" stroke=\"#dddddd\" stroke-width=\"0.5\"><title>\(escapedXML(report.classNames[row])) → \(escapedXML(report.classNames[column])): \(count)</title></rect>\n"
+                svg += "<rect x=\"\(number(x))\" y=\"\(number(y))\" width=\"\(number(cell))\" height=\"\(number(cell))\" fill=\"rgb(\(red),\(green),\(blue))\" stroke=\"#dddddd\" stroke-width=\"0.5\">"
+                // A tooltip per cell while the picture stays small.
+                svg += k <= 64 ? "<title>\(escapedXML(report.classNames[row])) → \(escapedXML(report.classNames[column])): \(count)</title></rect>\n" : "</rect>\n"
                 if cell >= 22 {
                     let ink = fraction > 0.5 ? "white" : "black"
                     svg += "<text x=\"\(number(x + cell / 2))\" y=\"\(number(y + cell / 2 + fontSize * 0.35))\" text-anchor=\"middle\" fill=\"\(ink)\">\(count)</text>\n"

@@ -68,7 +68,8 @@ import Testing
         let report = try ClassificationReport.evaluate(Fixture.table("report_seven.tsv"), topK: [1])
         let yak = report.classNames.firstIndex(of: "yak")!, zebra = report.classNames.firstIndex(of: "zebra")!
         #expect(report.perClass[zebra].support == 0)
-        #expect((0..<7).allSatisfy { report.confusion[$0 * 7 + yak] == 0 })
+        let confusion = try #require(report.confusion)
+        #expect((0..<7).allSatisfy { confusion[$0 * 7 + yak] == 0 })
         // Top-1 differs from accuracy because tied scores rank the later column first.
         #expect(report.topK[0].accuracy != report.accuracy)
     }
@@ -83,6 +84,18 @@ import Testing
         #expect(throws: ReportInputError.noLabelledRows(source: "<text>", rows: 1)) {
             try ClassificationReport.evaluate(ScoreTable(parsing: "id\tlabel\ta\tb\nx\t\t0.5\t0.5\n"))
         }
+    }
+
+    @Test func aHeaderOfManyClassesDoesNotAllocateTheirSquare() throws {
+        // 5000 classes, one row: the matrix would be 25 million cells.
+        let k = 5000
+        let header = "id\tlabel\t" + (0..<k).map { "c\($0)" }.joined(separator: "\t")
+        let row = "x\tc3\t" + (0..<k).map { $0 == 3 ? "1" : "0" }.joined(separator: "\t")
+        let report = try ClassificationReport.evaluate(ScoreTable(parsing: header + "\n" + row + "\n"))
+        #expect(report.confusion == nil)
+        #expect(report.accuracy == 1)
+        #expect(report.perClass[3] == .init(precision: 1, recall: 1, f1: 1, support: 1))
+        #expect(throws: ReportInputError.self) { try ConfusionMatrixPlot.write(report, title: "", to: "/tmp/never.svg", option: "--plot") }
     }
 
     @Test func confusionTableAndHeatMapNameTheClasses() throws {

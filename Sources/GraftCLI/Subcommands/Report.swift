@@ -67,14 +67,17 @@ struct Report: ParsableCommand {
         if report.rowsNotSummingToOne > 0 {
             printDiagnostic("warning: the probabilities of \(report.rowsNotSummingToOne) row\(report.rowsNotSummingToOne == 1 ? "" : "s") of '\(table.source)' do not sum to 1 (scikit-learn warns too; log loss and Brier use them as they are)")
         }
+        if report.confusion == nil {
+            printDiagnostic("note: \(report.classNames.count) classes: the confusion matrix is left out above \(ClassificationReport.maximumMatrixClasses)")
+        }
         for entry in report.topK where entry.k >= report.classNames.count {
             printDiagnostic("note: top-\(entry.k) accuracy is 1 by definition with \(report.classNames.count) classes (scikit-learn warns that it is meaningless)")
         }
         if let confusion {
-            try ConfusionMatrixPlot.write(report, title: "", to: confusion)
+            try ConfusionMatrixPlot.write(report, title: "", to: confusion, option: "--confusion")
         }
         if let plot {
-            try ConfusionMatrixPlot.write(report, title: "Confusion matrix: \((table.source as NSString).lastPathComponent)", to: plot)
+            try ConfusionMatrixPlot.write(report, title: "Confusion matrix: \((table.source as NSString).lastPathComponent)", to: plot, option: "--plot")
         }
         let text = json ? report.jsonText() : report.tabSeparatedText()
         FileHandle.standardOutput.write(Data(text.utf8))
