@@ -3,18 +3,20 @@ extension AUCReport {
     /// operating points, best threshold, many-model comparison), in that order:
     ///
     /// ```
-    /// partial_auc_focus            specificity
-    /// partial_auc_range            0.8  1                (in the focus's terms)
-    /// partial_auc                  0.0653                (pROC's partial.auc)
-    /// partial_auc_ci_low/high      …                     (bootstrap)
-    /// partial_auc_corrected        0.6101                (partial.auc.correct = TRUE; NA below the diagonal)
+    /// partial_auc_focus            specificity        (Tests/GraftMetricsTests/Fixtures/binary_ties.tsv
+    /// partial_auc_range            0.8  1              --partial fpr:0,0.2, in the focus's terms)
+    /// partial_auc                  0.0585             (pROC's partial.auc)
+    /// partial_auc_ci_low/high      0.0428  0.0768     (bootstrap)
+    /// partial_auc_corrected        0.6070             (partial.auc.correct = TRUE; NA below the diagonal)
     /// partial_auc_corrected_ci_low/high
-    /// partial_auc_standardized     0.6101                (scikit-learn's max_fpr; fpr:0,m only)
-    /// sensitivity_at_specificity   0.9  0.3077  0.2250  0.4026   (given, estimate, CI)
+    /// partial_auc_standardized     0.6070             (scikit-learn's max_fpr; fpr:0,m only)
+    /// sensitivity_at_specificity   0.9  0.3091  0.2221  0.4017   (given, estimate, CI)
     /// specificity_at_sensitivity   …
-    /// best_threshold               youden  0.45  0.7246  0.6477   (method, threshold, specificity, sensitivity; one line per tie)
-    /// model                        1  A.tsv  0.7381      (--compare with two or more files)
-    /// pair                         A.tsv  B.tsv  diff  ci_low  ci_high  z  p  p_holm
+    /// best_threshold               youden  0.15000000000000002  0.5942  0.7876
+    ///                              (method, threshold, specificity, sensitivity; one line per tie)
+    /// model                        1  binary_ties.tsv  0.7381    (--compare with two or more files)
+    /// pair                         binary_ties.tsv  binary_ties_b.tsv  0.0480  0.0055  0.0905  2.2123  0.02695  0.08084
+    ///                              (diff, ci_low, ci_high, z, p, p_holm)
     /// ```
     func extraLines(_ fixed: @escaping (Double) -> String) -> [String] {
         var lines: [String] = []

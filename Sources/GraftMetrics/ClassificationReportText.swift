@@ -2,16 +2,17 @@ extension ClassificationReport {
     /// The default output: one `key⇥value…` line per fact.
     ///
     /// ```
-    /// n                 294
-    /// accuracy          0.5612
-    /// balanced_accuracy 0.5208
-    /// top_k_accuracy    1   0.5612          (three or more classes; k then the accuracy)
-    /// log_loss          1.0443
-    /// brier             0.5851
-    /// per_class         ant 0.6…  0.7…  0.6…  118   (precision, recall, f1, support)
-    /// macro_avg         0.5…  0.5…  0.5…  294
-    /// weighted_avg      …
-    /// confusion         ant 83 14 12 9      (true class, then its rows per predicted class)
+    /// n                 257                  (Tests/GraftMetricsTests/Fixtures/report_seven.tsv)
+    /// accuracy          0.5292
+    /// balanced_accuracy 0.4564
+    /// top_k_accuracy    1   0.5136           (three or more classes; k, then the accuracy)
+    /// log_loss          1.7383
+    /// brier             0.6601
+    /// zero_division     0
+    /// per_class         ant 0.7143 0.5952 0.6494 84   (precision, recall, F1, support)
+    /// macro_avg         0.3819 0.3912 0.3781 257
+    /// weighted_avg      0.5720 0.5292 0.5440 257
+    /// confusion         ant 50 10 5 6 7 0 6           (true class, then its rows per predicted class)
     /// ```
     /// Rates have 4 decimals, a NaN (`zero_division nan`) prints as `nan`; `--json` gives full
     /// precision.

@@ -113,9 +113,11 @@ struct AUC: ParsableCommand {
     }
 
     func run() throws {
+        if scores == nil || scores == "-", isatty(0) != 0 {
+            throw ValidationError("no scores: give SCORES.tsv or pipe them on stdin (--compare takes every file up to the next option, so put SCORES.tsv before it)")
+        }
         let table = try ScoreTable.read(path: scores)
         let others = try compare.map { try ScoreTable.read(path: $0) }
-        let other = others.count == 1 ? others[0] : nil
         for skipped in [table] + others where skipped.unlabelledCount > 0 {
             printDiagnostic("note: skipped \(skipped.unlabelledCount) unlabelled row\(skipped.unlabelledCount == 1 ? "" : "s") of '\(skipped.source)'")
         }
@@ -130,7 +132,6 @@ struct AUC: ParsableCommand {
         options.operatingPoints = atSpecificity.map { (OperatingPoint.Input.specificity, $0) } + atSensitivity.map { (.sensitivity, $0) }
         options.bestThreshold = threshold.flatMap(BestThreshold.Method.init(rawValue:))
         let report = try AUCReport.evaluate(table, comparedWith: others, options: options)
-        _ = other
         if let roc {
             let subtitle = report.comparisons.map { "\($0.sources.count) models; paired DeLong tests of every pair, Holm-adjusted (see the table)" } ?? report.comparison.map {
                 "paired DeLong test: difference \(String(format: "%.3f", $0.difference)), z = \(String(format: "%.2f", $0.z)), p = \(String(format: "%.3g", $0.p))"

@@ -58,6 +58,9 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
+        if scores == nil || scores == "-", isatty(0) != 0 {
+            throw ValidationError("no scores: give SCORES.tsv or pipe graft predict's output on stdin")
+        }
         let table = try ScoreTable.read(path: scores)
         if table.unlabelledCount > 0 {
             printDiagnostic("note: skipped \(table.unlabelledCount) unlabelled row\(table.unlabelledCount == 1 ? "" : "s") of '\(table.source)'")
