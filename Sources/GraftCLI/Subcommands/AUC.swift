@@ -113,9 +113,7 @@ struct AUC: ParsableCommand {
     }
 
     func run() throws {
-        if scores == nil || scores == "-", isatty(0) != 0 {
-            throw ValidationError("no scores: give SCORES.tsv or pipe them on stdin (--compare takes every file up to the next option, so put SCORES.tsv before it)")
-        }
+        try MissingScoresError.check(scores, hint: " (--compare takes every file up to the next option, so SCORES.tsv goes before it)")
         let table = try ScoreTable.read(path: scores)
         let others = try compare.map { try ScoreTable.read(path: $0) }
         for skipped in [table] + others where skipped.unlabelledCount > 0 {

@@ -58,9 +58,7 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
-        if scores == nil || scores == "-", isatty(0) != 0 {
-            throw ValidationError("no scores: give SCORES.tsv or pipe graft predict's output on stdin")
-        }
+        try MissingScoresError.check(scores)
         let table = try ScoreTable.read(path: scores)
         if table.unlabelledCount > 0 {
             printDiagnostic("note: skipped \(table.unlabelledCount) unlabelled row\(table.unlabelledCount == 1 ? "" : "s") of '\(table.source)'")
