@@ -251,19 +251,30 @@ public struct MulticlassAnalysis: Sendable {
 
     /// The average precision of each sub-problem from a tally of (positive, negative) counts per group.
     static func averagePrecisions(tally: UnsafeBufferPointer<Int>, starts: [Int]) -> [Double] {
-        var values: [Double] = []
-        values.reserveCapacity(starts.count - 1)
-        for problem in 0..<(starts.count - 1) {
-            let range = starts[problem]..<starts[problem + 1]
-            values.append(ROCAnalysis.averagePrecision(tally: UnsafeBufferPointer(rebasing: tally[(2 * range.lowerBound)..<(2 * range.upperBound)])))
+        [Double](unsafeUninitializedCapacity: starts.count - 1) { buffer, count in
+            writeAveragePrecisions(tally: tally, starts: starts, into: buffer.baseAddress!)
+            count = starts.count - 1
         }
-        return values
     }
 
     /// The AUC of each sub-problem from a tally of (positive, negative) counts per group.
     static func areas(tally: UnsafeBufferPointer<Int>, starts: [Int]) -> [Double] {
-        var areas: [Double] = []
-        areas.reserveCapacity(starts.count - 1)
+        [Double](unsafeUninitializedCapacity: starts.count - 1) { buffer, count in
+            writeAreas(tally: tally, starts: starts, into: buffer.baseAddress!)
+            count = starts.count - 1
+        }
+    }
+
+    /// `averagePrecisions` written to `output` (one value per sub-problem); allocation-free.
+    static func writeAveragePrecisions(tally: UnsafeBufferPointer<Int>, starts: [Int], into output: UnsafeMutablePointer<Double>) {
+        for problem in 0..<(starts.count - 1) {
+            let range = starts[problem]..<starts[problem + 1]
+            output[problem] = ROCAnalysis.averagePrecision(tally: UnsafeBufferPointer(rebasing: tally[(2 * range.lowerBound)..<(2 * range.upperBound)]))
+        }
+    }
+
+    /// `areas` written to `output` (one value per sub-problem); allocation-free.
+    static func writeAreas(tally: UnsafeBufferPointer<Int>, starts: [Int], into output: UnsafeMutablePointer<Double>) {
         for problem in 0..<(starts.count - 1) {
             var numerator = 0, negativesBelow = 0, positives = 0
             for group in starts[problem]..<starts[problem + 1] {
@@ -272,9 +283,8 @@ public struct MulticlassAnalysis: Sendable {
                 negativesBelow += negativesEqual
                 positives += positivesEqual
             }
-            areas.append(Double(numerator) / (2 * Double(positives) * Double(negativesBelow)))
+            output[problem] = Double(numerator) / (2 * Double(positives) * Double(negativesBelow))
         }
-        return areas
     }
 
     /// scikit-learn's averages of the sub-problem AUCs.
@@ -359,11 +369,10 @@ public struct MulticlassAnalysis: Sendable {
                             }
                         }
                     }
-                    let values = switch statistic {
-                    case .rocArea: Self.areas(tally: UnsafeBufferPointer(counts), starts: starts)
-                    case .averagePrecision: Self.averagePrecisions(tally: UnsafeBufferPointer(counts), starts: starts)
+                    switch statistic {
+                    case .rocArea: Self.writeAreas(tally: UnsafeBufferPointer(counts), starts: starts, into: flat.row(replicate))
+                    case .averagePrecision: Self.writeAveragePrecisions(tally: UnsafeBufferPointer(counts), starts: starts, into: flat.row(replicate))
                     }
-                    flat.store(values, replicate: replicate)
                 }
                 return 0
             })
@@ -381,9 +390,8 @@ private final class FlatResults: @unchecked Sendable {
         storage = .allocate(capacity: max(1, replicates * width))
         storage.initialize(repeating: 0, count: max(1, replicates * width))
     }
-    func store(_ values: [Double], replicate: Int) {
-        for (index, value) in values.enumerated() { storage[replicate * width + index] = value }
-    }
+    /// Where replicate `replicate` writes its `width` values.
+    func row(_ replicate: Int) -> UnsafeMutablePointer<Double> { storage + replicate * width }
     func rows() -> [[Double]] {
         (0..<replicates).map { replicate in Array(UnsafeBufferPointer(start: storage + replicate * width, count: width)) }
     }
