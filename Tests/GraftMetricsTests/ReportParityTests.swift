@@ -45,6 +45,7 @@ import Testing
 
     @Test(arguments: files, ClassificationReport.ZeroDivision.allCases)
     func classificationReportMatchesScikitLearn(name: String, zeroDivision: ClassificationReport.ZeroDivision) throws {
+        // precision_recall_fscore_support per class and averaged, and classification_report.
         let reference = Self.reference(name)["zero_division_\(zeroDivision.rawValue)"] as! [String: Any]
         let report = try ClassificationReport.evaluate(Fixture.table(name), zeroDivision: zeroDivision)
         let perClass = reference["per_class"] as! [String: Any]
@@ -55,6 +56,16 @@ import Testing
                 #expect(Self.close(value, expected), "\(name) class \(index) \(key): \(value) vs \(expected)")
             }
             #expect(scores.support == support[index])
+        }
+        // classification_report(output_dict=True) itself: the same rows, keyed by class name.
+        let classificationReport = reference["classification_report"] as! [String: [String: Any]]
+        let rows = Array(zip(report.classNames, report.perClass)) + [("macro avg", report.macroAverage), ("weighted avg", report.weightedAverage)]
+        for (name, scores) in rows {
+            let row = try #require(classificationReport[name])
+            #expect(Self.close(scores.precision, Self.expected(row["precision"])), "\(name) precision")
+            #expect(Self.close(scores.recall, Self.expected(row["recall"])), "\(name) recall")
+            #expect(Self.close(scores.f1, Self.expected(row["f1-score"])), "\(name) f1")
+            #expect(Double(scores.support) == Self.expected(row["support"]), "\(name) support")
         }
         for (key, scores) in [("macro", report.macroAverage), ("weighted", report.weightedAverage)] {
             let averaged = reference[key] as! [String: Any]
