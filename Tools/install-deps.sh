@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages graft builds against, when any is missing. Safe to run again.
+# r-cran-proc (R's pROC) is not needed to build or test graft: the metrics reference scripts
+# (Tools/fixtures/auc_reference.R, Tools/fixtures/metrics/make-reference.R) run it.
 set -euo pipefail
-packages=(libhdf5-dev hdf5-tools libprotobuf-c-dev protobuf-c-compiler libopenblas-dev libdnnl-dev libturbojpeg0-dev libpng-dev pkg-config openjdk-17-jre-headless)
+packages=(libhdf5-dev hdf5-tools libprotobuf-c-dev protobuf-c-compiler libopenblas-dev libdnnl-dev libturbojpeg0-dev libpng-dev pkg-config openjdk-17-jre-headless r-cran-proc)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

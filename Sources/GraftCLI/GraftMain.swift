@@ -5,9 +5,9 @@ import Foundation
 public struct Graft: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "graft",
-        abstract: "Transfer learning on the command line: import pretrained networks, cache features, train heads, measure AUC.",
+        abstract: "Transfer learning on the command line: import pretrained networks, cache features, train heads, measure AUC and classification metrics.",
         version: GraftVersion.current,
-        subcommands: [Inspect.self, Convert.self, Run.self, Diff.self, AUC.self, Cache.self, Preprocess.self, Features.self, Train.self, Predict.self, Attach.self]
+        subcommands: [Inspect.self, Convert.self, Run.self, Diff.self, AUC.self, Report.self, Cache.self, Preprocess.self, Features.self, Train.self, Predict.self, Attach.self]
     )
 
     public init() {}

@@ -26,10 +26,27 @@ public struct AUCOptions: Sendable {
     public var seed: UInt64
     /// Whether to compute the ROC curves (for `--roc`).
     public var wantsCurves: Bool
+    /// Average precision (`--pr`), with a bootstrap interval unless `interval` is `.none`.
+    public var precisionRecall = false
+    /// Whether to compute the precision–recall curves (for `--pr-curve`).
+    public var wantsPrecisionRecallCurves = false
+    /// A partial AUC (`--partial`), binary only.
+    public var partial: PartialAUCRange?
+    /// Operating points (`--at-specificity`, `--at-sensitivity`), binary only.
+    public var operatingPoints: [(input: OperatingPoint.Input, value: Double)] = []
+    /// pROC's best threshold (`--threshold`), binary only.
+    public var bestThreshold: BestThreshold.Method?
 
     public init(positiveClass: String? = nil, mode: MulticlassStrategy? = nil, average: MulticlassAverage? = nil,
                 interval: IntervalMethod? = nil, level: Double = 0.95, replicates: Int = Bootstrap.defaultReplicates,
-                seed: UInt64 = 0, wantsCurves: Bool = false) {
+                seed: UInt64 = 0, wantsCurves: Bool = false, precisionRecall: Bool = false,
+                wantsPrecisionRecallCurves: Bool = false, partial: PartialAUCRange? = nil,
+                operatingPoints: [(input: OperatingPoint.Input, value: Double)] = [], bestThreshold: BestThreshold.Method? = nil) {
+        self.partial = partial
+        self.operatingPoints = operatingPoints
+        self.bestThreshold = bestThreshold
+        self.precisionRecall = precisionRecall
+        self.wantsPrecisionRecallCurves = wantsPrecisionRecallCurves
         self.positiveClass = positiveClass
         self.mode = mode
         self.average = average
@@ -55,6 +72,8 @@ public enum AUCInputError: GraftError, Equatable {
     case compareLabel(first: String, second: String, row: String)
     case duplicateID(source: String, id: String)
     case missingID(id: String, presentIn: String, absentFrom: String)
+    case precisionRecallNeedsOneVsRest
+    case needsBinary(option: String)
 
     public var exitStatus: ExitStatus { .dataError }
 
@@ -82,6 +101,10 @@ public enum AUCInputError: GraftError, Equatable {
             "\(row) has a different label in '\(first)' and '\(second)'"
         case let .duplicateID(source, id):
             "'\(source)' has id '\(quoted(id))' twice; --compare matches rows by id"
+        case .precisionRecallNeedsOneVsRest:
+            "average precision is one-vs-rest (scikit-learn's average_precision_score); drop --multi-class ovo"
+        case let .needsBinary(option):
+            "\(option) applies to a binary ROC curve; give --positive CLASS to take one class against the rest"
         case let .missingID(id, presentIn, absentFrom):
             "id '\(id)' of '\(presentIn)' is not in '\(absentFrom)'; --compare needs the same ids in both files"
         }
@@ -94,6 +117,25 @@ public struct NamedCurve: Sendable {
     public var curve: ROCCurve
     public var areaUnderCurve: Double
     public var interval: ConfidenceInterval?
+}
+
+/// Average precision (`graft auc --pr`): the value (nil for a multiclass `average == .none`),
+/// its stratified bootstrap interval, per-class values for multiclass, and curves for `--pr-curve`.
+public struct PrecisionRecallSummary: Sendable {
+    public var averagePrecision: Double?
+    public var interval: ConfidenceInterval?
+    public var perClass: [Double]?
+    public var perClassIntervals: [ConfidenceInterval]?
+    public var curves: [NamedPRCurve] = []
+}
+
+/// One precision–recall curve to draw or write, with its legend entry.
+public struct NamedPRCurve: Sendable {
+    public var name: String
+    public var curve: PrecisionRecallCurve
+    public var averagePrecision: Double
+    /// The fraction of positives: the precision of a classifier without skill.
+    public var prevalence: Double
 }
 
 /// The result of `graft auc`: everything it prints, plus the curves for `--roc`.
@@ -120,17 +162,38 @@ public struct AUCReport: Sendable {
     public var comparedSource: String?
     public var comparedInterval: ConfidenceInterval?
     public var curves: [NamedCurve]
+    /// Average precision (`--pr`).
+    public var precisionRecall: PrecisionRecallSummary? = nil
+    public var partialAUC: PartialAUC? = nil
+    public var operatingPoints: [OperatingPoint] = []
+    public var bestThresholdMethod: BestThreshold.Method? = nil
+    public var bestThresholds: [BestThreshold] = []
+    /// Every pair of three or more models (`--compare B.tsv C.tsv …`).
+    public var comparisons: ModelComparisons? = nil
 
     /// Computes the report.
     public static func evaluate(_ table: ScoreTable, comparedWith other: ScoreTable? = nil,
                                 options: AUCOptions) throws -> AUCReport {
+        try evaluate(table, comparedWith: other.map { [$0] } ?? [], options: options)
+    }
+
+    /// Computes the report; with one other table, the paired test of the two (`comparison`),
+    /// with several, every pair of all the tables (`comparisons`).
+    public static func evaluate(_ table: ScoreTable, comparedWith others: [ScoreTable],
+                                options: AUCOptions) throws -> AUCReport {
+        let other = others.count == 1 ? others[0] : nil
         let labelled = table.labels.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
         guard labelled > 0 else { throw AUCInputError.noLabelledRows(source: table.source, rows: table.rowCount) }
         let binary = table.layout == .labelAndScore || table.classNames.count == 2 || options.positiveClass != nil
         if binary {
-            return try evaluateBinary(table, other, options)
+            return try evaluateBinary(table, other, others.count > 1 ? others : [], options)
         }
-        if other != nil { throw AUCInputError.compareNeedsBinary }
+        if !others.isEmpty { throw AUCInputError.compareNeedsBinary }
+        if options.partial != nil { throw AUCInputError.needsBinary(option: "--partial") }
+        if let first = options.operatingPoints.first {
+            throw AUCInputError.needsBinary(option: first.input == .specificity ? "--at-specificity" : "--at-sensitivity")
+        }
+        if options.bestThreshold != nil { throw AUCInputError.needsBinary(option: "--threshold") }
         return try evaluateMulticlass(table, options)
     }
 
@@ -188,7 +251,7 @@ public struct AUCReport: Sendable {
         return (rows, labels, scores)
     }
 
-    private static func evaluateBinary(_ table: ScoreTable, _ other: ScoreTable?, _ options: AUCOptions) throws -> AUCReport {
+    private static func evaluateBinary(_ table: ScoreTable, _ other: ScoreTable?, _ many: [ScoreTable], _ options: AUCOptions) throws -> AUCReport {
         if options.mode != nil { throw AUCInputError.multiclassOptionsOnBinary(source: table.source, option: "--multi-class") }
         if options.average != nil { throw AUCInputError.multiclassOptionsOnBinary(source: table.source, option: "--average") }
         let positive = try positiveIndex(table, options)
@@ -225,6 +288,49 @@ public struct AUCReport: Sendable {
             areaUnderCurve: analysis.areaUnderCurve, interval: try interval(analysis),
             multiclass: nil, perClassIntervals: nil, comparison: nil, comparedSource: nil, comparedInterval: nil,
             curves: [])
+        if options.precisionRecall || options.wantsPrecisionRecallCurves {
+            let value = analysis.averagePrecision
+            var summary = PrecisionRecallSummary(averagePrecision: value)
+            if method != .none {
+                let values = analysis.bootstrapReplicates(replicates: options.replicates, seed: options.seed) { tally, _ in
+                    ROCAnalysis.averagePrecision(tally: tally)
+                }
+                summary.interval = Bootstrap.interval(replicateValues: values, level: options.level, replicates: options.replicates, seed: options.seed)
+            }
+            if options.wantsPrecisionRecallCurves {
+                summary.curves = [NamedPRCurve(name: table.classNames[positive], curve: analysis.precisionRecallCurve(), averagePrecision: value,
+                                               prevalence: Double(positives) / Double(positives + negatives))]
+            }
+            report.precisionRecall = summary
+        }
+        // pROC's partial AUC, operating points and their intervals are bootstrap only.
+        let replicates: Int? = method == .none ? nil : options.replicates
+        if let range = options.partial {
+            report.partialAUC = analysis.partialAUC(range, level: options.level, replicates: replicates, seed: options.seed)
+        }
+        report.operatingPoints = options.operatingPoints.map {
+            analysis.operatingPoint($0.input, at: $0.value, level: options.level, replicates: replicates, seed: options.seed)
+        }
+        if let best = options.bestThreshold {
+            report.bestThresholdMethod = best
+            report.bestThresholds = analysis.bestThresholds(best)
+        }
+        var manyCurves: [NamedCurve] = []
+        if !many.isEmpty {
+            var scores = [data.scores]
+            for model in many {
+                scores.append(try matchedScores(table, data.rows, model, positiveName: table.classNames[positive]))
+            }
+            report.comparisons = try ModelComparisons.compare(sources: [table.source] + many.map(\.source), scores: scores,
+                                                              labels: data.labels, level: options.level)
+            if options.wantsCurves {
+                for (index, model) in many.enumerated() {
+                    let modelAnalysis = try ROCAnalysis(scores: scores[index + 1], labels: data.labels)
+                    manyCurves.append(NamedCurve(name: fileName(model.source), curve: modelAnalysis.curve(),
+                                                 areaUnderCurve: modelAnalysis.areaUnderCurve, interval: try interval(modelAnalysis)))
+                }
+            }
+        }
         var otherAnalysis: ROCAnalysis?
         if let other {
             let otherScores = try matchedScores(table, data.rows, other, positiveName: table.classNames[positive])
@@ -235,13 +341,14 @@ public struct AUCReport: Sendable {
             otherAnalysis = second
         }
         if options.wantsCurves {
-            report.curves.append(NamedCurve(name: other == nil ? table.classNames[positive] : fileName(table.source),
+            report.curves.append(NamedCurve(name: other == nil && many.isEmpty ? table.classNames[positive] : fileName(table.source),
                                             curve: analysis.curve(), areaUnderCurve: analysis.areaUnderCurve,
                                             interval: report.interval))
             if let otherAnalysis, let other {
                 report.curves.append(NamedCurve(name: fileName(other.source), curve: otherAnalysis.curve(),
                                                 areaUnderCurve: otherAnalysis.areaUnderCurve, interval: report.comparedInterval))
             }
+            report.curves += manyCurves
         }
         return report
     }
@@ -332,6 +439,29 @@ public struct AUCReport: Sendable {
             areaUnderCurve: analysis.result.areaUnderCurve, interval: interval,
             multiclass: analysis.result, perClassIntervals: perClass,
             comparison: nil, comparedSource: nil, comparedInterval: nil, curves: [])
+        if options.precisionRecall || options.wantsPrecisionRecallCurves {
+            guard mode == .oneVsRest else { throw AUCInputError.precisionRecallNeedsOneVsRest }
+            let (value, perClassValues) = try analysis.averagePrecision()
+            var summary = PrecisionRecallSummary(averagePrecision: value, perClass: perClassValues)
+            if method == .bootstrap {
+                (summary.interval, summary.perClassIntervals) = analysis.bootstrapIntervals(
+                    level: options.level, replicates: options.replicates, seed: options.seed, statistic: .averagePrecision)
+            }
+            if options.wantsPrecisionRecallCurves {
+                for column in 0..<k {
+                    var positiveScores: [Double] = [], negativeScores: [Double] = []
+                    for (index, label) in labels.enumerated() {
+                        let score = probabilities[index * k + column]
+                        if label == column { positiveScores.append(score) } else { negativeScores.append(score) }
+                    }
+                    let binary = try ROCAnalysis(positiveScores: positiveScores, negativeScores: negativeScores)
+                    summary.curves.append(NamedPRCurve(name: table.classNames[column], curve: binary.precisionRecallCurve(),
+                                                       averagePrecision: perClassValues[column],
+                                                       prevalence: Double(positiveScores.count) / Double(labels.count)))
+                }
+            }
+            report.precisionRecall = summary
+        }
         if options.wantsCurves {
             for column in 0..<k {
                 var positiveScores: [Double] = [], negativeScores: [Double] = []

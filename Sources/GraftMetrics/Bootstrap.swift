@@ -30,9 +30,14 @@ public enum Bootstrap {
         return (1 - fraction) * lowValue + fraction * highValue
     }
 
-    /// The interval from replicate AUCs.
+    /// The interval from replicate values; NaN values are left out, as pROC leaves out its NA
+    /// replicates (with a warning). Nil bounds come out as NaN when every replicate is NaN.
     static func interval(replicateValues: [Double], level: Double, replicates: Int, seed: UInt64) -> ConfidenceInterval {
-        let sorted = replicateValues.sorted()
+        let sorted = replicateValues.filter { !$0.isNaN }.sorted()
+        guard !sorted.isEmpty else {
+            return ConfidenceInterval(method: .bootstrap, level: level, lowerBound: .nan, upperBound: .nan,
+                                      replicates: replicates, seed: seed)
+        }
         return ConfidenceInterval(method: .bootstrap, level: level,
                                   lowerBound: quantile(sorted: sorted, (1 - level) / 2),
                                   upperBound: quantile(sorted: sorted, 1 - (1 - level) / 2),
@@ -88,11 +93,33 @@ import Glibc
 
 extension ROCAnalysis {
     /// pROC's stratified bootstrap interval for the AUC.
-    ///
-    /// Tied scores form groups that never change, so a replicate only counts how many draws land
-    /// in each group and walks the groups once: O(n₊ + n₋) per replicate, no sorting.
     public func bootstrapInterval(level: Double = 0.95, replicates: Int = Bootstrap.defaultReplicates,
                                   seed: UInt64 = 0) -> ConfidenceInterval {
+        let m = positiveCount, n = negativeCount
+        let denominator = 2 * Double(m) * Double(n)
+        let values = bootstrapReplicates(replicates: replicates, seed: seed) { tally, _ in
+            var numerator = 0, negativesBelow = 0
+            for group in 0..<(tally.count / 2) {
+                let positivesEqual = tally[2 * group], negativesEqual = tally[2 * group + 1]
+                numerator += positivesEqual * (2 * negativesBelow + negativesEqual)
+                negativesBelow += negativesEqual
+            }
+            return Double(numerator) / denominator
+        }
+        return Bootstrap.interval(replicateValues: values, level: level, replicates: replicates, seed: seed)
+    }
+
+    /// A statistic of each replicate of pROC's stratified bootstrap: as many positives and as many
+    /// negatives as there are, drawn with replacement from each.
+    ///
+    /// Tied scores form groups that never change, so a replicate only counts how many draws land
+    /// in each group: `statistic` gets the tally, (positives, negatives) per group by ascending
+    /// score, interleaved, and a workspace of 4·(groups + 1) doubles it may use; O(n₊ + n₋) per
+    /// replicate, no sorting, and nothing allocated after each thread's first replicate.
+    /// Replicate r draws from a generator seeded with (seed, r). NaN values are kept (pROC drops
+    /// them with a warning; `Bootstrap.interval(replicateValues:…)` does the same).
+    func bootstrapReplicates(replicates: Int, seed: UInt64,
+                             statistic: @escaping @Sendable (UnsafeBufferPointer<Int>, UnsafeMutableBufferPointer<Double>) -> Double) -> [Double] {
         var positiveGroupOfSlot = [Int32](), negativeGroupOfSlot = [Int32]()
         positiveGroupOfSlot.reserveCapacity(positiveCount)
         negativeGroupOfSlot.reserveCapacity(negativeCount)
@@ -104,12 +131,11 @@ extension ROCAnalysis {
         }
         let positiveGroups = positiveGroupOfSlot, negativeGroups = negativeGroupOfSlot
         let groups = groupCount, m = positiveCount, n = negativeCount
-        let denominator = 2 * Double(m) * Double(n)
-        let values = Bootstrap.runReplicates(
+        return Bootstrap.runReplicates(
             replicates, seed: seed,
-            makeWorker: { [Int](repeating: 0, count: 2 * groups) },
-            job: { counts, _, generator in
-                counts.withUnsafeMutableBufferPointer { tally in
+            makeWorker: { ([Int](repeating: 0, count: 2 * groups), [Double](repeating: 0, count: 4 * groups + 4)) },
+            job: { worker, _, generator in
+                worker.0.withUnsafeMutableBufferPointer { tally in
                     for index in 0..<(2 * groups) { tally[index] = 0 }
                     positiveGroups.withUnsafeBufferPointer { slots in
                         for _ in 0..<m { tally[2 * Int(slots[generator.nextIndex(below: m)])] += 1 }
@@ -117,15 +143,20 @@ extension ROCAnalysis {
                     negativeGroups.withUnsafeBufferPointer { slots in
                         for _ in 0..<n { tally[2 * Int(slots[generator.nextIndex(below: n)]) + 1] += 1 }
                     }
-                    var numerator = 0, negativesBelow = 0
-                    for group in 0..<groups {
-                        let positivesEqual = tally[2 * group], negativesEqual = tally[2 * group + 1]
-                        numerator += positivesEqual * (2 * negativesBelow + negativesEqual)
-                        negativesBelow += negativesEqual
+                    return worker.1.withUnsafeMutableBufferPointer { workspace in
+                        statistic(UnsafeBufferPointer(tally), workspace)
                     }
-                    return Double(numerator) / denominator
                 }
             })
-        return Bootstrap.interval(replicateValues: values, level: level, replicates: replicates, seed: seed)
+    }
+
+    /// The tally of the data itself: (positives, negatives) per tie group by ascending score.
+    func groupTally() -> [Int] {
+        var tally: [Int] = []
+        Self.forEachTieGroup(positives, negatives) { _, positivesEqual, negativesEqual, _ in
+            tally.append(positivesEqual)
+            tally.append(negativesEqual)
+        }
+        return tally
     }
 }

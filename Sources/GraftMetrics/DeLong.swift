@@ -61,7 +61,7 @@ public enum DeLong {
         let p = 2 * NormalDistribution.cumulative(-abs(z))
         return PairedComparison(firstAUC: firstPlacements.areaUnderCurve, secondAUC: secondPlacements.areaUnderCurve,
                                 difference: firstPlacements.areaUnderCurve - secondPlacements.areaUnderCurve,
-                                z: z, p: p)
+                                z: z, p: p, standardError: spread)
     }
 
     /// Per-sample placements in input order, for the paired test.
@@ -118,6 +118,15 @@ public struct PairedComparison: Sendable, Equatable {
     public var z: Double
     /// The two-sided p-value, 2·Φ(−|z|).
     public var p: Double
+    /// DeLong's standard error of the difference.
+    public var standardError: Double = .nan
+
+    /// The interval of the AUC difference at `level`, as pROC's paired `roc.test(method =
+    /// "delong")` gives it in `conf.int`: d ± z₁₋α/₂·SE, not clipped.
+    public func differenceInterval(level: Double = 0.95) -> (lower: Double, upper: Double) {
+        let critical = NormalDistribution.quantile(1 - (1 - level) / 2)
+        return (difference - critical * standardError, difference + critical * standardError)
+    }
 }
 
 extension ROCAnalysis {

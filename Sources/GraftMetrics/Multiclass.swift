@@ -75,13 +75,16 @@ public struct MulticlassAnalysis: Sendable {
     let rowSlots: [Int32]
     let problemGroupStarts: [Int]
     let pairs: [(Int, Int)]
+    let checksProbabilities: Bool
+    let probabilities: [Double]
 
     /// - Parameters:
     ///   - classNames: for error messages; defaults to the class indices.
     ///   - rowName: names a row in error messages; defaults to "row N" (1-based).
     public init(probabilities: [Double], labels: [Int], classCount: Int,
                 mode: MulticlassStrategy, average: MulticlassAverage,
-                classNames: [String]? = nil, rowName: ((Int) -> String)? = nil) throws(MetricsError) {
+                classNames: [String]? = nil, rowName: ((Int) -> String)? = nil,
+                checksProbabilities: Bool = true) throws(MetricsError) {
         let n = labels.count, k = classCount
         guard probabilities.count == n * k else {
             throw .probabilityShape(count: probabilities.count, rows: n, classCount: k)
@@ -101,7 +104,7 @@ public struct MulticlassAnalysis: Sendable {
                 guard value.isFinite else { throw .nonFiniteScore(row: row, value: value) }
                 sum += value
             }
-            if !(abs(1 - sum) <= 1e-8 + 1e-5 * abs(sum)) {
+            if checksProbabilities && !(abs(1 - sum) <= 1e-8 + 1e-5 * abs(sum)) {
                 throw .probabilitiesDoNotSumToOne(row: rowName?(row) ?? "row \(row + 1)", sum: sum)
             }
         }
@@ -186,6 +189,8 @@ public struct MulticlassAnalysis: Sendable {
         rowSlots = slots
         problemGroupStarts = starts
         pairs = pairList
+        self.checksProbabilities = checksProbabilities
+        self.probabilities = probabilities
 
         var tally = [Int](repeating: 0, count: 2 * starts[starts.count - 1])
         let stride = slotsPerRow
@@ -199,7 +204,8 @@ public struct MulticlassAnalysis: Sendable {
         if average == .micro || mode == .oneVsOne {
             // The per-class one-vs-rest AUCs, reported alongside.
             let perClassAnalysis = try MulticlassAnalysis(probabilities: probabilities, labels: labels, classCount: k,
-                                                          mode: .oneVsRest, average: .macro, classNames: classNames, rowName: rowName)
+                                                          mode: .oneVsRest, average: .macro, classNames: classNames, rowName: rowName,
+                                                          checksProbabilities: checksProbabilities)
             perClass = perClassAnalysis.result.perClass
         } else {
             perClass = areas
@@ -214,10 +220,61 @@ public struct MulticlassAnalysis: Sendable {
                 : [])
     }
 
+    /// What a bootstrap replicates.
+    public enum Statistic: Sendable {
+        /// ROC AUC.
+        case rocArea
+        /// Average precision (one-vs-rest only).
+        case averagePrecision
+    }
+
+    /// scikit-learn's `average_precision_score(y, P, average=…)` (one-vs-rest; micro over every
+    /// cell): the averaged value (nil for `.none`) and each class's own (for micro, the per-class
+    /// values of a one-vs-rest analysis).
+    public func averagePrecision() throws(MetricsError) -> (average: Double?, perClass: [Double]) {
+        guard mode == .oneVsRest else { throw .unsupportedOptions("average precision is one-vs-rest only") }
+        var tally = [Int](repeating: 0, count: 2 * problemGroupStarts[problemGroupStarts.count - 1])
+        tally.withUnsafeMutableBufferPointer { counts in
+            rowSlots.withUnsafeBufferPointer { slot in
+                for index in 0..<slot.count { counts[Int(slot[index])] += 1 }
+            }
+        }
+        let values = tally.withUnsafeBufferPointer { Self.averagePrecisions(tally: $0, starts: problemGroupStarts) }
+        let combined = Self.combine(areas: values, mode: mode, average: average, pairs: pairs, classSizes: classSizes, rowCount: rowCount)
+        if average == .micro {
+            let perClass = try MulticlassAnalysis(probabilities: probabilities, labels: labels.map(Int.init), classCount: classCount,
+                                                  mode: .oneVsRest, average: .macro, checksProbabilities: checksProbabilities)
+            return (combined, try perClass.averagePrecision().perClass)
+        }
+        return (combined, values)
+    }
+
+    /// The average precision of each sub-problem from a tally of (positive, negative) counts per group.
+    static func averagePrecisions(tally: UnsafeBufferPointer<Int>, starts: [Int]) -> [Double] {
+        [Double](unsafeUninitializedCapacity: starts.count - 1) { buffer, count in
+            writeAveragePrecisions(tally: tally, starts: starts, into: buffer.baseAddress!)
+            count = starts.count - 1
+        }
+    }
+
     /// The AUC of each sub-problem from a tally of (positive, negative) counts per group.
     static func areas(tally: UnsafeBufferPointer<Int>, starts: [Int]) -> [Double] {
-        var areas: [Double] = []
-        areas.reserveCapacity(starts.count - 1)
+        [Double](unsafeUninitializedCapacity: starts.count - 1) { buffer, count in
+            writeAreas(tally: tally, starts: starts, into: buffer.baseAddress!)
+            count = starts.count - 1
+        }
+    }
+
+    /// `averagePrecisions` written to `output` (one value per sub-problem); allocation-free.
+    static func writeAveragePrecisions(tally: UnsafeBufferPointer<Int>, starts: [Int], into output: UnsafeMutablePointer<Double>) {
+        for problem in 0..<(starts.count - 1) {
+            let range = starts[problem]..<starts[problem + 1]
+            output[problem] = ROCAnalysis.averagePrecision(tally: UnsafeBufferPointer(rebasing: tally[(2 * range.lowerBound)..<(2 * range.upperBound)]))
+        }
+    }
+
+    /// `areas` written to `output` (one value per sub-problem); allocation-free.
+    static func writeAreas(tally: UnsafeBufferPointer<Int>, starts: [Int], into output: UnsafeMutablePointer<Double>) {
         for problem in 0..<(starts.count - 1) {
             var numerator = 0, negativesBelow = 0, positives = 0
             for group in starts[problem]..<starts[problem + 1] {
@@ -226,9 +283,8 @@ public struct MulticlassAnalysis: Sendable {
                 negativesBelow += negativesEqual
                 positives += positivesEqual
             }
-            areas.append(Double(numerator) / (2 * Double(positives) * Double(negativesBelow)))
+            output[problem] = Double(numerator) / (2 * Double(positives) * Double(negativesBelow))
         }
-        return areas
     }
 
     /// scikit-learn's averages of the sub-problem AUCs.
@@ -267,8 +323,8 @@ public struct MulticlassAnalysis: Sendable {
     /// (nil for `average == .none`) and of each class's one-vs-rest AUC (one-vs-rest other than
     /// micro only; nil otherwise), from the same replicates.
     public func bootstrapIntervals(level: Double = 0.95, replicates: Int = Bootstrap.defaultReplicates,
-                                   seed: UInt64 = 0) -> (average: ConfidenceInterval?, perClass: [ConfidenceInterval]?) {
-        let replicated = replicateAreas(replicates: replicates, seed: seed)
+                                   seed: UInt64 = 0, statistic: Statistic = .rocArea) -> (average: ConfidenceInterval?, perClass: [ConfidenceInterval]?) {
+        let replicated = replicateAreas(replicates: replicates, seed: seed, statistic: statistic)
         var averaged: ConfidenceInterval?
         if average != .none {
             let values = replicated.map { areas in
@@ -287,7 +343,7 @@ public struct MulticlassAnalysis: Sendable {
     }
 
     /// The sub-problem AUCs of each replicate.
-    private func replicateAreas(replicates: Int, seed: UInt64) -> [[Double]] {
+    private func replicateAreas(replicates: Int, seed: UInt64, statistic: Statistic) -> [[Double]] {
         var rowsOfClass = [[Int32]](repeating: [], count: classCount)
         for (row, label) in labels.enumerated() { rowsOfClass[Int(label)].append(Int32(row)) }
         let strata = rowsOfClass
@@ -313,7 +369,10 @@ public struct MulticlassAnalysis: Sendable {
                             }
                         }
                     }
-                    flat.store(Self.areas(tally: UnsafeBufferPointer(counts), starts: starts), replicate: replicate)
+                    switch statistic {
+                    case .rocArea: Self.writeAreas(tally: UnsafeBufferPointer(counts), starts: starts, into: flat.row(replicate))
+                    case .averagePrecision: Self.writeAveragePrecisions(tally: UnsafeBufferPointer(counts), starts: starts, into: flat.row(replicate))
+                    }
                 }
                 return 0
             })
@@ -331,9 +390,8 @@ private final class FlatResults: @unchecked Sendable {
         storage = .allocate(capacity: max(1, replicates * width))
         storage.initialize(repeating: 0, count: max(1, replicates * width))
     }
-    func store(_ values: [Double], replicate: Int) {
-        for (index, value) in values.enumerated() { storage[replicate * width + index] = value }
-    }
+    /// Where replicate `replicate` writes its `width` values.
+    func row(_ replicate: Int) -> UnsafeMutablePointer<Double> { storage + replicate * width }
     func rows() -> [[Double]] {
         (0..<replicates).map { replicate in Array(UnsafeBufferPointer(start: storage + replicate * width, count: width)) }
     }

@@ -56,6 +56,23 @@ extension AUCReport {
             add("z", fixed(comparison.z))
             add("p", formatted(comparison.p, "%.4g"))
         }
+        if let precisionRecall {
+            add("average_precision", precisionRecall.averagePrecision.map(fixed) ?? "NA")
+            if let interval = precisionRecall.interval {
+                add("ap_ci_low", fixed(interval.lowerBound))
+                add("ap_ci_high", fixed(interval.upperBound))
+            }
+            if let perClass = precisionRecall.perClass {
+                for (index, name) in classNames.enumerated() {
+                    var fields = ["per_class_ap", name, fixed(perClass[index])]
+                    if let intervals = precisionRecall.perClassIntervals {
+                        fields += [fixed(intervals[index].lowerBound), fixed(intervals[index].upperBound)]
+                    }
+                    lines.append(fields.joined(separator: "\t"))
+                }
+            }
+        }
+        lines += extraLines(fixed)
         if skippedRows > 0 { add("skipped_unlabelled", String(skippedRows)) }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -102,29 +119,59 @@ extension AUCReport {
             compare.append(("ci2", json(comparedInterval)))
             fields.append(("compare", object(compare.map { (json($0.0), $0.1) })))
         }
+        if let precisionRecall {
+            var members: [(String, String)] = [("value", json(precisionRecall.averagePrecision)), ("ci", json(precisionRecall.interval))]
+            if let perClass = precisionRecall.perClass {
+                members.append(("per_class", object(classNames.enumerated().map { (json($0.element), json(perClass[$0.offset])) })))
+            }
+            if let intervals = precisionRecall.perClassIntervals {
+                members.append(("per_class_ci", object(classNames.enumerated().map {
+                    (json($0.element), "[\(json(intervals[$0.offset].lowerBound)), \(json(intervals[$0.offset].upperBound))]")
+                })))
+            }
+            fields.append(("average_precision", object(members.map { (json($0.0), $0.1) })))
+        }
+        fields += extraJSONFields()
         fields.append(("skipped_unlabelled", String(skippedRows)))
         return object(fields.map { (json($0.0), $0.1) }) + "\n"
     }
 
-    private func object(_ members: [(String, String)]) -> String {
+    private func object(_ members: [(String, String)]) -> String { JSONText.object(members) }
+
+    private func json(_ interval: ConfidenceInterval?) -> String { JSONText.interval(interval) }
+
+    private func json(_ value: Double?) -> String { JSONText.number(value) }
+
+    private func json(_ text: String) -> String { JSONText.string(text) }
+}
+
+/// The pieces of graft's JSON output: objects from already-encoded members, numbers in the
+/// shortest form that reads back to the same double (`null` when missing or not finite), and
+/// escaped strings.
+enum JSONText {
+    static func object(_ members: [(String, String)]) -> String {
         "{" + members.map { "\($0.0): \($0.1)" }.joined(separator: ", ") + "}"
     }
 
-    private func json(_ interval: ConfidenceInterval?) -> String {
+    static func interval(_ interval: ConfidenceInterval?) -> String {
         guard let interval else { return "null" }
-        var members = [("\"method\"", json(interval.method.rawValue)), ("\"level\"", json(interval.level)),
-                       ("\"low\"", json(interval.lowerBound)), ("\"high\"", json(interval.upperBound))]
+        var members = [("\"method\"", string(interval.method.rawValue)), ("\"level\"", number(interval.level)),
+                       ("\"low\"", number(interval.lowerBound)), ("\"high\"", number(interval.upperBound))]
         if let replicates = interval.replicates { members.append(("\"replicates\"", String(replicates))) }
         if let seed = interval.seed { members.append(("\"seed\"", String(seed))) }
         return object(members)
     }
 
-    private func json(_ value: Double?) -> String {
+    static func number(_ value: Double?) -> String {
         guard let value, value.isFinite else { return "null" }
         return value.description
     }
 
-    private func json(_ text: String) -> String {
+    static func array(_ values: [Double]) -> String {
+        "[" + values.map { number($0) }.joined(separator: ", ") + "]"
+    }
+
+    static func string(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
