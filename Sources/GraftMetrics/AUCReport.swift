@@ -159,6 +159,8 @@ public struct AUCReport: Sendable {
     /// Per-class bootstrap intervals (multiclass one-vs-rest with a bootstrap interval).
     public var perClassIntervals: [ConfidenceInterval]?
     public var comparison: PairedComparison?
+    /// The interval of the paired difference (`comparison`), at the report's level.
+    public var comparisonInterval: (lower: Double, upper: Double)? = nil
     public var comparedSource: String?
     public var comparedInterval: ConfidenceInterval?
     public var curves: [NamedCurve]
@@ -335,6 +337,7 @@ public struct AUCReport: Sendable {
         if let other {
             let otherScores = try matchedScores(table, data.rows, other, positiveName: table.classNames[positive])
             report.comparison = try DeLong.pairedTest(scores: data.scores, otherScores, labels: data.labels)
+            report.comparisonInterval = report.comparison?.differenceInterval(level: options.level)
             report.comparedSource = other.source
             let second = try ROCAnalysis(scores: otherScores, labels: data.labels)
             report.comparedInterval = try interval(second)

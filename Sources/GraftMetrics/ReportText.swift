@@ -53,6 +53,10 @@ extension AUCReport {
             add("auc1", fixed(comparison.firstAUC))
             add("auc2", fixed(comparison.secondAUC))
             add("diff", fixed(comparison.difference))
+            if let comparisonInterval {
+                add("diff_ci_low", fixed(comparisonInterval.lower))
+                add("diff_ci_high", fixed(comparisonInterval.upper))
+            }
             add("z", fixed(comparison.z))
             add("p", formatted(comparison.p, "%.4g"))
         }
@@ -115,6 +119,9 @@ extension AUCReport {
                 ("auc1", json(comparison.firstAUC)), ("auc2", json(comparison.secondAUC)),
                 ("diff", json(comparison.difference)), ("z", json(comparison.z)), ("p", json(comparison.p)),
             ]
+            if let comparisonInterval {
+                compare.append(("diff_ci", "[\(json(comparisonInterval.lower)), \(json(comparisonInterval.upper))]"))
+            }
             if let comparedSource { compare.append(("other", json(comparedSource))) }
             compare.append(("ci2", json(comparedInterval)))
             fields.append(("compare", object(compare.map { (json($0.0), $0.1) })))

@@ -143,6 +143,21 @@ import Testing
         #expect(report.comparison == nil)
     }
 
+    /// With one `--compare` file, the difference's interval is pROC's paired `roc.test` one too:
+    /// each reference pair run on its own.
+    @Test(arguments: ["ties", "predict"])
+    func aSinglePairGivesRocTestsDifferenceInterval(group: String) throws {
+        let reference = Self.section("compare")[group] as! [String: Any]
+        let files = reference["files"] as! [String]
+        for expected in reference["pairs"] as! [[String: Any]] {
+            let first = files[expected["first"] as! Int], second = files[expected["second"] as! Int]
+            let report = try AUCReport.evaluate(Fixture.table(first), comparedWith: [try Fixture.table(second)], options: AUCOptions())
+            let interval = try #require(report.comparisonInterval)
+            #expect(abs(interval.lower - Self.value(expected["ci_low"])) <= 1e-12, "\(group) \(first) vs \(second)")
+            #expect(abs(interval.upper - Self.value(expected["ci_high"])) <= 1e-12, "\(group) \(first) vs \(second)")
+        }
+    }
+
     @Test func holmMatchesRsPAdjust() {
         // p.adjust(c(0.01, 0.04, 0.03, 0.04, 0.5), "holm") in R 4.2: 0.05 0.12 0.12 0.12 0.50
         let adjusted = ModelComparisons.holm([0.01, 0.04, 0.03, 0.04, 0.5])
