@@ -275,12 +275,19 @@ public final class HDF5Dataset: @unchecked Sendable {
         let fileSpace = try Handle(checking: H5Dget_space(handle.id), .dataspace, in: file.path, operation)
         let shape = try extent(of: fileSpace.id, in: file.path, operation).shape
         var count = try countElements(of: fileSpace.id, in: file.path, operation)
+        // The memory dataspace has the selection's own shape, not a flat [count]: with matching
+        // shapes HDF5 copies whole rows of a chunk at a time, where a flat memory space makes it
+        // walk the selection element by element (a tenth of `graft train`'s time on a 30,000 ×
+        // 4,096 cache went there).
+        var memoryShape = shape.isEmpty ? [count] : shape
         if let rows {
             try checkRows(rows, shape: shape)
             try selectRows(rows, of: fileSpace.id, shape: shape, in: file.path, operation)
             count = rows.count * product(shape.dropFirst())
+            memoryShape[0] = rows.count
         }
-        let memorySpace = try makeDataspace(shape: [count], in: file.path)
+        if count == 0 || memoryShape.contains(0) { memoryShape = [count] }
+        let memorySpace = try makeDataspace(shape: memoryShape, in: file.path)
         return Selection(fileSpace: fileSpace, memorySpace: memorySpace, count: count)
     }
 
