@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages graft builds against, when any is missing. Safe to run again.
 set -euo pipefail
-packages=(libhdf5-dev hdf5-tools libprotobuf-c-dev protobuf-c-compiler libopenblas-dev libdnnl-dev libturbojpeg0-dev libpng-dev pkg-config openjdk-17-jre-headless)
+packages=(libhdf5-dev hdf5-tools libprotobuf-c-dev protobuf-c-compiler libopenblas-dev libdnnl-dev libturbojpeg0-dev libpng-dev libwebp-dev libtiff-dev libgif-dev pkg-config openjdk-17-jre-headless)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
