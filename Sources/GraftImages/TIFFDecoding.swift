@@ -116,8 +116,9 @@ extension ImageDecoder {
             TIFFOpenOptionsSetMaxSingleMemAlloc(openOptions, tmsize_t(max(overflow ? Int.max : product, 64 << 20)))
             TIFFOpenOptionsSetErrorHandlerExtR(openOptions, tiffErrorHandler, handle)
             TIFFOpenOptionsSetWarningHandlerExtR(openOptions, tiffWarningHandler, nil)
-            // "m": no memory mapping; libtiff reads through the procedures.
-            guard let tiff = TIFFClientOpenExt(path, "rm", handle, readTIFFBytes, writeTIFFBytes, seekTIFF, closeTIFF,
+            // "m": no memory mapping; libtiff reads through the procedures. libtiff puts the name
+            // in its messages, and the error names the path already: the name is the format's.
+            guard let tiff = TIFFClientOpenExt("TIFF", "rm", handle, readTIFFBytes, writeTIFFBytes, seekTIFF, closeTIFF,
                                                sizeOfTIFF, mapTIFF, unmapTIFF, openOptions) else {
                 throw tiffError(source, path: path, fallback: "libtiff could not read the header")
             }
@@ -352,7 +353,7 @@ extension ImageDecoder {
         let message = source.message ?? fallback
         let lowered = message.lowercased()
         if lowered.contains("read error") || lowered.contains("unexpected end") || lowered.contains("premature")
-            || lowered.contains("past end") || lowered.contains("cannot read") && lowered.contains("beyond") {
+            || lowered.contains("past end") || lowered.contains("can not read") || lowered.contains("cannot read") {
             return .truncated(path: path, format: .tiff, reason: "libtiff says: \(message)")
         }
         if lowered.contains("not implemented") || lowered.contains("not supported") || lowered.contains("unsupported") {
