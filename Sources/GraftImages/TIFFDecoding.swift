@@ -202,7 +202,9 @@ extension ImageDecoder {
         guard TIFFScanlineSize64(tiff) == UInt64(rowBytes) else {
             throw tiffError(source, path: path, fallback: "libtiff's row size \(TIFFScanlineSize64(tiff)) differs from the \(rowBytes) bytes the tags describe")
         }
-        var rows = [UInt8](repeating: 0, count: rowBytes * height)
+        // The rows grow as strips and tiles decode, so a file that merely claims a large image
+        // fails at its first missing strip, not after the whole image has been allocated.
+        var rows = [UInt8]()
         if TIFFIsTiled(tiff) != 0 {
             guard layout.bits % 8 == 0 else {
                 throw .unsupported(path: path, format: .tiff, reason: "tiles of \(layout.bits)-bit samples")
@@ -220,17 +222,19 @@ extension ImageDecoder {
             // A tile is at most what libtiff itself may allocate, which the open options cap.
             var tile = [UInt8](repeating: 0, count: Int(tileBytes))
             for top in stride(from: 0, to: height, by: Int(tileHeight)) {
+                let bandRows = min(Int(tileHeight), height - top)
+                rows.append(contentsOf: repeatElement(0, count: bandRows * rowBytes))
                 for left in stride(from: 0, to: width, by: Int(tileWidth)) {
                     let read = tile.withUnsafeMutableBytes { buffer in
                         TIFFReadTile(tiff, buffer.baseAddress, UInt32(left), UInt32(top), 0, 0)
                     }
                     guard read >= 0 else { throw tiffError(source, path: path, fallback: "libtiff could not read the tile at (\(left), \(top))") }
-                    let copyRows = min(Int(tileHeight), height - top), copyBytes = min(Int(tileWidth), width - left) * pixelBytes
-                    for row in 0..<copyRows {
-                        let from = row * Int(tileWidth) * pixelBytes, to = (top + row) * rowBytes + left * pixelBytes
-                        rows.withUnsafeMutableBufferPointer { output in
-                            tile.withUnsafeBufferPointer { input in
-                                (output.baseAddress! + to).update(from: input.baseAddress! + from, count: copyBytes)
+                    let copyBytes = min(Int(tileWidth), width - left) * pixelBytes
+                    rows.withUnsafeMutableBufferPointer { output in
+                        tile.withUnsafeBufferPointer { input in
+                            for row in 0..<bandRows {
+                                (output.baseAddress! + (top + row) * rowBytes + left * pixelBytes)
+                                    .update(from: input.baseAddress! + row * Int(tileWidth) * pixelBytes, count: copyBytes)
                             }
                         }
                     }
@@ -242,17 +246,18 @@ extension ImageDecoder {
         _ = graft_TIFFGetUInt32(tiff, UInt32(TIFFTAG_ROWSPERSTRIP), &rowsPerStrip)
         let stripRows = rowsPerStrip == 0 ? height : min(Int(rowsPerStrip), height)
         let strips = Int(TIFFNumberOfStrips(tiff))
+        guard strips >= (height + stripRows - 1) / stripRows else {
+            throw .corrupt(path: path, format: .tiff, reason: "\(strips) strips of \(stripRows) rows do not cover \(height) rows")
+        }
         for strip in 0..<strips {
             let first = strip * stripRows
             guard first < height else { break }
             let count = min(stripRows, height - first) * rowBytes
+            rows.append(contentsOf: repeatElement(0, count: count))
             let read = rows.withUnsafeMutableBytes { buffer in
                 TIFFReadEncodedStrip(tiff, UInt32(strip), buffer.baseAddress! + first * rowBytes, tmsize_t(count))
             }
             guard read >= 0 else { throw tiffError(source, path: path, fallback: "libtiff could not read strip \(strip)") }
-        }
-        guard strips * stripRows >= height else {
-            throw .corrupt(path: path, format: .tiff, reason: "\(strips) strips of \(stripRows) rows do not cover \(height) rows")
         }
         return rows
     }
