@@ -269,11 +269,13 @@ extension ImageDecoder {
             }
         }
         if header.topDown { return stream }
-        var indices = [UInt8](repeating: 0, count: total)
-        for row in 0..<height {
-            let stored = height - 1 - row
-            for column in 0..<width { indices[row * width + column] = stream[stored * width + column] }
+        return [UInt8](unsafeUninitializedCapacity: total) { indices, initialized in
+            stream.withUnsafeBufferPointer { source in
+                for row in 0..<height {
+                    (indices.baseAddress! + row * width).initialize(from: source.baseAddress! + (height - 1 - row) * width, count: width)
+                }
+            }
+            initialized = total
         }
-        return indices
     }
 }

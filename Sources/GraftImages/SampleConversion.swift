@@ -76,9 +76,16 @@ struct Palette {
         let pixels = [UInt8](unsafeUninitializedCapacity: pixelCount * channels) { output, initialized in
             indices.withUnsafeBufferPointer { input in
                 table.withUnsafeBufferPointer { lookup in
-                    for index in 0..<pixelCount {
-                        let entry = Int(input[index]) * channels
-                        for channel in 0..<channels { output[index * channels + channel] = lookup[entry + channel] }
+                    let source = input.baseAddress!, destination = output.baseAddress!, entries = lookup.baseAddress!
+                    if channels == 1 {
+                        for index in 0..<pixelCount { destination[index] = entries[Int(source[index])] }
+                    } else {
+                        for index in 0..<pixelCount {
+                            let entry = entries + Int(source[index]) * 3, pixel = destination + index * 3
+                            pixel[0] = entry[0]
+                            pixel[1] = entry[1]
+                            pixel[2] = entry[2]
+                        }
                     }
                 }
             }
