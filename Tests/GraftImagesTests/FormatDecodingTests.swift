@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import GraftTensors
 @testable import GraftImages
 /// The WebP, TIFF, BMP and GIF fixtures written by Tools/fixtures/make_image_format_fixtures.py.
 enum FormatFixtures {
@@ -25,9 +26,20 @@ enum FormatFixtures {
         var testDescription: String { file }
     }
 
+    struct KerasCase: Decodable, Sendable, CustomTestStringConvertible {
+        var file: String
+        var color: String
+        var size: [Int]
+        var interpolation: String
+        var preset: String
+        var reference: String
+        var testDescription: String { "\(file) \(color) \(size[0])x\(size[1]) \(interpolation) \(preset)" }
+    }
+
     struct Manifest: Decodable, Sendable {
         var decoded: [Decoded]
         var broken: [Broken]
+        var keras: [KerasCase]
     }
 
     static let manifest: Manifest = {
@@ -136,6 +148,22 @@ enum FormatFixtures {
             try ImageDecoder.decode(fileAt: path, options: DecodingOptions(maximumPixelCount: 4_799))
         }
         _ = try ImageDecoder.decode(fileAt: path, options: DecodingOptions(maximumPixelCount: 4_800))
+    }
+
+    /// The whole path, decoding to normalised tensor, against Keras's `load_img` +
+    /// `img_to_array` + `preprocess_input` on WebP, TIFF, BMP and GIF files: bit for bit.
+    @Test(arguments: FormatFixtures.manifest.keras)
+    func preprocessingEqualsKeras(_ fixture: FormatFixtures.KerasCase) throws {
+        let color = try #require(ColorMode(rawValue: fixture.color))
+        let geometry = ModelInputGeometry(height: fixture.size[0], width: fixture.size[1],
+                                          channels: color.channelCount, layout: .nhwc)
+        let requested = Preprocessing(preset: PreprocessingPreset(rawValue: fixture.preset),
+                                      interpolation: Interpolation(rawValue: fixture.interpolation))
+        let tensor = try Preprocessor(try requested.resolved(for: geometry)).tensor(forImageAt: FormatFixtures.path(fixture.file))
+        let reference = try Fixtures.tensor("formats/" + fixture.reference)
+        #expect(tensor.shape == reference.shape)
+        let identical = tensor == reference
+        #expect(identical, "relative max error \(tensor.relativeMaxError(to: reference))")
     }
 
     @Test func formatsAreRecognisedByContent() throws {
