@@ -99,7 +99,7 @@ extension ImageDecoder {
     /// 0–255; MinIsWhite inverted; palettes through the colour map's high bytes; CMYK through
     /// PIL's CMYK → RGB; 16-bit samples reduced by `DecodingOptions.sixteenBitReduction`; a
     /// JPEG-compressed YCbCr file through libtiff's RGB conversion, as Pillow asks for it. The
-    /// Orientation tag is not applied (PIL does not apply it either).
+    /// Orientation tag is applied, as Pillow's TIFF reader applies it.
     ///
     /// The size is checked against the pixel cap before anything is allocated, and libtiff's
     /// own allocations are capped by `TIFFOpenOptionsSetMaxSingleMemAlloc`.
@@ -189,9 +189,15 @@ extension ImageDecoder {
             throw unsupported("PhotometricInterpretation \(photometric) with \(sampleCount) samples of \(bitCount) bits")
         }
 
+        var orientationValue: UInt16 = 1
+        _ = graft_TIFFGetUInt16(tiff, UInt32(TIFFTAG_ORIENTATION), &orientationValue)
         let samplesRead = try readTIFFSamples(tiff, source: source, width: Int(width), height: Int(height), layout: layout, path: path)
-        return try tiffImage(samplesRead, tiff: tiff, width: Int(width), height: Int(height), layout: layout,
-                             path: path, options: options)
+        let image = try tiffImage(samplesRead, tiff: tiff, width: Int(width), height: Int(height), layout: layout,
+                                  path: path, options: options)
+        // Pillow's TIFF reader turns the image as its Orientation tag says (ImageOps.exif_transpose
+        // in TiffImageFile.load_end, for every orientation 2-8; other values are ignored), so
+        // PIL's pixels, and Keras's, are the turned ones. No other format is turned on its own.
+        return image.oriented(ExifOrientation(rawValue: Int(orientationValue)) ?? .normal)
     }
 
     /// Every row of the first page, packed (`ceil(width × samples × bits / 8)` bytes a row),
