@@ -156,8 +156,11 @@ extension ImageDecoder {
         guard format == 1 || (format == 2 && bitCount == 8 && sampleCount == 1) else {
             throw unsupported("SampleFormat \(format) with \(bitCount) bits (graft reads unsigned integer samples)")
         }
-        guard planar == 1 || sampleCount == 1 else {
-            throw unsupported("separate colour planes (PlanarConfiguration 2)")
+        let separatePlanes = planar == 2 && sampleCount > 1
+        if separatePlanes {
+            guard bitCount == 8 || bitCount == 16, TIFFIsTiled(tiff) == 0, photometric != 6 else {
+                throw unsupported("separate colour planes (PlanarConfiguration 2) in tiles, as YCbCr or of \(bitCount)-bit samples")
+            }
         }
         if photometric == 6 {
             // YCbCr: Pillow reads JPEG-compressed files through libtiff's conversion to RGB.
@@ -191,7 +194,9 @@ extension ImageDecoder {
 
         var orientationValue: UInt16 = 1
         _ = graft_TIFFGetUInt16(tiff, UInt32(TIFFTAG_ORIENTATION), &orientationValue)
-        let samplesRead = try readTIFFSamples(tiff, source: source, width: Int(width), height: Int(height), layout: layout, path: path)
+        let samplesRead = separatePlanes
+            ? try readTIFFPlanes(tiff, source: source, width: Int(width), height: Int(height), layout: layout, path: path)
+            : try readTIFFSamples(tiff, source: source, width: Int(width), height: Int(height), layout: layout, path: path)
         let image = try tiffImage(samplesRead, tiff: tiff, width: Int(width), height: Int(height), layout: layout,
                                   path: path, options: options)
         // Pillow's TIFF reader turns the image as its Orientation tag says (ImageOps.exif_transpose
@@ -264,6 +269,47 @@ extension ImageDecoder {
                 TIFFReadEncodedStrip(tiff, UInt32(strip), buffer.baseAddress! + first * rowBytes, tmsize_t(count))
             }
             guard read >= 0 else { throw tiffError(source, path: path, fallback: "libtiff could not read strip \(strip)") }
+        }
+        return rows
+    }
+
+    /// The samples of a file whose planes are stored separately (PlanarConfiguration 2), read
+    /// plane by plane, strip by strip, and interleaved into the rows `readTIFFSamples` gives.
+    private func readTIFFPlanes(_ tiff: OpaquePointer, source: TIFFSource, width: Int, height: Int,
+                                layout: TIFFLayout, path: String) throws(ImageError) -> [UInt8] {
+        let sampleBytes = layout.bits / 8, stride = layout.stride
+        let planeRowBytes = width * sampleBytes
+        guard TIFFScanlineSize64(tiff) == UInt64(planeRowBytes) else {
+            throw tiffError(source, path: path, fallback: "libtiff's row size \(TIFFScanlineSize64(tiff)) differs from the \(planeRowBytes) bytes of one plane's row")
+        }
+        var rowsPerStrip: UInt32 = 0
+        _ = graft_TIFFGetUInt32(tiff, UInt32(TIFFTAG_ROWSPERSTRIP), &rowsPerStrip)
+        let stripRows = rowsPerStrip == 0 ? height : min(Int(rowsPerStrip), height)
+        let stripsPerPlane = (height + stripRows - 1) / stripRows
+        guard Int(TIFFNumberOfStrips(tiff)) >= stripsPerPlane * stride else {
+            throw .corrupt(path: path, format: .tiff, reason: "\(TIFFNumberOfStrips(tiff)) strips do not cover \(stride) planes of \(height) rows")
+        }
+        var rows = [UInt8]()
+        var plane = [UInt8](repeating: 0, count: stripRows * planeRowBytes)
+        for sample in 0..<stride {
+            for stripInPlane in 0..<stripsPerPlane {
+                let first = stripInPlane * stripRows, count = min(stripRows, height - first)
+                let strip = TIFFComputeStrip(tiff, UInt32(first), UInt16(sample))
+                let read = plane.withUnsafeMutableBytes { buffer in
+                    TIFFReadEncodedStrip(tiff, strip, buffer.baseAddress, tmsize_t(count * planeRowBytes))
+                }
+                guard read >= 0 else { throw tiffError(source, path: path, fallback: "libtiff could not read strip \(strip)") }
+                // The interleaved rows grow with the first plane; later planes fill them in.
+                if sample == 0 { rows.append(contentsOf: repeatElement(0, count: count * width * stride * sampleBytes)) }
+                rows.withUnsafeMutableBufferPointer { output in
+                    plane.withUnsafeBufferPointer { input in
+                        for pixel in 0..<(count * width) {
+                            let to = ((first * width + pixel) * stride + sample) * sampleBytes
+                            for byte in 0..<sampleBytes { output[to + byte] = input[pixel * sampleBytes + byte] }
+                        }
+                    }
+                }
+            }
         }
         return rows
     }
