@@ -66,6 +66,13 @@ private enum TIFFLayout {
     case gray(bits: Int, inverted: Bool, stride: Int)
     /// 16-bit gray (PIL's `I;16`, never inverted, as Pillow reads MinIsWhite 16-bit files).
     case gray16
+    /// Gray samples PIL reads as 32-bit integers (mode `I`: signed 16-bit, and 32-bit signed or
+    /// unsigned, the latter taken as signed as Pillow's `I;32N` does) or 32-bit floats (mode `F`).
+    case grayWide(WideGray)
+
+    enum WideGray {
+        case signed16, int32, float32
+    }
     /// RGB of 8 or 16 bits, `stride` samples per pixel; `premultiplied` when the fourth sample
     /// is associated alpha, which Pillow divides out (`RGBa`).
     case rgb(bits: Int, stride: Int, premultiplied: Bool)
@@ -78,13 +85,14 @@ private enum TIFFLayout {
         switch self {
         case let .gray(bits, _, _), let .rgb(bits, _, _), let .palette(bits, _), let .cmyk(bits, _): bits
         case .gray16: 16
+        case let .grayWide(kind): kind == .signed16 ? 16 : 32
         }
     }
 
     var stride: Int {
         switch self {
         case let .gray(_, _, stride), let .rgb(_, stride, _), let .palette(_, stride), let .cmyk(_, stride): stride
-        case .gray16: 1
+        case .gray16, .grayWide: 1
         }
     }
 }
@@ -153,8 +161,14 @@ extension ImageDecoder {
         let firstExtra: Int? = extraCount > 0 && extraValues != nil ? Int(extraValues![0]) : nil
 
         let sampleCount = Int(samples), bitCount = Int(bits)
-        guard format == 1 || (format == 2 && bitCount == 8 && sampleCount == 1) else {
-            throw unsupported("SampleFormat \(format) with \(bitCount) bits (graft reads unsigned integer samples)")
+        let wideGray: TIFFLayout.WideGray? = switch (format, bitCount) {
+        case (2, 16): .signed16
+        case (1, 32), (2, 32): .int32
+        case (3, 32): .float32
+        default: nil
+        }
+        guard format == 1 || (format == 2 && bitCount == 8) || (wideGray != nil && sampleCount == 1) else {
+            throw unsupported("SampleFormat \(format) with \(bitCount) bits (graft reads unsigned integer samples, and signed and floating-point gray ones)")
         }
         let separatePlanes = planar == 2 && sampleCount > 1
         if separatePlanes {
@@ -175,6 +189,8 @@ extension ImageDecoder {
         switch (photometric, sampleCount, bitCount) {
         case (0, 1, 1), (0, 1, 2), (0, 1, 4), (0, 1, 8), (1, 1, 1), (1, 1, 2), (1, 1, 4), (1, 1, 8):
             layout = .gray(bits: bitCount, inverted: photometric == 0, stride: 1)
+        case (0, 1, 32) where wideGray == .float32, (1, 1, 16) where wideGray != nil, (1, 1, 32) where wideGray != nil:
+            layout = .grayWide(wideGray!)
         case (0, 1, 16), (1, 1, 16):
             layout = .gray16
         case (1, 2, 8) where firstExtra == 0 || firstExtra == 2:
@@ -361,6 +377,26 @@ extension ImageDecoder {
                     let value = levels[index] &* factor
                     levels[index] = inverted ? 255 - value : value
                 }
+            }
+            return Image(width: width, height: height, color: .gray, pixels: levels).converted(to: options.color)
+        case let .grayWide(kind):
+            // PIL's `convert('L')` (and `'RGB'`) of modes `I` and `F`: clipped to 0…255; floats
+            // truncated toward zero, NaN to 0.
+            let levels = [UInt8](unsafeUninitializedCapacity: pixelCount) { output, initialized in
+                rows.withUnsafeBytes { raw in
+                    for index in 0..<pixelCount {
+                        switch kind {
+                        case .signed16:
+                            output[index] = UInt8(clamping: raw.load(fromByteOffset: 2 * index, as: Int16.self))
+                        case .int32:
+                            output[index] = UInt8(clamping: raw.load(fromByteOffset: 4 * index, as: Int32.self))
+                        case .float32:
+                            let value = raw.load(fromByteOffset: 4 * index, as: Float.self)
+                            output[index] = value >= 255 ? 255 : value > 0 ? UInt8(value) : 0
+                        }
+                    }
+                }
+                initialized = pixelCount
             }
             return Image(width: width, height: height, color: .gray, pixels: levels).converted(to: options.color)
         case .gray16:

@@ -18,7 +18,7 @@ import Testing
             // The same 80×60 photo stored losslessly four ways, two other images, and four bad files.
             let files = ["images/rgb.tif": "a.tif", "images/rgb24.bmp": "b.bmp", "images/lossless.webp": "c.webp",
                          "images/rgb_lzw.tif": "d.tiff", "images/palette.gif": "e.gif", "images/gray16.tif": "f.tif",
-                         "broken/truncated.gif": "x.gif", "broken/huge.tif": "y.tif", "broken/float.tif": "z.tif",
+                         "broken/truncated.gif": "x.gif", "broken/huge.tif": "y.tif", "broken/float64.tif": "z.tif",
                          "broken/truncated.webp": "w.webp"]
             for (source, name) in files {
                 try FileManager.default.copyItem(atPath: Self.formats + "/" + source, toPath: input + "/" + name)
