@@ -40,7 +40,7 @@ public enum SixteenBitReduction: String, Sendable, Hashable, Codable, CaseIterab
     /// clipped, `min(v, 255)`, by `convert('L')` and `convert('RGB')` alike, so a gray scan whose
     /// values use the 16-bit range comes out nearly white.
     case pil
-    /// Every 16-bit sample, gray or colour, mapped linearly from 0…65535 onto 0…255 and rounded
+    /// Every unsigned 16-bit sample, gray or colour, mapped linearly from 0…65535 onto 0…255 and rounded
     /// to nearest: `round(v · 255 / 65535)`, computed exactly as `(v + 128) / 257` in integers
     /// (`v / 257` is never halfway between two integers, so there are no ties).
     case scale
@@ -76,9 +76,9 @@ public enum ReductionTarget: Sendable, Hashable {
 ///
 /// The format is recognised from the file's leading bytes, never from its extension. JPEG goes
 /// through TurboJPEG (errors are return values, never `longjmp`), PNG through libpng's simplified
-/// `png_image` API, WebP through libwebp's animation decoder (as Pillow), TIFF through libtiff
-/// opened from memory, GIF (the first frame) through giflib, and BMP through graft's own small
-/// decoder. Every failure is a thrown `ImageError` naming the file and the reason.
+/// `png_image` API, WebP through libwebp (the first frame of an animation through its animation
+/// decoder, as Pillow reads every WebP), TIFF through libtiff opened from memory, GIF (the first
+/// frame) through giflib, and BMP through graft's own small decoder. Every failure is a thrown `ImageError` naming the file and the reason.
 ///
 /// An `ImageDecoder` keeps a TurboJPEG handle and scratch memory between calls, so it is not
 /// `Sendable`: give each worker thread its own decoder. Separate decoders run concurrently.
