@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages graft builds against, when any is missing. Safe to run again.
-# r-cran-proc (R's pROC) is not needed to build or test graft: the metrics reference scripts
+# Usage: Tools/install-deps.sh [--references]. With --references it also installs r-cran-proc (R's
+# pROC), which building and testing graft do not need: only the metrics reference scripts
 # (Tools/fixtures/auc_reference.R, Tools/fixtures/metrics/make-reference.R) run it.
 set -euo pipefail
-packages=(libhdf5-dev hdf5-tools libprotobuf-c-dev protobuf-c-compiler libopenblas-dev libdnnl-dev libturbojpeg0-dev libpng-dev pkg-config openjdk-17-jre-headless r-cran-proc)
+packages=(libhdf5-dev hdf5-tools libprotobuf-c-dev protobuf-c-compiler libopenblas-dev libdnnl-dev libturbojpeg0-dev libpng-dev libwebp-dev libtiff-dev libgif-dev pkg-config openjdk-17-jre-headless)
+# --references: also what the reference scripts need (R's pROC), which make demo and make test do not.
+[ "${1:-}" != "--references" ] || packages+=(r-cran-proc)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -44,7 +44,7 @@ public enum ExtractionError: GraftError, Equatable {
         case let .unreadableInput(path, reason):
             "cannot read the input '\(path)': \(reason)"
         case let .emptyInput(path):
-            "the input '\(path)' names no images (.jpg, .jpeg, .png, .bmp or .gif files, or list lines)"
+            "the input '\(path)' names no images (.jpg, .jpeg, .png, .bmp, .gif, .webp, .tif or .tiff files, or list lines)"
         case let .unknownClass(name, id, classes):
             "'\(id)' has the label '\(name)', which is not in the class list [\(classes.joined(separator: ","))]"
         case let .duplicateInput(id):

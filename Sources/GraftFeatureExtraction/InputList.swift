@@ -28,9 +28,11 @@ public struct InputList: Sendable {
     public var items: [InputItem]
     public var classes: [String]
 
-    /// The extensions an image file in a folder or tar stream must have (case-insensitive), as
-    /// Keras's `image_dataset_from_directory` filters them.
-    public static let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "bmp", "gif"]
+    /// The extensions an image file in a folder or tar stream must have (case-insensitive):
+    /// those Keras's `image_dataset_from_directory` keeps (`.jpg`, `.jpeg`, `.png`, `.bmp`,
+    /// `.gif`) and the WebP and TIFF ones, which Keras skips but graft decodes. The extension
+    /// only picks the files; the format is then recognised from the content.
+    public static let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff"]
 
     /// SHA-256 of the list as resolved: one line per item, `id` then a space and the class
     /// name for labelled items, each ending in a newline.

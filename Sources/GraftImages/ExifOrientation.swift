@@ -1,7 +1,9 @@
 /// The Exif orientation tag (0x0112): how the stored pixels must be turned for display.
 ///
-/// graft reads it only from a JPEG's APP1 `Exif` segment, and applies it only when asked
-/// (`DecodingOptions.appliesExifOrientation`), as OpenCV's `imread` does; Keras and PIL ignore it.
+/// graft reads it from a JPEG's APP1 `Exif` segment and applies it only when asked
+/// (`DecodingOptions.appliesExifOrientation`), as OpenCV's `imread` does; Keras and PIL ignore it
+/// in JPEGs. A TIFF's Orientation tag (the same values) is always applied, because Pillow's TIFF
+/// reader applies it.
 public enum ExifOrientation: Int, Sendable, Hashable, CaseIterable {
     /// Stored as displayed.
     case normal = 1

@@ -15,17 +15,43 @@ public struct DecodingOptions: Sendable, Hashable {
     public var reductionTarget: ReductionTarget?
     /// Files that declare more pixels than this are refused before any pixel memory is allocated.
     public var maximumPixelCount: Int
+    /// How 16-bit samples (PNG, TIFF) become 8-bit ones: PIL's way by default.
+    public var sixteenBitReduction: SixteenBitReduction
 
     /// The default cap on decoded pixels: 100 megapixels.
     public static let defaultMaximumPixelCount = 100_000_000
 
     public init(color: ColorMode = .rgb, appliesExifOrientation: Bool = false,
                 reductionTarget: ReductionTarget? = nil,
-                maximumPixelCount: Int = DecodingOptions.defaultMaximumPixelCount) {
+                maximumPixelCount: Int = DecodingOptions.defaultMaximumPixelCount,
+                sixteenBitReduction: SixteenBitReduction = .pil) {
         self.color = color
         self.appliesExifOrientation = appliesExifOrientation
         self.reductionTarget = reductionTarget
         self.maximumPixelCount = maximumPixelCount
+        self.sixteenBitReduction = sixteenBitReduction
+    }
+}
+
+/// How a 16-bit sample becomes an 8-bit one.
+public enum SixteenBitReduction: String, Sendable, Hashable, Codable, CaseIterable {
+    /// PIL's reduction, for parity with Keras's `load_img`: colour samples (16-bit RGB and RGBA,
+    /// PIL's `RGB;16B`) keep their high byte, `v >> 8`; gray samples (PIL's mode `I;16`) are
+    /// clipped, `min(v, 255)`, by `convert('L')` and `convert('RGB')` alike, so a gray scan whose
+    /// values use the 16-bit range comes out nearly white.
+    case pil
+    /// Every unsigned 16-bit sample, gray or colour, mapped linearly from 0…65535 onto 0…255 and rounded
+    /// to nearest: `round(v · 255 / 65535)`, computed exactly as `(v + 128) / 257` in integers
+    /// (`v / 257` is never halfway between two integers, so there are no ties).
+    case scale
+
+    /// The 8-bit value of the 16-bit sample `value`, from a gray (`isColor` false) or colour image.
+    @inline(__always)
+    func reduce(_ value: UInt16, isColor: Bool) -> UInt8 {
+        switch self {
+        case .pil: isColor ? UInt8(truncatingIfNeeded: value >> 8) : UInt8(clamping: value)
+        case .scale: UInt8(truncatingIfNeeded: (UInt32(value) + 128) / 257)
+        }
     }
 }
 
@@ -45,11 +71,14 @@ public enum ReductionTarget: Sendable, Hashable {
     }
 }
 
-/// Decodes JPEG and PNG files into 8-bit `Image`s the way PIL (and so Keras's `load_img`) does.
+/// Decodes JPEG, PNG, WebP, TIFF, BMP and GIF files into 8-bit `Image`s the way PIL (and so
+/// Keras's `load_img`) does.
 ///
 /// The format is recognised from the file's leading bytes, never from its extension. JPEG goes
 /// through TurboJPEG (errors are return values, never `longjmp`), PNG through libpng's simplified
-/// `png_image` API. Every failure is a thrown `ImageError` naming the file and the reason.
+/// `png_image` API, WebP through libwebp (the first frame of an animation through its animation
+/// decoder, as Pillow reads every WebP), TIFF through libtiff opened from memory, GIF (the first
+/// frame) through giflib, and BMP through graft's own small decoder. Every failure is a thrown `ImageError` naming the file and the reason.
 ///
 /// An `ImageDecoder` keeps a TurboJPEG handle and scratch memory between calls, so it is not
 /// `Sendable`: give each worker thread its own decoder. Separate decoders run concurrently.
@@ -88,6 +117,10 @@ public final class ImageDecoder {
         switch ImageFormat(signatureOf: bytes) {
         case .jpeg: return try decodeJPEG(bytes, path: path, options: options)
         case .png: return try decodePNG(bytes, path: path, options: options)
+        case .webp: return try decodeWebP(bytes, path: path, options: options)
+        case .tiff: return try decodeTIFF(bytes, path: path, options: options)
+        case .bmp: return try decodeBMP(bytes, path: path, options: options)
+        case .gif: return try decodeGIF(bytes, path: path, options: options)
         case nil: throw .unrecognizedFormat(path: path, leadingBytes: Array(bytes.prefix(8)))
         }
     }

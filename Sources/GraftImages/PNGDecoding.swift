@@ -91,16 +91,14 @@ extension ImageDecoder {
             wideScratch.withUnsafeBufferPointer { wide in
                 samples.withUnsafeMutableBufferPointer { narrow in
                     let count = pixelCount * sourceChannels
-                    if hasColor {
-                        for index in 0..<count { narrow[index] = UInt8(truncatingIfNeeded: wide[index] >> 8) }
-                    } else {
-                        for index in 0..<count { narrow[index] = UInt8(clamping: wide[index]) }
-                    }
+                    let reduction = options.sixteenBitReduction
+                    for index in 0..<count { narrow[index] = reduction.reduce(wide[index], isColor: hasColor) }
                 }
             }
         } else {
             read.release()
-            try readSixteenBitWithAlpha(bytes, path: path, channels: sourceChannels, pixelCount: pixelCount, into: &samples)
+            try readSixteenBitWithAlpha(bytes, path: path, channels: sourceChannels, pixelCount: pixelCount,
+                                        reduction: options.sixteenBitReduction, into: &samples)
         }
 
         if !hasAlpha && sourceColor == options.color {
@@ -146,9 +144,21 @@ extension ImageDecoder {
     /// to an interval; the high byte of `v` is exact whenever the intersection of the two lies in
     /// one 256-wide bin, which includes every opaque pixel. Otherwise (nearly transparent pixels)
     /// the middle of the intersection is taken, at most one level from PIL's value.
+    ///
+    /// With `SixteenBitReduction.scale` the second read alone is the answer: libpng's
+    /// `(v·255 + 32895) >> 16` equals `(v + 128) / 257` for every 16-bit `v` (checked
+    /// exhaustively), and gray+alpha files, like gray ones, are scaled rather than clipped.
     private func readSixteenBitWithAlpha(_ bytes: UnsafeRawBufferPointer, path: String, channels: Int,
-                                         pixelCount: Int, into samples: inout [UInt8]) throws(ImageError) {
+                                         pixelCount: Int, reduction: SixteenBitReduction,
+                                         into samples: inout [UInt8]) throws(ImageError) {
         let count = pixelCount * channels
+        if reduction == .scale {
+            let scaled = try beginPNGRead(bytes, path: path)
+            scaled.image.pointee.format = scaled.image.pointee.format & (PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA)
+            scaled.image.pointee.flags |= graft_PNG_IMAGE_FLAG_16BIT_sRGB()
+            try finishPNGRead(scaled, into: &samples, path: path)
+            return
+        }
         let linear = try beginPNGRead(bytes, path: path)
         linear.image.pointee.format = linear.image.pointee.format & (PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA) | PNG_FORMAT_FLAG_LINEAR
         if wideScratch.count < count { wideScratch = [UInt16](repeating: 0, count: count) }

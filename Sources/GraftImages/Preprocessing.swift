@@ -87,12 +87,18 @@ public struct Preprocessing: Sendable, Hashable {
     public var exifOrientation: Bool?
     /// Whether JPEGs may be decoded at a reduced DCT scale (default false: it changes pixels).
     public var fastDecode: Bool?
+    /// How 16-bit PNG and TIFF samples become 8-bit ones (default `pil`, PIL's reduction).
+    ///
+    /// The effective record carries this member only when it is `scale`: with the default it is
+    /// left out, so records, and the feature caches that store them, stay byte-identical to those
+    /// written before the member existed, and such caches can still be resumed and merged.
+    public var depth16: SixteenBitReduction?
 
     public init(preset: PreprocessingPreset? = nil, height: Int? = nil, width: Int? = nil, color: ColorMode? = nil,
                 resize: ResizeMode? = nil, shorterSide: Int? = nil, interpolation: Interpolation? = nil,
                 channelOrder: ChannelOrder? = nil, divisor: Double? = nil, mean: [Double]? = nil,
                 std: [Double]? = nil, scale: Double? = nil, layout: TensorLayout? = nil,
-                exifOrientation: Bool? = nil, fastDecode: Bool? = nil) {
+                exifOrientation: Bool? = nil, fastDecode: Bool? = nil, depth16: SixteenBitReduction? = nil) {
         self.preset = preset
         self.height = height
         self.width = width
@@ -108,6 +114,7 @@ public struct Preprocessing: Sendable, Hashable {
         self.layout = layout
         self.exifOrientation = exifOrientation
         self.fastDecode = fastDecode
+        self.depth16 = depth16
     }
 
     /// Whether nothing is set (a model that records `{}`).
@@ -142,6 +149,7 @@ public struct Preprocessing: Sendable, Hashable {
         result.layout = overrides.layout ?? result.layout
         result.exifOrientation = overrides.exifOrientation ?? result.exifOrientation
         result.fastDecode = overrides.fastDecode ?? result.fastDecode
+        result.depth16 = overrides.depth16 ?? result.depth16
         return result
     }
 
@@ -205,6 +213,7 @@ public struct Preprocessing: Sendable, Hashable {
         result.interpolation = interpolation ?? .nearest
         result.exifOrientation = exifOrientation ?? false
         result.fastDecode = fastDecode ?? false
+        result.depth16 = depth16 == .scale ? .scale : nil
 
         let defaults = preset.defaults
         let order = channelOrder ?? defaults.channelOrder

@@ -9,6 +9,7 @@ extension Preprocessing: Codable {
         case channelOrder = "channel_order"
         case exifOrientation = "exif_orientation"
         case fastDecode = "fast_decode"
+        case depth16 = "depth_16"
     }
 
     private struct AnyKey: CodingKey {
@@ -46,6 +47,7 @@ extension Preprocessing: Codable {
         layout = try container.decodeIfPresent(TensorLayout.self, forKey: .layout)
         exifOrientation = try container.decodeIfPresent(Bool.self, forKey: .exifOrientation)
         fastDecode = try container.decodeIfPresent(Bool.self, forKey: .fastDecode)
+        depth16 = try container.decodeIfPresent(SixteenBitReduction.self, forKey: .depth16)
     }
 
     private static func decodeList(_ container: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> [Double]? {
@@ -69,6 +71,7 @@ extension Preprocessing: Codable {
         try container.encodeIfPresent(layout, forKey: .layout)
         try container.encodeIfPresent(exifOrientation, forKey: .exifOrientation)
         try container.encodeIfPresent(fastDecode, forKey: .fastDecode)
+        try container.encodeIfPresent(depth16, forKey: .depth16)
     }
 
     /// Reads a preprocessing object from JSON text or bytes, throwing `invalidRecord` with the

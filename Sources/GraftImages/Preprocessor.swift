@@ -72,7 +72,7 @@ public final class Preprocessor {
             color: color, appliesExifOrientation: preprocessing.exifOrientation ?? false,
             reductionTarget: preprocessing.fastDecode == true
                 ? (resize == .crop ? .shorterSide(shorterSide) : .size(width: width, height: height)) : nil,
-            maximumPixelCount: maximumPixelCount)
+            maximumPixelCount: maximumPixelCount, sixteenBitReduction: preprocessing.depth16 ?? .pil)
         sourceChannel = (0..<channels).map { order == .bgr && channels == 3 ? 2 - $0 : $0 }
         var table = [Float](repeating: 0, count: channels * 256)
         for channel in 0..<channels {

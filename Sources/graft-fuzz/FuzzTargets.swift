@@ -39,7 +39,7 @@ enum FuzzTarget: String, CaseIterable {
     case kerasHDF5 = "keras-h5"
     /// A `.keras` zip archive (`config.json`, `model.weights.h5`).
     case kerasArchive = "keras-zip"
-    /// A JPEG or PNG image, decoded as `graft features` decodes it.
+    /// An image (JPEG, PNG, WebP, TIFF, BMP or GIF), decoded as `graft features` decodes it.
     case image
     /// A tar stream as `graft features --tar` reads it.
     case tar

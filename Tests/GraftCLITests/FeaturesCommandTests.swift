@@ -76,6 +76,30 @@ import Glibc
         #expect(try Data(contentsOf: URL(fileURLWithPath: cache)) == before)
     }
 
+    /// `--depth-16 scale` changes pixels, so an existing cache made without it is refused; the
+    /// default, spelt out or not, resumes it (the record leaves `depth_16` out when it is `pil`).
+    @Test func depth16IsPartOfTheCachedPreprocessing() throws {
+        let folder = try TemporaryFolder()
+        let cache = folder.path("c.h5")
+        let images = FeaturesCommand.fixtures + "/images"
+        #expect(try GraftBinary.run(["features", FeaturesCommand.model, images, "-o", cache, "--preprocess", "keras-tf"]).status == 0)
+        let spelt = try GraftBinary.run(["features", FeaturesCommand.model, images, "-o", cache, "--preprocess", "keras-tf",
+                                         "--depth-16", "pil"])
+        #expect(spelt.status == 0, "\(spelt.standardError)")
+        #expect(spelt.standardError.contains("skipped 6 already cached"), "\(spelt.standardError)")
+        let scaled = try GraftBinary.run(["features", FeaturesCommand.model, images, "-o", cache, "--preprocess", "keras-tf",
+                                          "--depth-16", "scale"])
+        #expect(scaled.status == 65)
+        #expect(scaled.standardError.contains(#""depth_16":"scale""#), "\(scaled.standardError)")
+        let wrong = try GraftBinary.run(["features", FeaturesCommand.model, images, "-o", cache, "--depth-16", "stretch"])
+        #expect(wrong.status == 64)
+        #expect(wrong.standardError.contains("--depth-16"), "\(wrong.standardError)")
+        let preprocess = try GraftBinary.run(["preprocess", FeaturesCommand.model, images + "/china/china0.jpg",
+                                              "-o", folder.path("x.npy"), "--preprocess", "keras-tf", "--depth-16", "scale", "--json"])
+        #expect(preprocess.status == 0, "\(preprocess.standardError)")
+        #expect(preprocess.standardOutput.contains(#""depth_16":"scale""#))
+    }
+
     @Test func listOnStandardInputAndTarStreamGiveTheSameRows() throws {
         let folder = try TemporaryFolder()
         let list = "china/china0.jpg china\nflower/flower1.png flower\n"

@@ -37,6 +37,10 @@ import Testing
         ["convert", "\(hostile)/huge-member.keras", "-o", "OUT"],
         ["cache", "info", "Tests/Fuzz/Regressions/cache/cache-crash-293f27ee1d7b851c0ec0192c08a62c0ab05ff83a"],
         ["preprocess", "Samples/tiny-cnn.graft", "Tests/GraftImagesTests/Fixtures/broken/huge.png", "-o", "OUT", "--preprocess", "none"],
+        ["preprocess", "Samples/tiny-cnn.graft", "Tests/GraftImagesTests/Fixtures/formats/broken/huge.tif", "-o", "OUT", "--preprocess", "none"],
+        ["preprocess", "Samples/tiny-cnn.graft", "Tests/GraftImagesTests/Fixtures/formats/broken/huge.webp", "-o", "OUT", "--preprocess", "none"],
+        ["preprocess", "Samples/tiny-cnn.graft", "Tests/GraftImagesTests/Fixtures/formats/broken/huge.gif", "-o", "OUT", "--preprocess", "none"],
+        ["preprocess", "Samples/tiny-cnn.graft", "Tests/GraftImagesTests/Fixtures/formats/broken/huge.bmp", "-o", "OUT", "--preprocess", "none"],
     ])
     func aHostileFileFailsFastWithinAGigabyte(arguments: [String]) throws {
         let folder = try TemporaryFolder()

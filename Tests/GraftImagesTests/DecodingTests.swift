@@ -106,11 +106,11 @@ import Testing
             try ImageDecoder.decode(fileAt: text)
         }
         #expect(ImageError.unrecognizedFormat(path: text, leadingBytes: Array("hello, t".utf8)).description
-                == "'\(text)' is neither a JPEG nor a PNG image (it starts with the text \"hello, t\")")
+                == "'\(text)' is not a JPEG, PNG, WebP, TIFF, BMP or GIF image (it starts with the text \"hello, t\")")
         // Fuzzing finding: "\r\n" (one Character in Swift) among the quoted bytes gave a
         // two-line message (reproducer in Tests/Fuzz/Regressions/image).
         let crlf = ImageError.unrecognizedFormat(path: text, leadingBytes: Array("SpPnNW\r\n".utf8)).description
-        #expect(crlf == "'\(text)' is neither a JPEG nor a PNG image (it starts with the text \"SpPnNW\\r\\n\")")
+        #expect(crlf == "'\(text)' is not a JPEG, PNG, WebP, TIFF, BMP or GIF image (it starts with the text \"SpPnNW\\r\\n\")")
         let huge = Fixtures.path("broken/huge.png")
         #expect(throws: ImageError.tooLarge(path: huge, width: 100_000, height: 100_000, maximumPixelCount: 100_000_000)) {
             try ImageDecoder.decode(fileAt: huge)

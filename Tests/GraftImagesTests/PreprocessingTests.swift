@@ -68,6 +68,38 @@ import GraftTensors
         #expect(try reread.resolved(for: nhwc224) == effective)
     }
 
+    /// `depth_16`: recorded only when it is `scale`, so records made with the default stay
+    /// byte-identical to those written before the member existed (and old caches resume).
+    @Test func depth16IsRecordedOnlyWhenItChangesPixels() throws {
+        let plain = try Preprocessing(preset: .kerasCaffe).resolved(for: nhwc224)
+        let explicitDefault = try Preprocessing(json: Data(#"{"preset": "keras-caffe", "depth_16": "pil"}"#.utf8))
+        #expect(explicitDefault.depth16 == .pil)
+        #expect(try explicitDefault.resolved(for: nhwc224) == plain)
+        #expect(!plain.jsonText().contains("depth_16"))
+
+        let scaled = try Preprocessing(preset: .kerasCaffe).overridden(by: Preprocessing(depth16: .scale)).resolved(for: nhwc224)
+        #expect(scaled.isComplete)
+        #expect(scaled.jsonText().contains(#""depth_16":"scale""#))
+        #expect(try Preprocessing(json: Data(scaled.jsonText().utf8)) == scaled)
+        #expect(throws: PreprocessingError.self) {
+            try Preprocessing(json: Data(#"{"depth_16": "stretch"}"#.utf8))
+        }
+    }
+
+    /// The preprocessor decodes with the recorded reduction: a 16-bit gray TIFF through the
+    /// `none` preset gives PIL's clipped values by default and the scaled ones with `scale`.
+    @Test func thePreprocessorAppliesDepth16() throws {
+        let geometry = ModelInputGeometry(height: 60, width: 80, channels: 1, layout: .nhwc)
+        let path = FormatFixtures.path("images/gray16.tif")
+        let entry = try #require(FormatFixtures.manifest.decoded.first { $0.file == "images/gray16.tif" })
+        for (reduction, reference) in [(SixteenBitReduction.pil, entry.gray!), (.scale, entry.scale_gray!)] {
+            let effective = try Preprocessing(preset: .rawPixels, depth16: reduction).resolved(for: geometry)
+            let tensor = try Preprocessor(effective).tensor(forImageAt: path)
+            let expected = try FormatFixtures.bytes(reference)
+            #expect(tensor.scalars == expected.bytes.map(Float.init), "\(reduction)")
+        }
+    }
+
     @Test func cropDefaultsToTheShorterSide256For224() throws {
         let effective = try Preprocessing(preset: .kerasTorch, resize: .crop).resolved(for: nhwc224)
         #expect(effective.shorterSide == 256)
@@ -106,7 +138,7 @@ import GraftTensors
         }
         #expect(throws: PreprocessingError.self) { try Preprocessing(preset: .rawPixels, resize: .crop, shorterSide: 200).resolved(for: nhwc224) }
         #expect(throws: PreprocessingError.self) { try Preprocessing(preset: .rawPixels, std: [1, 0, 1]).resolved(for: nhwc224) }
-        #expect(throws: PreprocessingError.invalidRecord(reason: "unknown member 'interpolaton' (known: channel_order, color, divisor, exif_orientation, fast_decode, interpolation, layout, mean, preset, resize, scale, shorter_side, size, std)")) {
+        #expect(throws: PreprocessingError.invalidRecord(reason: "unknown member 'interpolaton' (known: channel_order, color, depth_16, divisor, exif_orientation, fast_decode, interpolation, layout, mean, preset, resize, scale, shorter_side, size, std)")) {
             try Preprocessing(json: Data(#"{"preset": "none", "interpolaton": "bilinear"}"#.utf8))
         }
         #expect(throws: PreprocessingError.self) { try Preprocessing(json: Data(#"{"preset": "lanczos"}"#.utf8)) }

@@ -47,7 +47,8 @@ for target in "${targets[@]}"; do
         fi
     fi
     # Run until the time or execution budget is spent. A crash, timeout or leak whose
-    # innermost non-sanitizer frame is inside libhdf5 is a finding in the C library (listed in
+    # innermost non-sanitizer frame is inside libhdf5, libtiff, giflib or libwebp is a finding in
+    # the C library (listed in
     # Tests/Fuzz/Findings/README.md): keep its reproducer and go on fuzzing. Anything else is
     # graft's and fails the run.
     runs=0; library_findings=0; result=clean
@@ -77,17 +78,17 @@ for target in "${targets[@]}"; do
         innermost=$(sed -n '/ERROR\|ALARM\|Fatal error/,$p' "$log" | grep -E '^ +#[0-9]+ ' \
             | grep -v -E 'asan|sanitizer|compiler-rt|libFuzzer|fuzzer::|libc\.so|libswiftCore|swift_|graft_fuzz|graft-fuzz' | head -1)
         artifact=$(grep -o "Test unit written to [^ ]*" "$log" | tail -1 | sed 's/Test unit written to //')
-        if [[ "$innermost" == *libhdf5* ]] && [ -n "$artifact" ]; then
+        if [[ "$innermost" =~ libhdf5|libtiff|libgif|libwebp ]] && [ -n "$artifact" ]; then
             library_findings=$(( library_findings + 1 ))
-            echo "$target: libhdf5 finding, reproducer $artifact" >&2
-            [ $done_now -gt 0 ] || { result="FAILED: libhdf5 findings keep the fuzzer from running"; status=1; break; }
+            echo "$target: C library finding ($(grep -o -m1 -E 'libhdf5|libtiff|libgif|libwebp' <<<"$innermost")), reproducer $artifact" >&2
+            [ $done_now -gt 0 ] || { result="FAILED: C library findings keep the fuzzer from running"; status=1; break; }
             continue
         fi
         result="FAILED (exit $code): $(grep -m1 -E 'ERROR|error:|Fatal|deadly|timeout|leak|out-of-memory|malloc' "$log" | cut -c1-120); see $log"
         status=1
         break
     done
-    [ $library_findings -eq 0 ] || result="$result ($library_findings libhdf5 finding(s), reproducers in .build-fuzz/artifacts)"
+    [ $library_findings -eq 0 ] || result="$result ($library_findings C library finding(s), reproducers in .build-fuzz/artifacts)"
     printf '%-11s %10s %8s  %s\n' "$target" "$runs" "$(( $(date +%s) - start ))" "$result"
 done
 exit $status

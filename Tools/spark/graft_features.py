@@ -48,7 +48,8 @@ import tempfile
 import time
 import uuid
 
-IMAGE_EXTENSIONS = {"jpg", "jpeg", "png", "bmp", "gif"}
+# The same as graft's InputList.imageExtensions: the driver must list a folder as graft does.
+IMAGE_EXTENSIONS = {"jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff"}
 PART_PREFIX = "part-"
 TEMPORARY_PREFIX = ".part-"
 MANIFEST = "_manifest.json"

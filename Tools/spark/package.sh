@@ -7,7 +7,7 @@
 # Foundation statically (--static-swift-stdlib), and `lib/` with every shared library it needs
 # except glibc's and the C++ runtime (libstdc++, libgcc_s): HDF5 and what Debian's HDF5 pulls in
 # (libsz/libaec, libcurl and its TLS, Kerberos and LDAP stack, zlib), OpenBLAS with libgfortran
-# and libquadmath, TurboJPEG, libpng, protobuf-c. The binary's RUNPATH is $ORIGIN/lib and each
+# and libquadmath, TurboJPEG, libpng, libwebp, libtiff (and its codecs), giflib, protobuf-c. The binary's RUNPATH is $ORIGIN/lib and each
 # bundled library's is $ORIGIN, so the folder works wherever it is unpacked.
 #
 # Then it checks the bundle, and fails if any check fails:

@@ -12,7 +12,9 @@ struct Features: ParsableCommand {
         discussion: """
             INPUT is a folder (each subfolder a class, as Keras's image_dataset_from_directory reads \
             it), a list file of 'path label' or 'path' lines ('-' for standard input), or, with \
-            --tar -, a tar stream on standard input. Running the same command on an existing cache \
+            --tar -, a tar stream on standard input. Images are JPEG, PNG, WebP, TIFF, BMP or GIF, \
+            recognised by content (folders and tar streams pick .jpg .jpeg .png .bmp .gif .webp .tif \
+            .tiff files). Running the same command on an existing cache \
             resumes it: images already there are skipped, failed ones are retried. A cache made with \
             another model, layers, pool or preprocessing is refused.
             """)

@@ -40,6 +40,10 @@ struct PreprocessingOptions: ParsableArguments {
     @Flag(name: .customLong("fast-decode"), help: "Decode large JPEGs at a reduced DCT scale (changes pixels).")
     var fastDecode = false
 
+    @Option(name: .customLong("depth-16"),
+            help: "16-bit PNG/TIFF samples: pil (default, as Keras load_img: gray clipped at 255, colour keeps the high byte) or scale (0-65535 onto 0-255, rounded).")
+    var depth16: String?
+
     @Option(name: .customLong("max-pixels"),
             help: "Refuse images declaring more pixels than this, before decoding them (default 100000000; raise it for giant scans).")
     var maximumPixelCount: Int = DecodingOptions.defaultMaximumPixelCount
@@ -75,6 +79,7 @@ struct PreprocessingOptions: ParsableArguments {
         result.scale = scale
         if exifOrientation { result.exifOrientation = true }
         if fastDecode { result.fastDecode = true }
+        result.depth16 = try parse(depth16, as: SixteenBitReduction.self, name: "--depth-16")
         return result
     }
 
@@ -137,7 +142,7 @@ struct Preprocess: ParsableCommand {
     @Argument(help: "The .graft model whose input the tensor is for.")
     var model: String
 
-    @Argument(help: "A JPEG or PNG image (recognised by content, not extension).")
+    @Argument(help: "A JPEG, PNG, WebP, TIFF, BMP or GIF image (recognised by content, not extension).")
     var image: String
 
     @Option(name: .shortAndLong, help: "The .npy file to write (float32).")
