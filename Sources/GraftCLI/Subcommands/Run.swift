@@ -74,6 +74,8 @@ struct Run: ParsableCommand {
         do {
             return try body()
         } catch let error as RuntimeError {
+            // A usage error (a precision this CPU lacks) is about the command, not the model.
+            if error.exitStatus == .usage { throw error }
             throw ModelRunError(model: model, underlying: error)
         }
     }
