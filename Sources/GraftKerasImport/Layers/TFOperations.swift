@@ -196,7 +196,9 @@ enum TFOperations {
         case .reshape:
             guard let shape = arguments.keyword("shape")?.integerArray, !shape.isEmpty else { return "has no constant integer 'shape'" }
             guard shape[0] == -1 else { return "fixes the batch axis (shape \(shape) does not start with -1)" }
-            guard shape.dropFirst().allSatisfy({ $0 >= 1 }) else { return "has shape \(shape): only the batch axis may be -1" }
+            guard shape.dropFirst().allSatisfy({ $0 >= 1 && $0 <= ModelConfigurationParser.maximumDimension }) else {
+                return "has shape \(quoted(shape.description)): only the batch axis may be -1, others from 1 to \(ModelConfigurationParser.maximumDimension)"
+            }
             return nil
         case .transpose:
             guard let permutation = arguments.keyword("perm")?.integerArray else { return "has no constant 'perm' (the default reverses the batch axis)" }
@@ -223,7 +225,8 @@ enum TFOperations {
             let format = arguments.keyword("data_format")?.stringValue ?? "NHWC"
             return ["NHWC", "N..C", "NCHW", "NC..", "NWC", "NCW"].contains(format) ? nil : "has data_format \(quoted(format))"
         case .resize:
-            guard let size = arguments.keyword("size")?.integerArray, size.count == 2, size.allSatisfy({ $0 >= 1 }) else {
+            guard let size = arguments.keyword("size")?.integerArray, size.count == 2,
+                  size.allSatisfy({ $0 >= 1 && $0 <= ModelConfigurationParser.maximumDimension }) else {
                 return "has no constant 'size' [height, width]"
             }
             let method = arguments.keyword("method")?.stringValue ?? "bilinear"
@@ -364,18 +367,31 @@ extension GraphBuilder {
         return positive
     }
 
+    /// The product of sizes, `nil` when one is unknown; a product past 2^62 is refused rather
+    /// than allowed to overflow.
+    func tfProduct(_ sizes: some Sequence<Int?>, _ call: LayerCall) throws -> Int? {
+        var result = 1
+        for size in sizes {
+            guard let size else { return nil }
+            let (product, overflow) = result.multipliedReportingOverflow(by: size)
+            guard !overflow, product <= 1 << 62 else { throw unsupported(call, "has sizes whose product is too large") }
+            result = product
+        }
+        return result
+    }
+
     /// A Reshape to `target` (without the batch axis, `nil` for sizes not known here): known
     /// sizes are written out and at most one unknown one becomes -1.
     func tfReshape(_ name: String, _ input: Value, to target: [Int?], _ call: LayerCall) throws -> Value {
         var resolved = target
-        let total = product(input.shape.dropFirst())
+        let total = try tfProduct(input.shape.dropFirst(), call)
         if let unknown = target.firstIndex(where: { $0 == nil || $0 == -1 }) {
             guard target.filter({ $0 == nil || $0 == -1 }).count == 1 else {
                 throw unsupported(call, "reshapes \(describe(input.shape)) with more than one size unknown")
             }
-            let known = target.compactMap { $0 }.filter { $0 != -1 }.reduce(1, *)
+            let known = try tfProduct(target.filter { $0 != nil && $0 != -1 }, call) ?? 1
             resolved[unknown] = total.flatMap { known > 0 && $0 % known == 0 ? $0 / known : nil }
-        } else if let total, total != target.reduce(1, { $0 * $1! }) {
+        } else if let total, total != (try tfProduct(target, call)) {
             throw unsupported(call, "reshapes \(describe(input.shape)) to \(describe([nil] + target))")
         }
         let attribute = target.map { $0 == nil || $0 == -1 ? -1 : $0! }
@@ -500,7 +516,7 @@ extension GraphBuilder {
         for axis in 1..<rank {
             if !axes.contains(axis) { outputShape.append(input.shape[axis]) } else if keeps { outputShape.append(1) }
         }
-        let count = product(axes.map { input.shape[$0] })
+        let count = try tfProduct(axes.map { input.shape[$0] }, call)
         if kind == .sum, count == nil { throw unsupported(call, "sums over axes of unknown size") }
         let finalName = call.nodeName
         let poolName = kind == .sum ? finalName + "/mean" : finalName
@@ -524,7 +540,7 @@ extension GraphBuilder {
                 value = try emit(finalName + "/move", .transpose(permutation: permutation), [value], shape: permutation.map { input.shape[$0] },
                                  layout: .plain)
             }
-            let keptSize = product(kept.map { input.shape[$0] })
+            let keptSize = try tfProduct(kept.map { input.shape[$0] }, call)
             guard keptSize != nil || count != nil else { throw unsupported(call, "reduces a value of shape \(describe(input.shape)) with unknown sizes") }
             value = try emit(finalName + "/gather", .reshape(shape: [keptSize ?? -1, count ?? -1]), [value], shape: [nil, keptSize, count], layout: .ncw)
             let flatShape: [Int?] = [nil, keptSize]
