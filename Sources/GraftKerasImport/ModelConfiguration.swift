@@ -4,7 +4,8 @@ import GraftSupport
 ///
 /// Node indices are the ones the saved configuration uses: Keras renumbers each layer's calls to
 /// count only those inside the model being saved, so index `k` is entry `k` of the layer's
-/// `inbound_nodes` (and 0 for an input layer, which has none).
+/// `inbound_nodes` (and 0 for an input layer, which has none). tf.keras counts a nested model's
+/// calls from 1; `ModelConfigurationParser.renumberNestedModelCalls` moves them to this rule.
 struct TensorReference: Hashable, CustomStringConvertible {
     var layer: String
     var nodeIndex: Int
@@ -110,8 +111,51 @@ enum ModelConfigurationParser {
         }
         let inputs = try parseEndpoints(members["input_layers"], what: "input_layers", model: name, path: path)
         let outputs = try parseEndpoints(members["output_layers"], what: "output_layers", model: name, path: path)
-        return ModelSpecification(className: className, name: name, layers: layers, inputs: inputs, outputs: outputs,
-                                  implicitInputShapes: [:])
+        var model = ModelSpecification(className: className, name: name, layers: layers, inputs: inputs, outputs: outputs,
+                                       implicitInputShapes: [:])
+        renumberNestedModelCalls(&model)
+        return model
+    }
+
+    /// tf.keras (Keras 2 inside TensorFlow, and tf_keras) keeps, for a nested model built on an
+    /// Input, the node that links its own input to its output as node 0, leaves it out of
+    /// `inbound_nodes`, and numbers the model's calls from 1 in the references that read them;
+    /// Keras 1 and 3 number them from 0. The numbering shows in the references themselves: when
+    /// one reads call `n` of a nested model that lists only `n` calls, every reference to that
+    /// model counts from 1 and is moved down by one.
+    static func renumberNestedModelCalls(_ model: inout ModelSpecification) {
+        var shifted: Set<String> = []
+        for layer in model.layers where layer.nestedModel != nil && !layer.calls.isEmpty {
+            let name = layer.name
+            var highest = -1
+            for other in model.layers {
+                for index in other.calls.indices {
+                    for reference in other.tensorInputs(ofCall: index) where reference.layer == name {
+                        highest = max(highest, reference.nodeIndex)
+                    }
+                }
+            }
+            for reference in model.outputs where reference.layer == name { highest = max(highest, reference.nodeIndex) }
+            if highest == layer.calls.count { shifted.insert(name) }
+        }
+        guard !shifted.isEmpty else { return }
+        func moved(_ reference: TensorReference) -> TensorReference {
+            guard shifted.contains(reference.layer) else { return reference }
+            return TensorReference(layer: reference.layer, nodeIndex: reference.nodeIndex - 1, tensorIndex: reference.tensorIndex)
+        }
+        for layerIndex in model.layers.indices {
+            model.layers[layerIndex].calls = model.layers[layerIndex].calls.map { arguments in
+                arguments.map { if case let .tensor(reference) = $0 { .tensor(moved(reference)) } else { $0 } }
+            }
+            model.layers[layerIndex].keywordArguments = model.layers[layerIndex].keywordArguments.mapValues { keywords in
+                keywords.mapValues { value in
+                    guard let reference = tensorReference(value), shifted.contains(reference.layer) else { return value }
+                    let target = moved(reference)
+                    return .array([.string(target.layer), .integer(target.nodeIndex), .integer(target.tensorIndex)])
+                }
+            }
+        }
+        model.outputs = model.outputs.map(moved)
     }
 
     /// A Sequential model: Keras 1 stores a bare list of layers, Keras 2 and 3 `{"name", "layers"}`.

@@ -567,7 +567,8 @@ extension GraphBuilder {
     /// factor. The same size is an identity.
     func convertTFResize(_ call: LayerCall, _ arguments: TFArguments) throws -> Value {
         let input = try single(call)
-        guard input.rank == 4, input.layout == .nhwc else { throw unsupported(call, "resizes a value that is not an NHWC image") }
+        // TensorFlow reads any rank-4 value as NHWC; a value graft knows as NCHW is refused.
+        guard input.rank == 4, input.layout != .nchw else { throw unsupported(call, "resizes a value that is not an NHWC image") }
         let size = arguments.keyword("size")!.integerArray!
         guard let height = input.shape[1], let width = input.shape[2] else { throw unsupported(call, "resizes an image of unknown size") }
         guard size[0] % height == 0, size[1] % width == 0 else {
