@@ -20,7 +20,7 @@ enum Fixtures {
         "mish", "tfkeras-mish",
         "tfops-arithmetic", "tfops-arithmetic-json", "tfops-activations", "tfops-activations-json",
         "tfops-shapes", "tfops-shapes-json", "tfops-reductions", "tfops-reductions-json",
-        "tfkeras-nested-functional", "tfkeras-nested-functional-json",
+        "tfkeras-nested-functional", "tfkeras-nested-functional-json", "tfops-weightless",
     ]
 
     struct Case {

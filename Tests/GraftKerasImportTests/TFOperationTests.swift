@@ -8,7 +8,7 @@ import Testing
 /// Their numbers are checked against tf_keras by the `tfops-*` parity fixtures.
 @Suite struct TFOperationLayers {
     /// A one-layer Keras 2 model on an [N, 8, 8, 4] input whose layer calls `function` with the
-    /// inbound node `node` (Keras 2 JSON), converted without weights.
+    /// inbound node `node` (Keras 2 JSON), converted with a weights file that holds none.
     static func convert(function: String, node: String, className: String = "TFOpLambda") throws -> ImportedModel {
         let configuration = """
             {"class_name": "Functional", "config": {"name": "probe", "layers": [
@@ -21,7 +21,10 @@ import Testing
         let scratch = try TemporaryFolder()
         let file = scratch.path("arch.json")
         try configuration.write(toFile: file, atomically: true, encoding: .utf8)
-        let weights = Fixtures.folder.appendingPathComponent("keras3-weights-json/model.weights.h5").path
+        // A weights file of its own (tf_keras's, holding no weights): HDF5 refuses to open a file
+        // that another test holds open with other locking flags.
+        let weights = scratch.path("weights.h5")
+        try FileManager.default.copyItem(atPath: Fixtures.folder.appendingPathComponent("tfops-weightless/weights.h5").path, toPath: weights)
         return try KerasConverter.convert(modelAt: weights, architectureAt: file)
     }
 
