@@ -19,7 +19,12 @@ struct LayerCall {
     var layerPath: [String]
     var classPath: [String]
     var arguments: [CallArgument]
+    /// The values of the positional tensor arguments, in order.
     var inputs: [Value]
+    /// The keyword arguments of a `TFOpLambda` or `SlicingOpLambda` call (empty for others).
+    var keywords: [String: JSONValue] = [:]
+    /// The values of the keyword arguments that are tensors, by key.
+    var keywordInputs: [String: Value] = [:]
 
     var config: [String: JSONValue] { layer.config }
     var className: String { layer.className }
@@ -123,11 +128,14 @@ final class GraphBuilder {
                     remaining.append(item)
                     continue
                 }
-                let inputs = references.map { available[$0]! }
+                let keywordReferences = item.layer.keywordTensorInputs(ofCall: item.call)
+                let inputs = references.dropLast(keywordReferences.count).map { available[$0]! }
                 let nodeName = prefix + item.layer.name + (item.call == 0 ? "" : ":\(item.call)")
-                let call = LayerCall(layer: item.layer, nodeName: nodeName, layerPath: layerPath + [item.layer.name],
+                var call = LayerCall(layer: item.layer, nodeName: nodeName, layerPath: layerPath + [item.layer.name],
                                      classPath: classPath + [item.layer.className],
                                      arguments: item.layer.calls[item.call], inputs: inputs)
+                call.keywords = item.layer.keywordArguments[item.call] ?? [:]
+                for (key, reference) in keywordReferences { call.keywordInputs[key] = available[reference]! }
                 let outputs: [Value]
                 if let nested = item.layer.nestedModel {
                     outputs = try convert(model: nested, prefix: nodeName + "/", layerPath: call.layerPath,
@@ -208,6 +216,19 @@ final class GraphBuilder {
         nodes.append(Node(name: name, operation: operation, inputs: inputs.map(\.name), outputs: [name], outputShapes: [shape],
                           weights: weights))
         return Value(name: name, shape: shape, layout: layout)
+    }
+
+    /// Appends a node with several outputs (a Slice), the output at `kept` named like the node
+    /// and the others `<node>/piece<k>`; returns the kept output.
+    func emit(_ name: String, _ operation: Operation, _ inputs: [Value], pieceShapes: [[Int?]], kept: Int,
+              layout: Layout) throws -> Value {
+        let name = try claim(name)
+        var outputs: [String] = []
+        for index in pieceShapes.indices {
+            outputs.append(index == kept ? name : try claim(name + "/piece\(index)"))
+        }
+        nodes.append(Node(name: name, operation: operation, inputs: inputs.map(\.name), outputs: outputs, outputShapes: pieceShapes))
+        return Value(name: name, shape: pieceShapes[kept], layout: layout)
     }
 
     /// Reads the weights `requests` names for `call`'s layer and checks their shapes; throws

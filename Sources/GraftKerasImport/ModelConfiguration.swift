@@ -4,7 +4,8 @@ import GraftSupport
 ///
 /// Node indices are the ones the saved configuration uses: Keras renumbers each layer's calls to
 /// count only those inside the model being saved, so index `k` is entry `k` of the layer's
-/// `inbound_nodes` (and 0 for an input layer, which has none).
+/// `inbound_nodes` (and 0 for an input layer, which has none). tf.keras counts a nested model's
+/// calls from 1; `ModelConfigurationParser.renumberNestedModelCalls` moves them to this rule.
 struct TensorReference: Hashable, CustomStringConvertible {
     var layer: String
     var nodeIndex: Int
@@ -18,6 +19,8 @@ struct TensorReference: Hashable, CustomStringConvertible {
 enum CallArgument: Hashable {
     case tensor(TensorReference)
     case constant(Double)
+    /// A constant array as the first argument of a `TFOpLambda` call (`[1.0, 2.0] - x`), as written.
+    case constantArray(JSONValue)
 }
 
 /// One layer of a model configuration, with the Keras 1, 2 and 3 spellings made uniform.
@@ -27,14 +30,27 @@ struct LayerSpecification {
     var module: String?
     var name: String
     var config: [String: JSONValue]
-    /// One entry per call of the layer inside its model.
+    /// One entry per call of the layer inside its model: its positional arguments.
     var calls: [[CallArgument]]
+    /// The keyword arguments of a call, by call index, for the layers that keep them
+    /// (`TFOpLambda`, `SlicingOpLambda`: `{"y": 3.0}`, `{"y": ["other", 0, 0]}`, `{"axis": -1}`).
+    var keywordArguments: [Int: [String: JSONValue]] = [:]
     /// Set when the layer is itself a model (Functional, Model, Sequential).
     var nestedModel: ModelSpecification?
 
-    /// The tensors a call reads, constants left out.
+    /// The tensors a call reads: its positional tensors, then those among its keyword arguments
+    /// (by key), constants left out.
     func tensorInputs(ofCall index: Int) -> [TensorReference] {
         calls[index].compactMap { if case let .tensor(reference) = $0 { reference } else { nil } }
+            + keywordTensorInputs(ofCall: index).map(\.reference)
+    }
+
+    /// The keyword arguments of a call that are tensor references, sorted by key.
+    func keywordTensorInputs(ofCall index: Int) -> [(key: String, reference: TensorReference)] {
+        guard let keywords = keywordArguments[index] else { return [] }
+        return keywords.keys.sorted().compactMap { key in
+            keywords[key].flatMap(ModelConfigurationParser.tensorReference).map { (key, $0) }
+        }
     }
 }
 
@@ -88,13 +104,58 @@ enum ModelConfigurationParser {
         var layers: [LayerSpecification] = []
         for entry in layerList {
             var layer = try parseLayer(entry, path: path)
-            layer.calls = try parseCalls(entry["inbound_nodes"], of: layer, path: path)
+            var keywords: [Int: [String: JSONValue]] = [:]
+            layer.calls = try parseCalls(entry["inbound_nodes"], of: layer, path: path, keywords: &keywords)
+            layer.keywordArguments = keywords
             layers.append(layer)
         }
         let inputs = try parseEndpoints(members["input_layers"], what: "input_layers", model: name, path: path)
         let outputs = try parseEndpoints(members["output_layers"], what: "output_layers", model: name, path: path)
-        return ModelSpecification(className: className, name: name, layers: layers, inputs: inputs, outputs: outputs,
-                                  implicitInputShapes: [:])
+        var model = ModelSpecification(className: className, name: name, layers: layers, inputs: inputs, outputs: outputs,
+                                       implicitInputShapes: [:])
+        renumberNestedModelCalls(&model)
+        return model
+    }
+
+    /// tf.keras (Keras 2 inside TensorFlow, and tf_keras) keeps, for a nested model built on an
+    /// Input, the node that links its own input to its output as node 0, leaves it out of
+    /// `inbound_nodes`, and numbers the model's calls from 1 in the references that read them;
+    /// Keras 1 and 3 number them from 0. The numbering shows in the references themselves: when
+    /// one reads call `n` of a nested model that lists only `n` calls, every reference to that
+    /// model counts from 1 and is moved down by one.
+    static func renumberNestedModelCalls(_ model: inout ModelSpecification) {
+        var shifted: Set<String> = []
+        for layer in model.layers where layer.nestedModel != nil && !layer.calls.isEmpty {
+            let name = layer.name
+            var highest = -1
+            for other in model.layers {
+                for index in other.calls.indices {
+                    for reference in other.tensorInputs(ofCall: index) where reference.layer == name {
+                        highest = max(highest, reference.nodeIndex)
+                    }
+                }
+            }
+            for reference in model.outputs where reference.layer == name { highest = max(highest, reference.nodeIndex) }
+            if highest == layer.calls.count { shifted.insert(name) }
+        }
+        guard !shifted.isEmpty else { return }
+        func moved(_ reference: TensorReference) -> TensorReference {
+            guard shifted.contains(reference.layer) else { return reference }
+            return TensorReference(layer: reference.layer, nodeIndex: reference.nodeIndex - 1, tensorIndex: reference.tensorIndex)
+        }
+        for layerIndex in model.layers.indices {
+            model.layers[layerIndex].calls = model.layers[layerIndex].calls.map { arguments in
+                arguments.map { if case let .tensor(reference) = $0 { .tensor(moved(reference)) } else { $0 } }
+            }
+            model.layers[layerIndex].keywordArguments = model.layers[layerIndex].keywordArguments.mapValues { keywords in
+                keywords.mapValues { value in
+                    guard let reference = tensorReference(value), shifted.contains(reference.layer) else { return value }
+                    let target = moved(reference)
+                    return .array([.string(target.layer), .integer(target.nodeIndex), .integer(target.tensorIndex)])
+                }
+            }
+        }
+        model.outputs = model.outputs.map(moved)
     }
 
     /// A Sequential model: Keras 1 stores a bare list of layers, Keras 2 and 3 `{"name", "layers"}`.
@@ -227,13 +288,29 @@ enum ModelConfigurationParser {
         return layer
     }
 
-    /// `inbound_nodes` in its three spellings:
+    /// Layer classes whose Keras 2 calls keep their keyword arguments (raw TensorFlow calls).
+    static let keywordLayerClasses: Set<String> = ["TFOpLambda", "SlicingOpLambda"]
+
+    /// A Keras 2 tensor reference inside keyword arguments: `["layer", node, tensor]`.
+    static func tensorReference(_ value: JSONValue) -> TensorReference? {
+        guard let parts = value.arrayValue, parts.count == 3, let source = parts[0].stringValue,
+              let nodeIndex = parts[1].integerValue, let tensorIndex = parts[2].integerValue else { return nil }
+        return TensorReference(layer: source, nodeIndex: nodeIndex, tensorIndex: tensorIndex)
+    }
+
+    /// `inbound_nodes` in their spellings:
     /// Keras 1 `[[["name", node, tensor], …], …]`, Keras 2 `[[["name", node, tensor, {kwargs}], …], …]`,
     /// Keras 3 `[{"args": [...], "kwargs": {...}}, …]` with `__keras_tensor__` objects inside args.
-    static func parseCalls(_ value: JSONValue?, of layer: LayerSpecification, path: String) throws -> [[CallArgument]] {
+    /// Keras 2 `TFOpLambda` calls on one tensor drop a level, `[["name", node, tensor, {kwargs}], …]`,
+    /// and a constant first argument is `["_CONSTANT_VALUE", -1, value, {kwargs}]`; their keyword
+    /// arguments (those of the first reference, when the first argument is a list) are kept in
+    /// `keywords`, by call index.
+    static func parseCalls(_ value: JSONValue?, of layer: LayerSpecification, path: String,
+                           keywords: inout [Int: [String: JSONValue]]) throws -> [[CallArgument]] {
         func malformed(_ reason: String) -> KerasImportError {
             .badLayerConfiguration(path: path, layer: layer.name, className: layer.className, reason: reason)
         }
+        let keepsKeywords = keywordLayerClasses.contains(layer.className)
         guard let nodes = value?.arrayValue else { return [] }
         var calls: [[CallArgument]] = []
         for node in nodes {
@@ -243,9 +320,30 @@ enum ModelConfigurationParser {
                 calls.append(arguments)
             } else if let references = node.arrayValue {
                 var arguments: [CallArgument] = []
-                for reference in references {
-                    guard let parts = reference.arrayValue, parts.count >= 3, let source = parts[0].stringValue,
-                          let nodeIndex = parts[1].integerValue, let tensorIndex = parts[2].integerValue else {
+                // The one-tensor spelling of a TFOpLambda call: the node is itself a reference.
+                let entries = references.first?.stringValue != nil ? [node] : references
+                for reference in entries {
+                    guard let parts = reference.arrayValue, parts.count >= 3, let source = parts[0].stringValue else {
+                        throw malformed("has a malformed inbound node (expected [layer name, node index, tensor index] references)")
+                    }
+                    if keepsKeywords, arguments.isEmpty, parts.count >= 4 {
+                        guard let members = parts[3].objectValue else {
+                            throw malformed("has a malformed inbound node (expected a keyword argument object after a reference)")
+                        }
+                        keywords[calls.count] = members
+                    }
+                    if source == "_CONSTANT_VALUE" {
+                        guard keepsKeywords else {
+                            throw malformed("has a constant argument where a layer takes tensors")
+                        }
+                        if let constant = parts[2].doubleValue {
+                            arguments.append(.constant(constant))
+                        } else {
+                            arguments.append(.constantArray(parts[2]))
+                        }
+                        continue
+                    }
+                    guard let nodeIndex = parts[1].integerValue, let tensorIndex = parts[2].integerValue else {
                         throw malformed("has a malformed inbound node (expected [layer name, node index, tensor index] references)")
                     }
                     arguments.append(.tensor(TensorReference(layer: source, nodeIndex: nodeIndex, tensorIndex: tensorIndex)))

@@ -18,6 +18,9 @@ enum Fixtures {
         "keras1-theano-sequential", "keras1-tensorflow-functional",
         "conv-family", "sequence-1d", "activations", "pooling", "normalization", "merges", "channels-first",
         "mish", "tfkeras-mish",
+        "tfops-arithmetic", "tfops-arithmetic-json", "tfops-activations", "tfops-activations-json",
+        "tfops-shapes", "tfops-shapes-json", "tfops-reductions", "tfops-reductions-json",
+        "tfkeras-nested-functional", "tfkeras-nested-functional-json", "tfops-weightless",
     ]
 
     struct Case {

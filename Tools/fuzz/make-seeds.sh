@@ -22,7 +22,8 @@ seed prototxt Tests/GraftCaffeImportTests/Fixtures/*.prototxt
 seed caffemodel Tests/GraftCaffeImportTests/Fixtures/caffe_semantics.caffemodel Tests/GraftCaffeImportTests/Fixtures/pooling.caffemodel \
     Tests/GraftCaffeImportTests/Fixtures/lrn.caffemodel Tests/GraftCaffeImportTests/Fixtures/wrong_wire_type*.caffemodel \
     Tests/GraftCaffeImportTests/Fixtures/v1_caffemodel.caffemodel Tests/GraftCaffeImportTests/Fixtures/fp16_blobs.caffemodel
-seed keras-json Tests/GraftKerasImportTests/Fixtures/keras3-weights-json/model.json Tests/GraftKerasImportTests/Fixtures/tfkeras-weights-json/*.json
+seed keras-json Tests/GraftKerasImportTests/Fixtures/keras3-weights-json/model.json Tests/GraftKerasImportTests/Fixtures/tfkeras-weights-json/*.json \
+    Tests/GraftKerasImportTests/Fixtures/{tfops-weightless,tfkeras-nested-functional-json}/model.json
 seed keras-h5 Tests/GraftKerasImportTests/Fixtures/{tfkeras-h5,keras3-h5,keras1-theano-sequential,keras1-tensorflow-functional,unsupported-layers,misshaped-weight,missing-weight}/model.h5
 seed keras-zip Tests/GraftKerasImportTests/Fixtures/{keras3-archive,keras3-shared,keras3-nested-archive}/model.keras
 seed image Tests/GraftImagesTests/Fixtures/images/{gray1.png,gray4.png,palette_trns.png,gray_alpha.png,gray16_trns.png,progressive.jpg,cmyk.jpg,exif_rotated.jpg,subsampling422.jpg} \

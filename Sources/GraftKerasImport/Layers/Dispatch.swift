@@ -1,8 +1,9 @@
 import GraftModel
 import GraftSupport
 
-/// The Keras layer classes graft converts (Keras 1 names included), and the operation classes
-/// Keras 3 records for arithmetic on symbolic tensors (`x + 3.0`, `x * y`).
+/// The Keras layer classes graft converts (Keras 1 names included), the operation classes
+/// Keras 3 records for arithmetic on symbolic tensors (`x + 3.0`, `x * y`), and Keras 2's
+/// `TFOpLambda` / `SlicingOpLambda` for the TensorFlow functions in `TFFunction.table`.
 enum SupportedLayers {
     static let layerClasses: Set<String> = [
         "InputLayer",
@@ -25,6 +26,9 @@ enum SupportedLayers {
 
     static func isSupported(_ layer: LayerSpecification) -> Bool {
         if layer.nestedModel != nil { return true }
+        if ModelConfigurationParser.keywordLayerClasses.contains(layer.className) {
+            return TFOperations.unsupported(layer, name: layer.name) == nil
+        }
         if isOperation(layer) { return operationClasses.contains(layer.className) }
         return layerClasses.contains(layer.className)
     }
@@ -44,6 +48,9 @@ enum SupportedLayers {
         for layer in model.layers {
             if let nested = layer.nestedModel {
                 result += unsupportedLayers(in: nested, prefix: prefix + layer.name + "/")
+            } else if ModelConfigurationParser.keywordLayerClasses.contains(layer.className) {
+                // TFOpLambda / SlicingOpLambda: the function and how it is called decide.
+                if let entry = TFOperations.unsupported(layer, name: prefix + layer.name) { result.append(entry) }
             } else if !isSupported(layer) {
                 result.append(UnsupportedLayer(name: prefix + layer.name, kind: layer.className))
             }
@@ -58,6 +65,7 @@ extension GraphBuilder {
             return try convertOperation(call)
         }
         switch call.className {
+        case "TFOpLambda", "SlicingOpLambda": return try convertTFOperation(call)
         case "Dense": return try convertDense(call)
         case "Conv2D", "Convolution2D", "AtrousConvolution2D": return try convertConvolution(call)
         case "Conv1D", "Convolution1D": return try convertConvolution1D(call)
