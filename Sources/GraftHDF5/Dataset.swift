@@ -229,9 +229,12 @@ public final class HDF5Dataset: @unchecked Sendable {
     /// that graft reads (Keras weights, cache rows) is always written, so it occupies file bytes:
     /// at most the file's size unfiltered, or 1032 times that through deflate (RFC 1951's best
     /// case, a 258-byte match in about 2 bits, bounds every filter h5py and Keras use). Datasets
-    /// left to their fill value, which HDF5 would expand from nothing, are refused too.
+    /// left to their fill value, which HDF5 would expand from nothing, are refused too. A virtual
+    /// dataset (`graft cache merge --virtual`) or one in external files keeps its data outside
+    /// this file: its source datasets are checked when HDF5 opens them, not here.
     public func checkStorable(count: Int, _ verb: String = "reading") throws(HDF5Error) {
         try withCreationProperties { list throws(HDF5Error) -> Void in
+            guard H5Pget_layout(list) != H5D_VIRTUAL, H5Pget_external_count(list) == 0 else { return }
             let type = try Handle(checking: H5Dget_type(handle.id), .datatype, in: file.path, operation(verb))
             let elementSize = max(1, H5Tget_size(type.id))
             var fileSize: hsize_t = 0

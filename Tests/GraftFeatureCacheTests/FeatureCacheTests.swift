@@ -232,6 +232,32 @@ import Testing
         return paths
     }
 
+    /// A virtual merge's features live in the shards, so they can far exceed the merged file's
+    /// own size: reading them is not refused as a damaged extent (found by the Spark test).
+    @Test func aVirtualMergeLargerThanItsFileReads() throws {
+        try withTemporaryFolder { folder in
+            try FileManager.default.createDirectory(atPath: folder + "/shards", withIntermediateDirectories: true)
+            var paths: [String] = []
+            for index in 0..<2 {
+                let path = folder + "/shards/part\(index).h5"
+                let writer = try FeatureCacheWriter(creating: path, provenance: testProvenance(inputList: "list\(index)"),
+                                                    dimensions: [3, 4096], classes: ["cat", "dog"], compressed: false)
+                try writer.append(testBatch(first: 10 * index, count: 10, dimensions: [3, 4096]))
+                try writer.close()
+                paths.append(path)
+            }
+            let output = folder + "/merged.h5"
+            try FeatureCacheMerge.merge(paths, into: output, virtual: true)
+            let merged = try FeatureCache(path: output)
+            #expect(try merged.isVirtual(layer: "gap"))
+            let size = try #require(sizeOfFile(atPath: output))
+            #expect(size < 20 * 4096 * 4, "the merged file holds \(size) bytes")
+            let expected = testBatch(first: 0, count: 10, dimensions: [3, 4096]).features[1]
+                + testBatch(first: 10, count: 10, dimensions: [3, 4096]).features[1]
+            #expect(try merged.features(of: "gap") == expected)
+        }
+    }
+
     @Test(arguments: [false, true]) func mergeKeepsArgumentOrder(virtual: Bool) throws {
         try withTemporaryFolder { folder in
             let shards = try makeShards(in: folder)

@@ -3,7 +3,7 @@
 #
 #   Tests/spark/run.sh            # builds graft (debug) unless GRAFT=/path/to/graft is set
 #
-# Creates the git-ignored .venv-spark/ with pyspark 4.3, h5py and numpy (about 60 s cold, a few
+# Creates the git-ignored .venv-spark/ with pyspark 4.3, h5py, numpy and pyarrow (about 60 s cold, a few
 # seconds warm), then runs Tests/spark/test_spark.py on a local Spark bound to 127.0.0.1 only,
 # under a time limit. Without Java 17 or later it skips with a loud message, except in CI
 # (CI=true), where that is a failure. The last line is `N passed, N failed`.
@@ -37,11 +37,11 @@ fi
 
 venv=$root/.venv-spark
 python=${PYTHON:-python3}
-if ! "$venv/bin/python" -c 'import pyspark, h5py, numpy; assert pyspark.__version__.startswith("4.3.")' 2>/dev/null; then
-    echo "Tests/spark: creating $venv (pyspark==4.3.*, h5py, numpy)" >&2
+if ! "$venv/bin/python" -c 'import pyspark, h5py, numpy, pyarrow; assert pyspark.__version__.startswith("4.3.")' 2>/dev/null; then
+    echo "Tests/spark: creating $venv (pyspark==4.3.*, h5py, numpy, pyarrow)" >&2
     rm -rf "$venv"
     timeout 600 "$python" -m venv "$venv"
-    timeout 600 "$venv/bin/pip" install --quiet --disable-pip-version-check 'pyspark==4.3.*' h5py numpy
+    timeout 600 "$venv/bin/pip" install --quiet --disable-pip-version-check 'pyspark==4.3.*' h5py numpy pyarrow
 fi
 
 if [[ -z ${GRAFT:-} ]]; then

@@ -8,8 +8,8 @@ driver at local[2,2] (two task slots, two attempts per task) on loopback only, a
 the merged and virtual caches equal the reference byte for byte, that a failed attempt is
 retried and recorded, that a rerun resumes (keeps good parts, redoes missing or wrong ones),
 that the binaryFiles tar path (file:// URL) and the tar path for folders a list cannot express
-give the same features, and that a graft error fails the job with graft's message and no
-_SUCCESS. Prints one line per check and `N passed, N failed` last.
+give the same features, that Parquet parts read back by Spark equal the single run row for
+row, and that a graft error fails the job with graft's message and no _SUCCESS. Prints one line per check and `N passed, N failed` last.
 """
 import argparse
 import hashlib
@@ -111,6 +111,42 @@ def compare_caches(reference_path, candidate_path):
             if str(candidate.attrs.get(attribute)) != str(reference.attrs.get(attribute)):
                 differences.append("attribute %s differs" % attribute)
     return differences
+
+
+def compare_parquet_with_cache(folder, cache, layers):
+    """Reads `folder` with Spark (spark.read.parquet) and compares it, matched by id, with the
+    committed rows of `cache`; returns the differences found."""
+    from pyspark.sql import SparkSession
+    spark = SparkSession.builder.master("local[1]").appName("graft-parquet-check") \
+        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1").getOrCreate()
+    try:
+        frame = spark.read.parquet(folder)
+        rows = {row["id"]: row for row in frame.collect()}
+        columns = frame.columns
+    finally:
+        spark.stop()
+    problems = []
+    expected_columns = ["id", "label", "class"] + list(layers)
+    if sorted(columns) != sorted(expected_columns):
+        problems.append("columns %s, expected %s" % (columns, expected_columns))
+        return problems
+    with h5py.File(cache, "r") as file:
+        count = int(file.attrs["rows"])
+        ids = [value.decode() if isinstance(value, bytes) else value for value in file["ids"][:count]]
+        labels = file["labels"][:count]
+        classes = [value.decode() if isinstance(value, bytes) else value for value in file["classes"][:]]
+        features = {layer: file["features/" + layer][:count] for layer in layers}
+    if sorted(rows) != sorted(ids):
+        problems.append("ids differ: %d in Parquet, %d in the cache" % (len(rows), len(ids)))
+        return problems
+    for position, identifier in enumerate(ids):
+        row = rows[identifier]
+        if row["label"] != labels[position] or row["class"] != (classes[labels[position]] if labels[position] >= 0 else None):
+            problems.append("%s: label %s/%s, expected %s" % (identifier, row["label"], row["class"], labels[position]))
+        for layer in layers:
+            if not np.array_equal(np.asarray(row[layer], np.float32), features[layer][position]):
+                problems.append("%s: layer %s differs" % (identifier, layer))
+    return problems[:5]
 
 
 def ids_of(path):
@@ -243,6 +279,26 @@ def main():
         binaries = {entry["graft"] for entry in spaced_manifest["shards"]}
         check("the tasks ran the graft unpacked from --archives", all(path.endswith("/graft/graft") for path in binaries),
               str(binaries))
+
+    # 6. Parquet parts (shard 2 fails on its first attempt), read back by Spark as one dataset:
+    #    row for row (matched by id) the single run's features, labels and classes.
+    out_parquet = os.path.join(work, "out-parquet")
+    log = os.path.join(work, "run6.log")
+    status, seconds = spark_submit(common + ["--images", images, "--out", out_parquet, "--format", "parquet"] + GRAFT_OPTIONS,
+                                   log, {"GRAFT_SPARK_FAIL_SHARD": "2"})
+    check("Parquet run with an injected failure exits 0 (%.1f s)" % seconds, status == 0, "status %d\n%s" % (status, tail(log)))
+    if status == 0:
+        names = sorted(os.listdir(out_parquet))
+        check("Parquet parts, manifest and _SUCCESS, no temporary files",
+              names == ["_SUCCESS", "_manifest.json", "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"],
+              str(names))
+        problems = compare_parquet_with_cache(out_parquet, single, ("gap", "conv1"))
+        check("spark.read.parquet of the parts equals the single-process cache row for row", not problems, "; ".join(problems))
+        status, seconds = spark_submit(common + ["--images", images, "--out", out_parquet, "--format", "parquet"] + GRAFT_OPTIONS,
+                                       os.path.join(work, "run6b.log"))
+        with open(os.path.join(out_parquet, "_manifest.json")) as file:
+            skipped = [entry["skipped"] for entry in json.load(file)["shards"]]
+        check("a rerun keeps every Parquet part (%.1f s)" % seconds, status == 0 and skipped == [True, True, True], str(skipped))
 
     # 5. graft refuses an option: the job fails after the retries, with graft's message, no _SUCCESS.
     out_bad = os.path.join(work, "out-bad")

@@ -4,7 +4,7 @@
     spark-submit [--master ...] [--archives graft.tgz#graft] [--files trunk.graft] \\
         Tools/spark/graft_features.py --model trunk.graft --images LIST|DIR|URL --out OUTDIR \\
         [--graft PATH] [--rows-per-shard 2048] [--threads-per-task K] \\
-        [--merge CACHE.h5 | --virtual CACHE.h5] [graft features options ...]
+        [--format h5|parquet] [--merge CACHE.h5 | --virtual CACHE.h5] [graft features options ...]
 
 The driver reads the input (a `path label` list, a folder of class subfolders, or a folder URL
 such as hdfs://…, s3a://… or file://…), fixes the class list, and cuts the rows into contiguous
@@ -17,6 +17,15 @@ binaryFiles), into a scratch file on the executor's local disk, which is then co
 temporary name in OUTDIR and renamed into place. A retried or duplicated attempt therefore
 never leaves a partial part, and a part that already holds exactly the shard's rows with the
 provenance this run would record is kept: rerunning the same command resumes the job.
+
+With --format parquet each shard becomes OUTDIR/part-%05d.parquet instead, written with pyarrow
+from the shard's cache (made as above on the executor's local disk) and committed the same way:
+columns `id` (string), `label` (int64, −1 unlabelled), `class` (string, null unlabelled) and one
+`fixed_size_list<float32>` column per layer, named after the layer, in graft's row order; the
+provenance goes into the file's key-value metadata (`graft.model_sha256`, `graft.layers`,
+`graft.preprocessing`, `graft.pool`, and `graft.cache_info`, the shard cache's `graft cache info
+--json` with its failures). `spark.read.parquet(OUTDIR)` then reads the whole job as one dataset,
+and the executors need pyarrow.
 
 Then the driver checks the row totals, removes temporary files left by failed attempts, writes
 OUTDIR/_manifest.json and OUTDIR/_SUCCESS, and with --merge runs `graft cache merge` over the
@@ -85,6 +94,8 @@ def parse_arguments(argv):
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--merge", metavar="CACHE.h5", help="copy the parts, in shard order, into one cache")
     target.add_argument("--virtual", metavar="CACHE.h5", help="write a cache of HDF5 virtual datasets over the parts")
+    parser.add_argument("--format", choices=("h5", "parquet"), default="h5",
+                        help="the parts' format: graft's HDF5 caches (default) or Parquet files for Spark (needs pyarrow)")
     # graft features options that apply to the whole input, so the driver applies them.
     parser.add_argument("--batch", type=int, default=32, help="graft --batch (default 32)")
     parser.add_argument("--classes", help="the class list, comma-separated (as graft --classes)")
@@ -106,6 +117,9 @@ def parse_arguments(argv):
         raise UsageError("--threads-per-task must be 1 or more")
     if arguments.classes is not None and arguments.classes_file is not None:
         raise UsageError("give --classes or --classes-file, not both")
+    if arguments.format == "parquet" and (arguments.merge or arguments.virtual):
+        raise UsageError("--merge and --virtual merge HDF5 parts; Parquet parts are one dataset already "
+                         "(spark.read.parquet(OUTDIR))")
     if arguments.limit is not None and arguments.limit < 0:
         raise UsageError("--limit must not be negative")
     if "://" in arguments.out and not arguments.out.startswith("file://"):
@@ -429,7 +443,8 @@ def make_task(settings, shards_ids, shards_class_names):
         threads = settings["threads"]
         environment = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
         out = settings["out"]
-        final = os.path.join(out, "%s%05d.h5" % (PART_PREFIX, index))
+        extension = settings["format"]
+        final = os.path.join(out, "%s%05d.%s" % (PART_PREFIX, index, extension))
         local_roots = [folder for folder in os.environ.get("SPARK_LOCAL_DIRS", "").split(",") if folder and os.path.isdir(folder)]
         scratch = tempfile.mkdtemp(prefix="graft-shard-%05d-" % index, dir=local_roots[0] if local_roots else None)
         try:
@@ -447,10 +462,16 @@ def make_task(settings, shards_ids, shards_class_names):
                 probe = os.path.join(scratch, "probe.h5")
                 run_graft([graft, "features", model, "-", "-o", probe, "--limit", "0", "--root", scratch] + common,
                           environment, stdin_data=listing, scratch=scratch)
-                existing, expected = cache_info(graft, final, environment, scratch), cache_info(graft, probe, environment, scratch)
-                if comparable(existing) == comparable(expected) and existing["rows"] + len(existing["failed"]) == len(ids):
-                    yield result(index, attempt, started, existing, feature_digests(
-                        graft, final, [layer["name"] for layer in existing["layers"]], environment, scratch), skipped=True, graft=graft)
+                expected = cache_info(graft, probe, environment, scratch)
+                if extension == "parquet":
+                    existing, digests = parquet_info(final)
+                else:
+                    existing, digests = cache_info(graft, final, environment, scratch), None
+                if existing is not None and comparable(existing) == comparable(expected) \
+                        and existing["rows"] + len(existing["failed"]) == len(ids):
+                    if digests is None:
+                        digests = feature_digests(graft, final, [layer["name"] for layer in existing["layers"]], environment, scratch)
+                    yield result(index, attempt, started, existing, digests, skipped=True, graft=graft, extension=extension)
                     return
 
             part = os.path.join(scratch, "part.h5")
@@ -474,9 +495,11 @@ def make_task(settings, shards_ids, shards_class_names):
                 raise task_failure("shard %d: graft stored %d rows and %d failures for %d inputs"
                                    % (index, info["rows"], len(info["failed"]), len(ids)))
             digests = feature_digests(graft, part, [layer["name"] for layer in info["layers"]], environment, scratch)
+            if extension == "parquet":
+                part = write_parquet(graft, part, info, digests, ids, class_names, settings["classes"], environment, scratch)
 
             # Commit: a temporary name in OUTDIR unique to this attempt, then one rename.
-            temporary = os.path.join(out, "%s%05d.h5.%s-%d-%s.tmp" % (TEMPORARY_PREFIX, index, socket.gethostname(),
+            temporary = os.path.join(out, "%s%05d.%s.%s-%d-%s.tmp" % (TEMPORARY_PREFIX, index, extension, socket.gethostname(),
                                                                       task_attempt_id, uuid.uuid4().hex[:8]))
             copy_and_sync(part, temporary)
             if settings["fail_shard"] == index and attempt == 1:
@@ -484,7 +507,7 @@ def make_task(settings, shards_ids, shards_class_names):
                                    % (index, index))
             os.replace(temporary, final)
             fsync_folder(out)
-            yield result(index, attempt, started, info, digests, skipped=False, graft=graft)
+            yield result(index, attempt, started, info, digests, skipped=False, graft=graft, extension=extension)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -502,9 +525,62 @@ def tar_members(settings, ids, iterator):
             yield identifier, data
 
 
-def result(index, attempt, started, info, digests, skipped, graft):
+def write_parquet(graft, part, info, digests, ids, class_names, classes, environment, scratch):
+    """The shard cache `part` as a Parquet file beside it (see the module's documentation); returns its path."""
+    import numpy
+    import pyarrow
+    import pyarrow.parquet
+    failed = {entry["id"] for entry in info["failed"]}
+    # graft stores the decodable inputs in input order.
+    kept = [(identifier, name) for identifier, name in zip(ids, class_names) if identifier not in failed]
+    if len(kept) != info["rows"]:
+        raise task_failure("the shard cache holds %d rows, the inputs less failures %d" % (info["rows"], len(kept)))
+    position = {name: number for number, name in enumerate(classes)}
+    columns = {
+        "id": pyarrow.array([identifier for identifier, _ in kept], pyarrow.string()),
+        "label": pyarrow.array([position[name] if name is not None else -1 for _, name in kept], pyarrow.int64()),
+        "class": pyarrow.array([name for _, name in kept], pyarrow.string()),
+    }
+    for layer in info["layers"]:
+        data = run_graft([graft, "cache", "export", part, "--layer", layer["name"], "--format", "npy"], environment, scratch=scratch)
+        values = numpy.load(io.BytesIO(data))
+        if values.shape != (info["rows"], layer["dimension"]):
+            raise task_failure("layer %s exported as %s, expected %s" % (layer["name"], values.shape, (info["rows"], layer["dimension"])))
+        columns[layer["name"]] = pyarrow.FixedSizeListArray.from_arrays(
+            pyarrow.array(numpy.ascontiguousarray(values, numpy.float32).reshape(-1), pyarrow.float32()), layer["dimension"])
+    provenance = info["provenance"]
+    metadata = {
+        "graft.model_sha256": provenance["model_sha256"],
+        "graft.layers": json.dumps([layer["name"] for layer in info["layers"]]),
+        "graft.preprocessing": json.dumps(provenance["preprocessing"], sort_keys=True),
+        "graft.pool": provenance["pool"],
+        "graft.cache_info": json.dumps(info, sort_keys=True),
+        "graft.features_sha256": json.dumps(digests, sort_keys=True),
+    }
+    table = pyarrow.table(columns).replace_schema_metadata(metadata)
+    path = part[:-len(".h5")] + ".parquet"
+    pyarrow.parquet.write_table(table, path)
+    return path
+
+
+def parquet_info(path):
+    """The `graft cache info` and feature digests a Parquet part records, or (None, None) when
+    it cannot be read (a damaged part is redone)."""
+    try:
+        import pyarrow.parquet
+        metadata = pyarrow.parquet.read_schema(path).metadata or {}
+        info = json.loads(metadata[b"graft.cache_info"])
+        digests = json.loads(metadata[b"graft.features_sha256"])
+        if pyarrow.parquet.ParquetFile(path).metadata.num_rows != info["rows"]:
+            return None, None
+        return info, digests
+    except Exception:
+        return None, None
+
+
+def result(index, attempt, started, info, digests, skipped, graft, extension="h5"):
     return {
-        "shard": index, "file": "%s%05d.h5" % (PART_PREFIX, index), "rows": info["rows"], "failed": len(info["failed"]),
+        "shard": index, "file": "%s%05d.%s" % (PART_PREFIX, index, extension), "rows": info["rows"], "failed": len(info["failed"]),
         "attempt": attempt, "skipped": skipped, "seconds": round(time.time() - started, 3), "host": socket.gethostname(),
         "features_sha256": digests, "graft_version": info["provenance"]["graft_version"],
         "model_sha256": info["provenance"]["model_sha256"], "model_name": info["provenance"]["model_name"],
@@ -547,8 +623,9 @@ def remove_temporary_files(out, shard_count):
     earlier run with more shards, which are not part of this job."""
     removed = []
     for name in os.listdir(out):
-        stale_part = name.startswith(PART_PREFIX) and name.endswith(".h5") and name[len(PART_PREFIX):-3].isdigit() \
-            and int(name[len(PART_PREFIX):-3]) >= shard_count
+        stem, _, extension = name.partition(".")
+        stale_part = name.startswith(PART_PREFIX) and extension in ("h5", "parquet") and stem[len(PART_PREFIX):].isdigit() \
+            and int(stem[len(PART_PREFIX):]) >= shard_count
         if (name.startswith(TEMPORARY_PREFIX) and name.endswith(".tmp")) or stale_part:
             os.unlink(os.path.join(out, name))
             removed.append(name)
@@ -591,7 +668,7 @@ def main(argv):
     settings = {
         "graft": graft, "model": os.path.abspath(arguments.model) if os.path.isfile(arguments.model) else arguments.model,
         "out": os.path.abspath(arguments.out), "threads": threads, "batch": arguments.batch, "classes": inputs.classes, "passthrough": passthrough, "mode": inputs.mode,
-        "root": inputs.root, "fail_shard": int(fail_shard) if fail_shard not in (None, "") else None,
+        "format": arguments.format, "root": inputs.root, "fail_shard": int(fail_shard) if fail_shard not in (None, "") else None,
     }
     os.makedirs(settings["out"], exist_ok=True)
     for name in (SUCCESS, MANIFEST):
@@ -648,7 +725,7 @@ def main(argv):
         "images": arguments.images, "model": arguments.model, "rows": sum(entry["rows"] for entry in results),
         "failed": sum(entry["failed"] for entry in results), "inputs": total, "classes": inputs.classes,
         "rows_per_shard": rows_per_shard, "batch": arguments.batch, "threads_per_task": threads,
-        "graft_options": passthrough, "input_mode": inputs.mode,
+        "graft_options": passthrough, "input_mode": inputs.mode, "format": arguments.format,
         "graft_version": results[0]["graft_version"], "model_name": results[0]["model_name"],
         "model_sha256": results[0]["model_sha256"], "spark_version": spark_context.version,
         "master": spark_context.master, "application_id": spark_context.applicationId,
