@@ -442,6 +442,15 @@ public struct AUCReport: Sendable {
             areaUnderCurve: analysis.result.areaUnderCurve, interval: interval,
             multiclass: analysis.result, perClassIntervals: perClass,
             comparison: nil, comparedSource: nil, comparedInterval: nil, curves: [])
+        /// Class `column` against the rest, on its probability column.
+        func oneVersusRest(_ column: Int) throws -> ROCAnalysis {
+            var positiveScores: [Double] = [], negativeScores: [Double] = []
+            for (index, label) in labels.enumerated() {
+                let score = probabilities[index * k + column]
+                if label == column { positiveScores.append(score) } else { negativeScores.append(score) }
+            }
+            return try ROCAnalysis(positiveScores: positiveScores, negativeScores: negativeScores)
+        }
         if options.precisionRecall || options.wantsPrecisionRecallCurves {
             guard mode == .oneVsRest else { throw AUCInputError.precisionRecallNeedsOneVsRest }
             let (value, perClassValues) = try analysis.averagePrecision()
@@ -452,27 +461,17 @@ public struct AUCReport: Sendable {
             }
             if options.wantsPrecisionRecallCurves {
                 for column in 0..<k {
-                    var positiveScores: [Double] = [], negativeScores: [Double] = []
-                    for (index, label) in labels.enumerated() {
-                        let score = probabilities[index * k + column]
-                        if label == column { positiveScores.append(score) } else { negativeScores.append(score) }
-                    }
-                    let binary = try ROCAnalysis(positiveScores: positiveScores, negativeScores: negativeScores)
+                    let binary = try oneVersusRest(column)
                     summary.curves.append(NamedPRCurve(name: table.classNames[column], curve: binary.precisionRecallCurve(),
                                                        averagePrecision: perClassValues[column],
-                                                       prevalence: Double(positiveScores.count) / Double(labels.count)))
+                                                       prevalence: Double(binary.positiveCount) / Double(labels.count)))
                 }
             }
             report.precisionRecall = summary
         }
         if options.wantsCurves {
             for column in 0..<k {
-                var positiveScores: [Double] = [], negativeScores: [Double] = []
-                for (index, label) in labels.enumerated() {
-                    let score = probabilities[index * k + column]
-                    if label == column { positiveScores.append(score) } else { negativeScores.append(score) }
-                }
-                let binary = try ROCAnalysis(positiveScores: positiveScores, negativeScores: negativeScores)
+                let binary = try oneVersusRest(column)
                 report.curves.append(NamedCurve(name: table.classNames[column], curve: binary.curve(),
                                                 areaUnderCurve: binary.areaUnderCurve, interval: perClass?[column]))
             }

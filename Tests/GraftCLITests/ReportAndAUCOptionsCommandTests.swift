@@ -4,16 +4,11 @@ import Testing
 /// `graft report` and the options `graft auc` gained in issue 16, as a shell user runs them; the
 /// numbers are checked against scikit-learn's and pROC's references in the Metrics fixtures.
 @Suite struct ReportAndAUCOptionsCommand {
-    static let fixtures = "Tests/GraftMetricsTests/Fixtures"
+    static let fixtures = AUCCommand.fixtures
 
-    static func json(_ text: String) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-    }
+    static func json(_ text: String) throws -> [String: Any] { try AUCCommand.json(text) }
 
-    static func reference(_ file: String) throws -> [String: Any] {
-        let data = try Data(contentsOf: GraftBinary.repository.appendingPathComponent("\(fixtures)/\(file)"))
-        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-    }
+    static func reference(_ file: String) throws -> [String: Any] { try AUCCommand.reference(file) }
 
     @Test func reportPrintsScikitLearnsMetrics() throws {
         let result = try GraftBinary.run(["report", "\(Self.fixtures)/report_seven.tsv", "--json", "--top-k", "1,2", "5"])
