@@ -1,0 +1,35 @@
+public import GraftSupport
+
+/// Why a `.graft` model cannot be written as ONNX.
+public enum ONNXExportError: GraftError, Equatable {
+    /// An operator set outside the range the exporter writes.
+    case unsupportedOpset(requested: Int, supported: ClosedRange<Int>)
+    /// Nodes the exporter cannot express, every one listed: name, op and reason.
+    case unsupportedNodes(file: String, nodes: [String])
+    /// A node whose attributes, weights or shapes do not fit together.
+    case invalidNode(file: String, node: String, reason: String)
+
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .unsupportedOpset: .usage
+        case .unsupportedNodes, .invalidNode: .dataError
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .unsupportedOpset(requested, supported):
+            "cannot write ONNX opset \(requested): graft writes opsets \(supported.lowerBound) to \(supported.upperBound)"
+        case let .unsupportedNodes(file, nodes):
+            "'\(file)' has \(nodes.count) node\(nodes.count == 1 ? "" : "s") graft cannot write as ONNX: \(nodes.joined(separator: ", "))"
+        case let .invalidNode(file, node, reason):
+            "'\(file)': node '\(quoted(node))' cannot be written as ONNX: \(reason)"
+        }
+    }
+}
+
+/// Why one node cannot be exported; collected for every node before one error is thrown.
+struct ExportProblem: Error {
+    var reason: String
+    init(_ reason: String) { self.reason = reason }
+}
