@@ -60,6 +60,11 @@ final class GraphBuilder {
     /// The order each graft value was first written in.
     private var primary: [String: [Int]] = [:]
     private var valueNames = UniqueNames()
+    /// Whether ONNX's shape inference computes other sizes than onnxruntime for some node, so the
+    /// outputs' sizes other than the batch are better left open.
+    var inferenceDisagrees = false
+    /// Graph outputs named so far.
+    private var outputsNamed: Set<String> = []
     /// Intermediate values not yet given to a graft value.
     private var temporaries: Set<String> = []
     private var nodeNames = UniqueNames()
@@ -105,6 +110,20 @@ final class GraphBuilder {
 
     /// The ONNX name of `value` in its semantic order.
     func semantic(_ value: String) -> String { self.value(value, in: identity(rank(of: value))) }
+
+    /// The ONNX name of graph output `value`: its semantic order, under its own name (an Identity
+    /// gives it that name when the value is another's alias or is output twice).
+    func outputName(_ value: String) -> String {
+        let name = semantic(value)
+        if name == value && !outputsNamed.contains(name) {
+            outputsNamed.insert(name)
+            return name
+        }
+        let output = valueNames.claim(value)
+        outputsNamed.insert(output)
+        emit("Identity", inputs: [name], outputs: [output], node: "\(value)/output")
+        return output
+    }
 
     /// The ONNX name of `value` with its channels at axis 1, for an op of `layout`.
     func channelsFirst(_ value: String, layout: Layout) -> String {

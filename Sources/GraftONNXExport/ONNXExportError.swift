@@ -6,6 +6,8 @@ public enum ONNXExportError: GraftError, Equatable {
     case unsupportedOpset(requested: Int, supported: ClosedRange<Int>)
     /// Nodes the exporter cannot express, every one listed: name, op and reason.
     case unsupportedNodes(file: String, nodes: [String])
+    /// An output asked for that is neither a node nor a value of the graph.
+    case unknownValue(file: String, name: String)
     /// A node whose attributes, weights or shapes do not fit together.
     case invalidNode(file: String, node: String, reason: String)
 
@@ -13,6 +15,7 @@ public enum ONNXExportError: GraftError, Equatable {
         switch self {
         case .unsupportedOpset: .usage
         case .unsupportedNodes, .invalidNode: .dataError
+        case .unknownValue: .usage
         }
     }
 
@@ -22,6 +25,8 @@ public enum ONNXExportError: GraftError, Equatable {
             "cannot write ONNX opset \(requested): graft writes opsets \(supported.lowerBound) to \(supported.upperBound)"
         case let .unsupportedNodes(file, nodes):
             "'\(file)' has \(nodes.count) node\(nodes.count == 1 ? "" : "s") graft cannot write as ONNX: \(nodes.joined(separator: ", "))"
+        case let .unknownValue(file, name):
+            "'\(file)' has no node or value named '\(quoted(name))'"
         case let .invalidNode(file, node, reason):
             "'\(file)': node '\(quoted(node))' cannot be written as ONNX: \(reason)"
         }

@@ -38,14 +38,18 @@ public enum ONNXExporter {
     /// How to write the file.
     public struct Options: Sendable {
         public var opset: Int
+        /// The values (or nodes, for their first output) the ONNX graph outputs; the graph's own
+        /// outputs when empty. Nodes no output needs are still written.
+        public var outputs: [String]
         /// Above this many bytes of weights in all, tensors of 1 KiB or more are written to the
         /// external data file: protobuf cannot hold a message past 2 GiB.
         package var externalDataLimit: Int
         /// Tensors smaller than this stay in the model file even when data goes outside.
         package var externalTensorMinimum: Int
 
-        public init(opset: Int = ONNXExporter.defaultOpset) {
+        public init(opset: Int = ONNXExporter.defaultOpset, outputs: [String] = []) {
             self.opset = opset
+            self.outputs = outputs
             externalDataLimit = 2_000_000_000
             externalTensorMinimum = 1024
         }
@@ -66,8 +70,18 @@ public enum ONNXExporter {
         guard supportedOpsets.contains(options.opset) else {
             throw ONNXExportError.unsupportedOpset(requested: options.opset, supported: supportedOpsets)
         }
+        var outputs: [String] = []
+        for name in options.outputs {
+            if let node = model.graph.nodes.first(where: { $0.name == name }) {
+                outputs.append(node.outputs[0])
+            } else if model.graph.inputs.contains(where: { $0.name == name }) || model.graph.producer(of: name) != nil {
+                outputs.append(name)
+            } else {
+                throw ONNXExportError.unknownValue(file: model.path, name: name)
+            }
+        }
         let builder = try build(model, opset: options.opset)
-        return try write(builder, model: model, to: path, options: options)
+        return try write(builder, model: model, outputs: outputs.isEmpty ? model.graph.outputs : outputs, to: path, options: options)
     }
 
     /// Exports every node, collecting the ones that cannot be written.
@@ -126,7 +140,7 @@ public enum ONNXExporter {
 
     // MARK: Writing
 
-    static func write(_ builder: GraphBuilder, model: ModelFile, to path: String, options: Options) throws -> Summary {
+    static func write(_ builder: GraphBuilder, model: ModelFile, outputs: [String], to path: String, options: Options) throws -> Summary {
         let graph = model.graph
         let total = builder.initializers.reduce(0) { $0 + $1.byteCount }
         let external = total > options.externalDataLimit
@@ -160,7 +174,7 @@ public enum ONNXExporter {
 
         // Outputs in their semantic order (Transposes appended where a value is held otherwise).
         let inputNames = graph.inputs.map { builder.semantic($0.name) }
-        let outputNames = graph.outputs.map { builder.semantic($0) }
+        let outputNames = outputs.map { builder.outputName($0) }
         var g = WireWriter()
         for node in builder.nodes { g.appendLengthDelimited(1, node.encoded()) }
         g.appendString(2, graph.name)
@@ -170,8 +184,10 @@ public enum ONNXExporter {
             }
         }
         for (input, name) in zip(graph.inputs, inputNames) { g.appendLengthDelimited(11, ONNXValueInfo(name: name, shape: input.shape).encoded()) }
-        for (output, name) in zip(graph.outputs, outputNames) {
-            g.appendLengthDelimited(12, ONNXValueInfo(name: name, shape: builder.shape(of: output)).encoded())
+        for (output, name) in zip(outputs, outputNames) {
+            let shape = builder.shape(of: output)
+            let written = builder.inferenceDisagrees ? shape.enumerated().map { $0.offset == 0 ? $0.element : nil } : shape
+            g.appendLengthDelimited(12, ONNXValueInfo(name: name, shape: written).encoded())
         }
 
         var m = WireWriter()

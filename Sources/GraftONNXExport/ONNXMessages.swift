@@ -76,7 +76,10 @@ struct ONNXValueInfo {
     var name: String
     /// `nil` entries are open sizes, written as `dim_param` names.
     var shape: [Int?]
-    var openName: (Int) -> String = { $0 == 0 ? "batch" : "dim\($0)" }
+
+    /// The symbolic name of an open size: `batch` for axis 0 (the same batch throughout),
+    /// `<value>_<axis>` for the others.
+    func openName(_ axis: Int) -> String { axis == 0 ? "batch" : "\(name)_\(axis)" }
 
     /// `ValueInfoProto { name 1, type 2 { tensor_type 1 { elem_type 1, shape 2 { dim 1 { dim_value 1 | dim_param 2 } } } } }`.
     func encoded() -> [UInt8] {

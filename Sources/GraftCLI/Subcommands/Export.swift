@@ -25,6 +25,9 @@ struct Export: ParsableCommand {
     @Option(help: "The ONNX operator set to write (17 to 21).")
     var opset: Int = ONNXExporter.defaultOpset
 
+    @Option(name: .customLong("layer"), help: ArgumentHelp("A node or value to output instead of the model's outputs (repeatable).", valueName: "NAME"))
+    var layers: [String] = []
+
     func validate() throws {
         guard ONNXExporter.supportedOpsets.contains(opset) else {
             throw ValidationError("--opset takes \(ONNXExporter.supportedOpsets.lowerBound) to \(ONNXExporter.supportedOpsets.upperBound), not \(opset)")
@@ -33,7 +36,7 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let file = try ModelFile(path: model)
-        let summary = try ONNXExporter.export(file, to: output, options: .init(opset: opset))
+        let summary = try ONNXExporter.export(file, to: output, options: .init(opset: opset, outputs: layers))
         var message = "wrote '\(output)': \(summary.nodeCount) ONNX nodes, \(summary.initializerCount) initializers, opset \(opset)"
         if let data = summary.externalDataPath { message += "; \(summary.externalBytes) bytes of weights in '\(data)'" }
         printDiagnostic(message)

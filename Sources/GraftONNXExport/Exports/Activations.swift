@@ -22,21 +22,23 @@ enum Activations {
         switch activation {
         case .linear: return x
         case let .relu(slope, maximum, threshold):
-            if threshold == 0 {
-                var result = slope == 0 ? unary("Relu") : unary("LeakyRelu", [.init("alpha", .float(Float(slope)))])
-                if let maximum {
-                    guard slope >= 0, maximum >= 0 else { throw ExportProblem("has relu with negative_slope \(slope) and max_value \(maximum)") }
-                    result = slope == 0 ? c.step("Clip", [x, b.scalar(0, name: "\(c.name)/min"), b.scalar(Float(maximum), name: "\(c.name)/max")], "clip")
-                        : c.step("Min", [result, b.scalar(Float(maximum), name: "\(c.name)/max")], "max_value")
-                }
-                return result
+            if threshold == 0 && maximum == nil { return slope == 0 ? unary("Relu") : unary("LeakyRelu", [.init("alpha", .float(Float(slope)))]) }
+            if threshold == 0 && slope == 0, let maximum, maximum >= 0 {
+                return c.step("Clip", [x, b.scalar(0, name: "\(c.name)/min"), b.scalar(Float(maximum), name: "\(c.name)/max")], "clip")
             }
-            // x > threshold ? min(x, max_value) : slope·(x − threshold)
-            let t = b.scalar(Float(threshold), name: "\(c.name)/threshold")
-            let above = c.step("Greater", [x, t], "above")
-            let upper = maximum.map { c.step("Min", [x, b.scalar(Float($0), name: "\(c.name)/max")], "max_value") } ?? x
-            let lower = c.step("Mul", [c.step("Sub", [x, t], "shifted"), b.scalar(Float(slope), name: "\(c.name)/slope")], "below")
-            return c.step("Where", [above, upper, lower], "relu")
+            // x > t ? min(x, max) : slope·(x − t), as (x > t ? x : 0) clipped at max, plus
+            // −slope·relu(t − x): operators the importer reads back.
+            var upper = threshold == 0 ? unary("Relu") : unary("ThresholdedRelu", [.init("alpha", .float(Float(threshold)))])
+            if let maximum {
+                let high = b.scalar(Float(maximum), name: "\(c.name)/max")
+                upper = threshold >= 0 && maximum >= 0 ? c.step("Clip", [upper, b.scalar(0, name: "\(c.name)/min"), high], "clip")
+                    : c.step("Min", [upper, high], "max_value")
+            }
+            guard slope != 0 else { return upper }
+            let flipped = c.step("Mul", [x, b.scalar(-1, name: "\(c.name)/minus_one")], "negated")
+            let below = c.step("Relu", [c.step("Add", [flipped, b.scalar(Float(threshold), name: "\(c.name)/threshold")], "below_threshold")], "below")
+            let lower = c.step("Mul", [below, b.scalar(Float(-slope), name: "\(c.name)/slope")], "lower")
+            return c.step("Add", [upper, lower], "relu")
         case .relu6:
             return c.step("Clip", [x, b.scalar(0, name: "\(c.name)/min"), b.scalar(6, name: "\(c.name)/max")], "relu6")
         case let .leakyReLU(alpha): return unary("LeakyRelu", [.init("alpha", .float(Float(alpha)))])

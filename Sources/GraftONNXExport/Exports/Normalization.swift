@@ -103,7 +103,7 @@ enum Normalization {
     }
 
     /// Caffe's LRN. Across channels it is ONNX LRN (the same `alpha/size` convention); within a
-    /// channel it is written out: `x / (k + alpha · avgpool(x²))^beta` with a size×size window,
+    /// channel it is written out: `x · (k + alpha · avgpool(x²))^−beta` with a size×size window,
     /// zero padding counted, which divides the sum by size².
     static func localResponse(_ c: NodeExport, _ attributes: Operation.LocalResponseNormalization) throws {
         let order = channelsFirstOrder(attributes.layout, rank: c.builder.rank(of: c.input))
@@ -125,8 +125,9 @@ enum Normalization {
             ])
             let scaled = c.step("Mul", [mean, c.builder.scalar(Float(attributes.alpha), name: "\(c.name)/alpha")], "scaled")
             let base = c.step("Add", [scaled, c.builder.scalar(Float(attributes.k), name: "\(c.name)/k")], "base")
-            let denominator = c.step("Pow", [base, c.builder.scalar(Float(attributes.beta), name: "\(c.name)/beta")], "power")
-            result = c.step("Div", [x, denominator], "lrn")
+            // x · base^(−beta): a product of two computed values, which the importer reads back.
+            let factor = c.step("Pow", [base, c.builder.scalar(Float(-attributes.beta), name: "\(c.name)/minus_beta")], "power")
+            result = c.step("Mul", [x, factor], "lrn")
         }
         c.finish(result, order: order)
     }

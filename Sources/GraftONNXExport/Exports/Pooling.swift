@@ -32,6 +32,15 @@ enum Pooling {
             guard pooling.outputSize(for: size) == expected else {
                 throw ExportProblem("its output size \(pooling.outputSize(for: size).map(\.description) ?? "(none)") follows a rounding rule ONNX's pooling does not (\(expected))")
             }
+            // onnxruntime drops a last window that starts in the padding, as Caffe does, but the
+            // onnx package's shape inference does not: sizes after it are left open in the file.
+            if ceil {
+                let kept = { (i: Int, k: Int, s: Int, b: Int, a: Int) in (i + b + a - k + s - 1) / s + 1 }
+                if kept(size.height, pooling.poolSize.height, pooling.strides.height, sides.top, sides.bottom) != expected.height
+                    || kept(size.width, pooling.poolSize.width, pooling.strides.width, sides.left, sides.right) != expected.width {
+                    c.builder.inferenceDisagrees = true
+                }
+            }
         } else if case let .explicit(sides) = pooling.padding {
             guard pooling.rounding == .floor || sides == .zero else { throw ExportProblem("rounds up with padding on an open input size") }
             attributes.append(.init("pads", .ints([sides.top, sides.left, sides.bottom, sides.right])))

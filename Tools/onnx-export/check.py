@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""ONNX export parity: `graft export` checked by onnx.checker and onnxruntime.
+
+    Tools/onnx-export/check.py [--graft PATH] [--work DIR] [--opset 17]
+                               [--fixtures] [--keras NAME ...] [--caffe NET ...] [--onnx MODEL ...]
+
+For each model: `graft convert` (the source file) then `graft export` to ONNX, with the values
+the reference holds as outputs (`--layer`); then
+
+  * checker   onnx.checker.check_model(full_check=True) on the export;
+  * source    onnxruntime on the export against the source framework, max |ort - ref| and
+              max |ort - ref| / max |ref| over every compared value (bar: relative 1e-4);
+  * trip      the round trip ONNX -> graft -> ONNX: `graft convert export.onnx` and `graft export`
+              again, onnxruntime on both exports, max |a - b| (bar: relative 1e-4).
+
+Sources:
+  --fixtures  the committed CI fixtures: Keras (Tests/GraftKerasImportTests/Fixtures, Keras's
+              outputs), Caffe (Tests/GraftCaffeImportTests/Fixtures, Caffe's), ONNX
+              (Tests/GraftONNXImportTests/Fixtures, onnxruntime's on the original file);
+  --keras     keras.applications models built, seeded and saved as Tools/keras-zoo does
+              (tensorflow-cpu runs them; `all` for every model of that script);
+  --caffe     the Caffe zoo prototxts (/work/shared/zoo/caffe) with seeded weights, OpenCV dnn's
+              outputs as Tools/caffe-zoo makes them (`all` for every net);
+  --onnx      torchvision models exported by torch as Tools/onnx-zoo/run.py does, onnxruntime on
+              the original file (needs torch and torchvision; `all` for every model).
+
+Prints one line per model and a Markdown table at the end; exits 1 when a model fails a bar.
+"""
+import argparse
+import importlib.machinery
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+TOLERANCE = 1e-4
+
+
+def load_script(name, path):
+    loader = importlib.machinery.SourceFileLoader(name, path)
+    spec = importlib.util.spec_from_loader(name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+class Failure(Exception):
+    pass
+
+
+def run(command):
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines()
+        raise Failure(f"{os.path.basename(command[0])} {command[1]} exited {result.returncode}: {lines[-1] if lines else ''}")
+    return result
+
+
+def ort_run(path, inputs, names=None):
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    feed = {}
+    for declared, value in zip(session.get_inputs(), inputs):
+        feed[declared.name] = value
+    outputs = [o.name for o in session.get_outputs()] if names is None else names
+    return dict(zip(outputs, session.run(outputs, feed)))
+
+
+def compare(actual, expected):
+    """(max abs difference, relative max error) of two arrays; inf when the shapes differ."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape:
+        return float("inf"), float("inf")
+    difference = float(np.abs(actual - expected).max()) if actual.size else 0.0
+    scale = float(np.abs(expected).max()) if expected.size else 0.0
+    return difference, (0.0 if difference == 0 else difference / scale if scale > 0 else float("inf"))
+
+
+class Checker:
+    def __init__(self, graft, work, opset):
+        self.graft = graft
+        self.work = work
+        self.opset = opset
+        self.rows = []
+
+    def check(self, label, sources, inputs, references, layers=None, convert_options=()):
+        """Converts `sources`, exports with `layers` as outputs (the reference names when None),
+        and compares onnxruntime with `references` (output name -> array)."""
+        import onnx
+        stem = os.path.join(self.work, label.replace("/", "_").replace(" ", "_"))
+        row = dict(model=label, checker="-", source=None, trip=None, note="")
+        try:
+            graft_model = stem + ".graft"
+            run([self.graft, "convert", *sources, "-o", graft_model, *convert_options])
+            exported = stem + ".onnx"
+            layers = list(references) if layers is None else layers
+            command = [self.graft, "export", graft_model, "-o", exported, "--opset", str(self.opset)]
+            for layer in layers:
+                command += ["--layer", layer]
+            run(command)
+            onnx.checker.check_model(onnx.load(exported), full_check=True)
+            row["checker"] = "ok"
+            outputs = ort_run(exported, inputs)
+            worst = (0.0, 0.0)
+            for (name, reference), value in zip(references.items(), outputs.values()):
+                worst = max(worst, compare(value, reference), key=lambda pair: pair[1])
+            row["source"] = worst
+            # Round trip: the export converted back to graft and exported again.
+            again_graft = stem + ".trip.graft"
+            # Sizes the source left open (a Keras input of any size) are given on the way back.
+            declared = onnx.load(exported).graph.input
+            open_sizes = any(d.dim_param for i in declared for d in i.type.tensor_type.shape.dim[1:])
+            trip_options = ["--input-shape", ",".join(map(str, inputs[0].shape))] if open_sizes and len(inputs) == 1 else []
+            run([self.graft, "convert", exported, "-o", again_graft, *trip_options])
+            again = stem + ".trip.onnx"
+            # The converted graph's outputs are the export's, in order.
+            run([self.graft, "export", again_graft, "-o", again, "--opset", str(self.opset)])
+            onnx.checker.check_model(onnx.load(again), full_check=True)
+            second = ort_run(again, inputs)
+            trip = (0.0, 0.0)
+            for first_value, second_value in zip(outputs.values(), second.values()):
+                trip = max(trip, compare(second_value, first_value), key=lambda pair: pair[1])
+            row["trip"] = trip
+        except Failure as failure:
+            row["note"] = str(failure)[:160]
+        except Exception as error:  # noqa: BLE001 - reported in the table
+            row["note"] = f"{type(error).__name__}: {str(error).splitlines()[0][:150] if str(error) else ''}"
+        self.rows.append(row)
+        print(self.format(row), flush=True)
+        return row
+
+    @staticmethod
+    def passed(row):
+        return row["checker"] == "ok" and row["source"] is not None and row["source"][1] <= TOLERANCE \
+            and row["trip"] is not None and row["trip"][1] <= TOLERANCE
+
+    def format(self, row):
+        def cell(pair):
+            return "-" if pair is None else f"{pair[0]:.1e} ({pair[1]:.1e})"
+        return f"{row['model']:40} checker {row['checker']:3} source {cell(row['source']):20} trip {cell(row['trip']):20} " \
+               f"{'ok' if self.passed(row) else 'FAIL'} {row['note']}"
+
+    def table(self):
+        lines = ["| model | onnx.checker | ORT vs source: max abs (rel.) | round trip: max abs (rel.) | verdict |",
+                 "| --- | --- | --- | --- | --- |"]
+        for row in self.rows:
+            def cell(pair):
+                return "-" if pair is None else f"{pair[0]:.1e} ({pair[1]:.1e})"
+            verdict = "ok" if self.passed(row) else ("FAIL: " + row["note"]).replace("|", "/")
+            lines.append(f"| {row['model']} | {row['checker']} | {cell(row['source'])} | {cell(row['trip'])} | {verdict} |")
+        return "\n".join(lines)
+
+
+# MARK: Sources
+
+def keras_fixtures(checker):
+    folder = os.path.join(ROOT, "Tests", "GraftKerasImportTests", "Fixtures")
+    for name in sorted(os.listdir(folder)):
+        case_path = os.path.join(folder, name, "case.json")
+        if not os.path.exists(case_path) or not os.path.exists(os.path.join(folder, name, "expected.npy")):
+            continue
+        case = json.load(open(case_path))
+        path = lambda member: os.path.join(folder, name, member)  # noqa: E731
+        sources = [path(case["source"])]
+        options = ["--config", path(case["config"])] if "config" in case else []
+        inputs = [np.load(path("input.npy"))]
+        if "second_input" in case:
+            inputs.append(np.load(path(case["second_input"])))
+        references = {"output": np.load(path("expected.npy"))}
+        checker.check(f"keras fixture {name}", sources, inputs, references, layers=[], convert_options=options)
+
+
+def caffe_fixtures(checker):
+    folder = os.path.join(ROOT, "Tests", "GraftCaffeImportTests", "Fixtures")
+    manifest = json.load(open(os.path.join(folder, "manifest.json")))
+    for name, entry in sorted(manifest.items()):
+        if "outputs" not in entry or "input" not in entry or not entry.get("caffemodel"):
+            continue
+        sources = [os.path.join(folder, entry["prototxt"]), os.path.join(folder, entry["caffemodel"])]
+        references = {layer: np.load(os.path.join(folder, file)) for layer, file in entry["outputs"].items()}
+        options = ["--input-shape", ",".join(map(str, entry["input_shape"]))] if "input_shape" in entry else []
+        checker.check(f"caffe fixture {name}", sources, [np.load(os.path.join(folder, entry["input"]))], references,
+                      convert_options=options)
+
+
+def onnx_fixtures(checker):
+    folder = os.path.join(ROOT, "Tests", "GraftONNXImportTests", "Fixtures")
+    manifest = json.load(open(os.path.join(folder, "manifest.json")))
+    for name, entry in sorted(manifest.items()):
+        if not entry.get("outputs") or entry.get("external") or entry.get("refused"):
+            continue
+        references = {value: np.load(os.path.join(folder, file)) for value, file in entry["outputs"].items()}
+        checker.check(f"onnx fixture {name}", [os.path.join(folder, entry["model"])], [np.load(os.path.join(folder, entry["input"]))],
+                      references)
+
+
+def keras_zoo(checker, names):
+    zoo = load_script("keras_zoo", os.path.join(ROOT, "Tools", "keras-zoo"))
+    import keras
+    for name in (zoo.MODELS if names == ["all"] else names):
+        keras.utils.set_random_seed(0)
+        model = zoo.build(keras, name, True, None)
+        zoo.randomize(model, 1)
+        size = model.inputs[0].shape[1]
+        x = np.random.default_rng(2).uniform(-1, 1, (2, size, size, 3)).astype(np.float32)
+        if name.startswith(("EfficientNet", "ConvNeXt", "MobileNetV3")):
+            x = (x + 1) * 127.5
+        path = os.path.join(checker.work, name + ".keras")
+        model.save(path)
+        expected = model.predict(x, verbose=0)
+        checker.check(f"keras {name}", [path], [x], {"output": expected}, layers=[])
+        os.remove(path)
+
+
+def caffe_zoo(checker, names, zoo_folder):
+    zoo = load_script("caffe_zoo", os.path.join(ROOT, "Tools", "caffe-zoo"))
+    rng = np.random.default_rng(2024)
+    for file in sorted(f for f in os.listdir(zoo_folder) if f.endswith(".prototxt")):
+        net = os.path.splitext(file)[0]
+        if names != ["all"] and net not in names:
+            continue
+        _, entry = zoo.prepare(os.path.join(zoo_folder, file), checker.work, rng)
+        references = {layer: np.load(os.path.join(checker.work, ref)) for layer, ref in entry["outputs"].items()}
+        checker.check(f"caffe {net}", [entry["prototxt"], entry["caffemodel"]], [np.load(entry["input"])], references)
+
+
+def onnx_zoo(checker, names):
+    zoo = load_script("onnx_zoo", os.path.join(ROOT, "Tools", "onnx-zoo", "run.py"))
+    import torch
+    torchvision = zoo.import_torchvision()
+    for name in (zoo.MODELS if names == ["all"] else names):
+        model = zoo.build_model(torchvision, name, 0)
+        path = os.path.join(checker.work, name + ".torch.onnx")
+        x = np.random.default_rng(3).standard_normal((2, 3, 224, 224)).astype(np.float32)
+        torch.onnx.export(model, torch.from_numpy(x), path, opset_version=17, dynamo=False, input_names=["input"],
+                          output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+        references = ort_run(path, [x])
+        checker.check(f"onnx {name}", [path], [x], references)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--graft", default=os.path.join(ROOT, ".build", "debug", "graft"))
+    parser.add_argument("--work", help="folder for the files (default: a temporary folder)")
+    parser.add_argument("--opset", type=int, default=17)
+    parser.add_argument("--fixtures", action="store_true")
+    parser.add_argument("--keras", nargs="*", default=[])
+    parser.add_argument("--caffe", nargs="*", default=[])
+    parser.add_argument("--caffe-zoo", default="/work/shared/zoo/caffe")
+    parser.add_argument("--onnx", nargs="*", default=[])
+    arguments = parser.parse_args()
+    work = arguments.work or tempfile.mkdtemp(prefix="graft-onnx-export-")
+    os.makedirs(work, exist_ok=True)
+    checker = Checker(os.path.abspath(arguments.graft), work, arguments.opset)
+    if arguments.fixtures:
+        keras_fixtures(checker)
+        caffe_fixtures(checker)
+        onnx_fixtures(checker)
+    if arguments.keras:
+        keras_zoo(checker, arguments.keras)
+    if arguments.caffe:
+        caffe_zoo(checker, arguments.caffe, arguments.caffe_zoo)
+    if arguments.onnx:
+        onnx_zoo(checker, arguments.onnx)
+    print()
+    print(checker.table())
+    return 0 if all(Checker.passed(row) for row in checker.rows) else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        traceback.print_exc()
+        sys.exit(130)
