@@ -92,7 +92,10 @@ let package = Package(
         .testTarget(name: "GraftKerasImportTests", dependencies: ["GraftKerasImport", "GraftRuntime", "GraftModel", "GraftTensors", "GraftTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GraftCaffeImportTests", dependencies: ["GraftCaffeImport", "GraftRuntime", "GraftModel", "GraftTensors", "GraftTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GraftONNXImportTests", dependencies: ["GraftONNXImport", "GraftRuntime", "GraftModel", "GraftTensors", "GraftTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "GraftONNXExportTests", dependencies: ["GraftONNXExport", "GraftONNXImport", "GraftImport", "GraftRuntime", "GraftModel", "GraftTensors", "GraftTestSupport"]),
+        .testTarget(name: "GraftONNXExportTests", dependencies: [
+            "GraftONNXExport", "GraftONNXImport", "GraftImport", "GraftRuntime", "GraftModel", "GraftTensors", "GraftSupport", "GraftNumerics",
+            "GraftProtobuf", "GraftHead", "GraftFeatureCache", "GraftTestSupport",
+        ]),
         .testTarget(name: "GraftImportTests", dependencies: ["GraftImport", "GraftModel", "GraftSupport", "GraftTestSupport"]),
         .testTarget(name: "GraftImagesTests", dependencies: ["GraftImages", "GraftTensors", "GraftTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GraftMetricsTests", dependencies: ["GraftMetrics", "GraftTestSupport"], exclude: ["Fixtures"]),
