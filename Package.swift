@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "GraftONNXImportTests", dependencies: ["GraftONNXImport", "GraftRuntime", "GraftModel", "GraftTensors", "GraftTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GraftONNXExportTests", dependencies: [
             "GraftONNXExport", "GraftONNXImport", "GraftImport", "GraftRuntime", "GraftModel", "GraftTensors", "GraftSupport", "GraftNumerics",
-            "GraftProtobuf", "GraftHead", "GraftFeatureCache", "GraftTestSupport",
+            "GraftProtobuf", "GraftHead", "GraftFeatureCache", "GraftCLI", "GraftTestSupport",
         ]),
         .testTarget(name: "GraftImportTests", dependencies: ["GraftImport", "GraftModel", "GraftSupport", "GraftTestSupport"]),
         .testTarget(name: "GraftImagesTests", dependencies: ["GraftImages", "GraftTensors", "GraftTestSupport"], exclude: ["Fixtures"]),

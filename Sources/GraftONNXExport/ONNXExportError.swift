@@ -8,13 +8,11 @@ public enum ONNXExportError: GraftError, Equatable {
     case unsupportedNodes(file: String, nodes: [String])
     /// An output asked for that is neither a node nor a value of the graph.
     case unknownValue(file: String, name: String)
-    /// A node whose attributes, weights or shapes do not fit together.
-    case invalidNode(file: String, node: String, reason: String)
 
     public var exitStatus: ExitStatus {
         switch self {
         case .unsupportedOpset: .usage
-        case .unsupportedNodes, .invalidNode: .dataError
+        case .unsupportedNodes: .dataError
         case .unknownValue: .usage
         }
     }
@@ -27,8 +25,6 @@ public enum ONNXExportError: GraftError, Equatable {
             "'\(file)' has \(nodes.count) node\(nodes.count == 1 ? "" : "s") graft cannot write as ONNX: \(nodes.joined(separator: ", "))"
         case let .unknownValue(file, name):
             "'\(file)' has no node or value named '\(quoted(name))'"
-        case let .invalidNode(file, node, reason):
-            "'\(file)': node '\(quoted(node))' cannot be written as ONNX: \(reason)"
         }
     }
 }
