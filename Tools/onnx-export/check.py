@@ -18,11 +18,13 @@ Sources:
               outputs), Caffe (Tests/GraftCaffeImportTests/Fixtures, Caffe's), ONNX
               (Tests/GraftONNXImportTests/Fixtures, onnxruntime's on the original file);
   --keras     keras.applications models built, seeded and saved as Tools/keras-zoo does
-              (tensorflow-cpu runs them; `all` for every model of that script);
+              (tensorflow-cpu runs them; `all` for every model of that script), the output and
+              the penultimate value compared; --top true|false|both (without: avg pooling);
   --caffe     the Caffe zoo prototxts (/work/shared/zoo/caffe) with seeded weights, OpenCV dnn's
               outputs as Tools/caffe-zoo makes them (`all` for every net);
-  --onnx      torchvision models exported by torch as Tools/onnx-zoo/run.py does, onnxruntime on
-              the original file (needs torch and torchvision; `all` for every model);
+  --onnx      torchvision models exported by torch as Tools/onnx-zoo/run.py does (TorchScript at
+              opset 17 and dynamo, --exporters), onnxruntime on the original file for the
+              output and the penultimate value (needs torch and torchvision; `all` for every model);
   --large     a .graft of 9 Dense layers of 8192 x 8192 (2.4 GB of weights, written here with
               safetensors), exported with external data and checked against numpy.
 
@@ -206,22 +208,29 @@ def onnx_fixtures(checker):
                       references)
 
 
-def keras_zoo(checker, names):
+def keras_zoo(checker, names, tops):
+    """keras.applications models as Tools/keras-zoo builds them (seeded weights, a .keras archive),
+    with Keras's output and penultimate value (the input of the last layer) as references."""
     zoo = load_script("keras_zoo", os.path.join(ROOT, "Tools", "keras-zoo"))
     import keras
+    configurations = {"true": [(True, None)], "false": [(False, "avg")], "both": [(True, None), (False, "avg")]}[tops]
     for name in (zoo.MODELS if names == ["all"] else names):
-        keras.utils.set_random_seed(0)
-        model = zoo.build(keras, name, True, None)
-        zoo.randomize(model, 1)
-        size = model.inputs[0].shape[1]
-        x = np.random.default_rng(2).uniform(-1, 1, (2, size, size, 3)).astype(np.float32)
-        if name.startswith(("EfficientNet", "ConvNeXt", "MobileNetV3")):
-            x = (x + 1) * 127.5
-        path = os.path.join(checker.work, name + ".keras")
-        model.save(path)
-        expected = model.predict(x, verbose=0)
-        checker.check(f"keras {name}", [path], [x], {"output": expected}, layers=[])
-        os.remove(path)
+        for include_top, pooling in (configurations if name != "Nested" else [(True, None)]):
+            label = name + ("" if include_top else f"-notop-{pooling}")
+            keras.utils.set_random_seed(0)
+            model = zoo.build(keras, name, include_top, pooling)
+            zoo.randomize(model, 1)
+            size = model.inputs[0].shape[1]
+            x = np.random.default_rng(2).uniform(-1, 1, (2, size, size, 3)).astype(np.float32)
+            if name.startswith(("EfficientNet", "ConvNeXt", "MobileNetV3")):
+                x = (x + 1) * 127.5
+            path = os.path.join(checker.work, label + ".keras")
+            model.save(path)
+            layer = zoo.penultimate_name(model)
+            references = {"output": model.predict(x, verbose=0),
+                          "penultimate": keras.Model(model.inputs, model.get_layer(layer).output).predict(x, verbose=0)}
+            checker.check(f"keras {label}", [path], [x], references, layers=[model.layers[-1].name, layer])
+            os.remove(path)
 
 
 def caffe_zoo(checker, names, zoo_folder):
@@ -236,18 +245,21 @@ def caffe_zoo(checker, names, zoo_folder):
         checker.check(f"caffe {net}", [entry["prototxt"], entry["caffemodel"]], [np.load(entry["input"])], references)
 
 
-def onnx_zoo(checker, names):
+def onnx_zoo(checker, names, exporters):
+    """torchvision models exported by torch (TorchScript at opset 17, dynamo at its default), as
+    Tools/onnx-zoo/run.py does; the references are onnxruntime's on the original file, for the
+    output and the penultimate value (the input of the last Gemm/MatMul)."""
     zoo = load_script("onnx_zoo", os.path.join(ROOT, "Tools", "onnx-zoo", "run.py"))
-    import torch
     torchvision = zoo.import_torchvision()
     for name in (zoo.MODELS if names == ["all"] else names):
         model = zoo.build_model(torchvision, name, 0)
-        path = os.path.join(checker.work, name + ".torch.onnx")
-        x = np.random.default_rng(3).standard_normal((2, 3, 224, 224)).astype(np.float32)
-        torch.onnx.export(model, torch.from_numpy(x), path, opset_version=17, dynamo=False, input_names=["input"],
-                          output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
-        references = ort_run(path, [x])
-        checker.check(f"onnx {name}", [path], [x], references)
+        for exporter in exporters:
+            path = os.path.join(checker.work, f"{name}.{exporter}.onnx")
+            zoo.export(model, exporter, path, 2)
+            penultimate, _ = zoo.add_penultimate_output(path, path + ".ref.onnx")
+            x = np.random.default_rng(3).standard_normal((2, 3, 224, 224)).astype(np.float32)
+            references = ort_run(path + ".ref.onnx", [x])
+            checker.check(f"onnx {name} [{exporter}]", [path], [x], references, layers=["logits", penultimate])
 
 
 def large_model(checker, layers=9, width=8192):
@@ -303,9 +315,11 @@ def main():
     parser.add_argument("--opset", type=int, default=17)
     parser.add_argument("--fixtures", action="store_true")
     parser.add_argument("--keras", nargs="*", default=[])
+    parser.add_argument("--top", choices=["true", "false", "both"], default="true", help="Keras models with or without their top")
     parser.add_argument("--caffe", nargs="*", default=[])
     parser.add_argument("--caffe-zoo", default="/work/shared/zoo/caffe")
     parser.add_argument("--onnx", nargs="*", default=[])
+    parser.add_argument("--exporters", default="torchscript,dynamo", help="torch exporters for --onnx")
     parser.add_argument("--large", action="store_true")
     arguments = parser.parse_args()
     work = arguments.work or tempfile.mkdtemp(prefix="graft-onnx-export-")
@@ -316,11 +330,11 @@ def main():
         caffe_fixtures(checker)
         onnx_fixtures(checker)
     if arguments.keras:
-        keras_zoo(checker, arguments.keras)
+        keras_zoo(checker, arguments.keras, arguments.top)
     if arguments.caffe:
         caffe_zoo(checker, arguments.caffe, arguments.caffe_zoo)
     if arguments.onnx:
-        onnx_zoo(checker, arguments.onnx)
+        onnx_zoo(checker, arguments.onnx, arguments.exporters.split(","))
     if arguments.large:
         large_model(checker)
     print()
