@@ -17,6 +17,7 @@ let package = Package(
         // features, heads, and metrics.
         .library(name: "GraftModel", targets: ["GraftModel"]),
         .library(name: "GraftImport", targets: ["GraftImport"]),
+        .library(name: "GraftONNXExport", targets: ["GraftONNXExport"]),
         .library(name: "GraftRuntime", targets: ["GraftRuntime"]),
         .library(name: "GraftFeatureExtraction", targets: ["GraftFeatureExtraction"]),
         .library(name: "GraftHead", targets: ["GraftHead"]),
@@ -64,6 +65,8 @@ let package = Package(
         .target(name: "GraftProtobuf", dependencies: ["CGraftProtobufC"]),
         .target(name: "GraftCaffeImport", dependencies: ["GraftSupport", "GraftTensors", "GraftModel", "GraftProtobuf", "CGraftCaffeProto", "CGraftProtobufC"]),
         .target(name: "GraftONNXImport", dependencies: ["GraftSupport", "GraftModel", "GraftProtobuf", "CGraftONNXProto", "CGraftProtobufC"]),
+        // ONNX export: .graft models written as ONNX files with graft's protobuf wire writer.
+        .target(name: "GraftONNXExport", dependencies: ["GraftSupport", "GraftModel", "GraftProtobuf"]),
         // The import façade: detects the source by content and returns one ImportedModel.
         .target(name: "GraftImport", dependencies: ["GraftSupport", "GraftModel", "GraftKerasImport", "GraftCaffeImport", "GraftONNXImport"]),
         .target(name: "GraftImages", dependencies: [
@@ -77,7 +80,7 @@ let package = Package(
         .target(name: "GraftHead", dependencies: ["GraftSupport", "GraftTensors", "GraftModel", "GraftFeatureCache", "GraftNumerics"]),
         .target(name: "GraftCLI", dependencies: [
             "GraftSupport", "GraftTensors", "GraftModel", "GraftHDF5", "GraftRuntime", "GraftImport", "GraftImages", "GraftMetrics",
-            "GraftFeatureCache", "GraftFeatureExtraction", "GraftHead",
+            "GraftFeatureCache", "GraftFeatureExtraction", "GraftHead", "GraftONNXExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "graft", dependencies: ["GraftCLI"]),
@@ -95,6 +98,10 @@ let package = Package(
         .testTarget(name: "GraftKerasImportTests", dependencies: ["GraftKerasImport", "GraftRuntime", "GraftModel", "GraftTensors", "GraftTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GraftCaffeImportTests", dependencies: ["GraftCaffeImport", "GraftRuntime", "GraftModel", "GraftTensors", "GraftTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GraftONNXImportTests", dependencies: ["GraftONNXImport", "GraftRuntime", "GraftModel", "GraftTensors", "GraftTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "GraftONNXExportTests", dependencies: [
+            "GraftONNXExport", "GraftONNXImport", "GraftImport", "GraftRuntime", "GraftModel", "GraftTensors", "GraftSupport", "GraftNumerics",
+            "GraftProtobuf", "GraftHead", "GraftFeatureCache", "GraftCLI", "GraftTestSupport",
+        ]),
         .testTarget(name: "GraftImportTests", dependencies: ["GraftImport", "GraftModel", "GraftSupport", "GraftTestSupport"]),
         .testTarget(name: "GraftImagesTests", dependencies: ["GraftImages", "GraftTensors", "GraftTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GraftMetricsTests", dependencies: ["GraftMetrics", "GraftTestSupport"], exclude: ["Fixtures"]),

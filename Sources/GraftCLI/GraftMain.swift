@@ -7,7 +7,7 @@ public struct Graft: ParsableCommand {
         commandName: "graft",
         abstract: "Transfer learning on the command line: import pretrained networks, cache features, train heads, measure AUC and classification metrics.",
         version: GraftVersion.current,
-        subcommands: [Inspect.self, Convert.self, Run.self, Diff.self, AUC.self, Report.self, Cache.self, Preprocess.self, Features.self, Train.self, Predict.self, Attach.self]
+        subcommands: [Inspect.self, Convert.self, Run.self, Diff.self, AUC.self, Report.self, Cache.self, Preprocess.self, Features.self, Train.self, Predict.self, Attach.self, Export.self]
     )
 
     public init() {}

@@ -17,6 +17,7 @@ enum NodeConversions {
         "BatchNormalization": Normalization.batch,
         "LayerNormalization": Normalization.layer,
         "Softmax": Normalization.softmax,
+        "LRN": Normalization.localResponse,
         // Element-wise functions.
         "Relu": { try Elementwise.activation($0, .rectifier) },
         "Sigmoid": { try Elementwise.activation($0, .sigmoid) },
@@ -32,6 +33,7 @@ enum NodeConversions {
         "Reciprocal": { try Elementwise.activation($0, .power(power: -1)) },
         "Neg": { try Elementwise.activation($0, .power(power: 1, scale: -1)) },
         "LeakyRelu": Elementwise.leakyReLU,
+        "ThresholdedRelu": { try Elementwise.activation($0, .relu(threshold: Double(try $0.float("alpha", default: 1)))) },
         "Elu": Elementwise.elu,
         "Selu": Elementwise.selu,
         "HardSigmoid": Elementwise.hardSigmoid,

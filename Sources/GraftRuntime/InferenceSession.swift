@@ -79,8 +79,7 @@ public final class InferenceSession: @unchecked Sendable {
         self.algorithm = algorithm
         self.precision = precision
         self.threadCount = max(1, threadCount)
-        let requests = outputs ?? model.graph.outputs
-        graph = try GraphCompiler.compile(model: model, requests: requests, storage: storage, threads: self.threadCount)
+        graph = try GraphCompiler.compile(model: model, requests: outputs, storage: storage, threads: self.threadCount)
         outputNames = graph.outputs
         inputs = graph.inputs
         executedNodeNames = graph.nodes.map(\.name)

@@ -380,7 +380,7 @@ def refused():
     """Models graft must refuse, with every unsupported node named at once."""
     nodes = [
         helper.make_node("Conv", ["x", "w"], ["conv"], name="conv"),
-        helper.make_node("LRN", ["conv"], ["lrn"], name="local_norm", size=3),
+        helper.make_node("LRN", ["conv"], ["lrn"], name="local_norm", size=4),  # even: not centred
         helper.make_node("Clip", ["conv", "minus_one", "one"], ["clipped"], name="clip_both_sides"),
         helper.make_node("Einsum", ["clipped", "lrn"], ["product"], name="einsum", equation="nchw,nchw->nchw"),
         helper.make_node("Div", ["x", "x"], ["ratio"], name="divide_values"),

@@ -1,6 +1,6 @@
 import GraftModel
 
-/// BatchNormalization, LayerNormalization and Softmax.
+/// BatchNormalization, LayerNormalization, LRN and Softmax.
 enum Normalization {
     static func batch(_ c: NodeContext) throws {
         try c.requireOnlyFirstOutputUsed("training statistics")
@@ -38,6 +38,20 @@ enum Normalization {
         let epsilon = Double(try c.float("epsilon", default: 1e-5))
         c.converter.emit(node: c.name, .layerNormalization(.init(axes: Array(axis..<shape.count), epsilon: epsilon)),
                          inputs: [x], output: c.output, shape: shape, weights: weights)
+    }
+
+    /// LRN across channels: `x / (bias + alpha/size · Σ x²)^beta` over `size` channels, Caffe's
+    /// definition when the window is centred (odd `size`).
+    static func localResponse(_ c: NodeContext) throws {
+        let (x, shape) = try c.runtime(0)
+        guard shape.count == 4 else { throw c.unsupported("normalises a \(shape.count)-D value; graft converts 4-D NCHW ones") }
+        let size = try c.int("size", default: 0)
+        guard size >= 1 else { throw c.invalid("size is \(size), expected 1 or more") }
+        guard size % 2 == 1 else { throw c.unsupported("has an even size \(size), whose window is not centred") }
+        let lrn = GraftOperation.LocalResponseNormalization(
+            layout: .nchw, size: size, alpha: Double(try c.float("alpha", default: 0.0001)), beta: Double(try c.float("beta", default: 0.75)),
+            k: Double(try c.float("bias", default: 1)), region: .acrossChannels)
+        c.converter.emit(node: c.name, .localResponseNormalization(lrn), inputs: [x], output: c.output, shape: shape)
     }
 
     /// Softmax along one axis (opset 13 on); before opset 13 over every axis from `axis` on,

@@ -43,10 +43,10 @@ enum Pooling {
 
     static func global(_ c: NodeContext) throws {
         let (x, shape) = try c.runtime(0)
-        guard shape.count == 4 else { throw c.unsupported("pools a \(shape.count - 2)-D input; graft converts 2-D pooling") }
-        let global = GraftOperation.GlobalPooling(layout: .nchw, keepsDimensions: true)
+        guard shape.count == 4 || shape.count == 3 else { throw c.unsupported("pools a \(shape.count - 2)-D input; graft converts 1-D and 2-D pooling") }
+        let global = GraftOperation.GlobalPooling(layout: shape.count == 4 ? .nchw : .ncw, keepsDimensions: true)
         c.converter.emit(node: c.name, c.opType == "GlobalMaxPool" ? .globalMaxPooling(global) : .globalAveragePooling(global),
-                         inputs: [x], output: c.output, shape: [shape[0], shape[1], 1, 1])
+                         inputs: [x], output: c.output, shape: [shape[0], shape[1]] + Array(repeating: 1, count: shape.count - 2))
     }
 
     /// ReduceMean and ReduceMax over the two spatial axes of an NCHW value: global pooling.

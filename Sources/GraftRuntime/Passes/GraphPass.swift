@@ -19,9 +19,13 @@ enum GraphCompiler {
         FoldResidualAdd(),
     ]
 
-    static func compile(model: ModelFile, requests: [String], storage: OwnedWeights, threads: Int) throws(RuntimeError) -> ExecutableGraph {
+    /// `requests` are node or value names; `nil` asks for the graph's outputs, which are value
+    /// names even where a node of another value carries the same name (a Caffe in-place chain
+    /// read back from ONNX).
+    static func compile(model: ModelFile, requests: [String]?, storage: OwnedWeights, threads: Int) throws(RuntimeError) -> ExecutableGraph {
         let graph = model.graph
-        let outputs = try requests.map { (request) throws(RuntimeError) in try resolve(request, in: graph) }
+        var outputs = graph.outputs
+        if let requests { outputs = try requests.map { (request) throws(RuntimeError) in try resolve(request, in: graph) } }
         var executable = PruneUnrequested.graph(graph, keeping: outputs)
         let context = PassContext(model: model, storage: storage, threads: threads)
         for pass in passes { try pass.run(on: &executable, context: context) }
