@@ -4,8 +4,10 @@
 #   Tests/spark/run.sh            # builds graft (debug) unless GRAFT=/path/to/graft is set
 #
 # Creates the git-ignored .venv-spark/ with pyspark 4.3, h5py, numpy and pyarrow (about 60 s cold, a few
-# seconds warm), then runs Tests/spark/test_spark.py on a local Spark bound to 127.0.0.1 only,
-# under a time limit. Without Java 17 or later it skips with a loud message, except in CI
+# seconds warm), then runs Tests/spark/test_spark.py on a local Spark bound to 127.0.0.1 only, and
+# Tests/spark/test_cluster.py on a Spark standalone cluster it starts on 127.0.0.1, under one time
+# limit. The cluster test bundles GRAFT with Tools/spark/package.sh --no-build, so GRAFT must be
+# the binary of a SwiftPM build folder (.build/release/graft, as make test passes). Without Java 17 or later it skips with a loud message, except in CI
 # (CI=true), where that is a failure. The last line is `N passed, N failed`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -63,5 +65,17 @@ timeout --kill-after=30 "$remaining" "$venv/bin/python" Tests/spark/test_spark.p
 if (( status == 124 || status == 137 )); then
     echo "Tests/spark: timed out after ${limit} s" >&2
     echo "0 passed, 1 failed"
+    exit "$status"
 fi
+# A Spark standalone cluster (a master and two one-core workers on 127.0.0.1), graft shipped as
+# Tools/spark/package.sh's bundle, one task's graft killed mid-shard.
+remaining=$((deadline - SECONDS))
+cluster_status=0
+timeout --kill-after=30 "$remaining" "$venv/bin/python" Tests/spark/test_cluster.py --graft "$GRAFT" --work "$work/cluster" \
+    || cluster_status=$?
+if (( cluster_status == 124 || cluster_status == 137 )); then
+    echo "Tests/spark: the cluster test timed out after ${limit} s in all" >&2
+    echo "0 passed, 1 failed"
+fi
+(( status != 0 )) || status=$cluster_status
 exit "$status"
