@@ -44,6 +44,8 @@ public enum Operator: String, Sendable, CaseIterable, Codable {
     case add = "Add"
     case subtract = "Subtract"
     case multiply = "Multiply"
+    /// Elementwise quotient of two inputs (broadcasting as the other merges do), IEEE float division.
+    case divide = "Divide"
     case average = "Average"
     case maximum = "Maximum"
     case minimum = "Minimum"

@@ -33,6 +33,7 @@ enum OpExports {
         case let .add(coefficients): try Merges.add(c, coefficients: coefficients)
         case .subtract: try Merges.binary(c, "Sub")
         case .multiply: try Merges.binary(c, "Mul")
+        case .divide: try Merges.binary(c, "Div")
         case .average: try Merges.average(c)
         case .maximum: try Merges.binary(c, "Max")
         case .minimum: try Merges.binary(c, "Min")

@@ -198,6 +198,7 @@ def arithmetic():
         helper.make_node("Mul", ["channel", "x"], ["times_channel"], name="times_channel"),  # layer scale
         helper.make_node("Div", ["x", "channel"], ["over_channel"], name="over_channel"),
         helper.make_node("Div", ["x", "scalar"], ["over_scalar"], name="over_scalar"),
+        helper.make_node("Div", ["x", "gate"], ["over_gate"], name="over_gate"),          # two computed values, broadcast
         helper.make_node("Add", ["x", "plane"], ["plus_plane"], name="plus_plane"),      # [1,1,H,W]
         helper.make_node("Sub", ["x", "column"], ["minus_column"], name="minus_column"),  # [C,1,W]
         helper.make_node("Max", ["x", "excited"], ["maximum"], name="maximum"),
@@ -205,7 +206,7 @@ def arithmetic():
     ]
     inits = [floats("scalar", 1.5), weight("channel", 4, 1, 1), weight("plane", 1, 1, 5, 6), weight("column", 4, 1, 6)]
     save("arithmetic", nodes, [value("x", [N, 4, 5, 6])],
-         [value(n, None) for n in ["sum", "difference", "plus_scalar", "scalar_minus", "times_channel", "over_channel", "over_scalar",
+         [value(n, None) for n in ["sum", "difference", "plus_scalar", "scalar_minus", "times_channel", "over_channel", "over_scalar", "over_gate",
                                    "plus_plane", "minus_column", "maximum", "minimum"]], inits)
 
 
@@ -383,10 +384,9 @@ def refused():
         helper.make_node("LRN", ["conv"], ["lrn"], name="local_norm", size=4),  # even: not centred
         helper.make_node("Clip", ["conv", "minus_one", "one"], ["clipped"], name="clip_both_sides"),
         helper.make_node("Einsum", ["clipped", "lrn"], ["product"], name="einsum", equation="nchw,nchw->nchw"),
-        helper.make_node("Div", ["x", "x"], ["ratio"], name="divide_values"),
         helper.make_node("TopK", ["x", "k"], ["values", "indices"], name="top_k"),
     ]
-    save("unsupported", nodes, [value("x", [N, 2, 4, 4])], [value("product", None), value("ratio", None), value("values", None)],
+    save("unsupported", nodes, [value("x", [N, 2, 4, 4])], [value("product", None), value("values", None)],
          [weight("w", 2, 2, 1, 1), floats("minus_one", -1.0), floats("one", 1.0), ints("k", [2])], check_outputs=False)
 
 

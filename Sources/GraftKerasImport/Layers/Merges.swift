@@ -6,7 +6,9 @@ extension GraphBuilder {
     /// Add, Subtract, Multiply, Average, Maximum, Minimum: `operation` over every input.
     func convertMerge(_ call: LayerCall, _ operation: Operation) throws -> Value {
         guard call.inputs.count >= 2 else { throw unsupported(call, "has \(call.inputs.count) input") }
-        if operation == .subtract, call.inputs.count != 2 { throw unsupported(call, "subtracts \(call.inputs.count) inputs") }
+        if operation == .subtract || operation == .divide, call.inputs.count != 2 {
+            throw unsupported(call, "\(operation == .subtract ? "subtracts" : "divides") \(call.inputs.count) inputs")
+        }
         let shape = try broadcastShape(call.inputs.map(\.shape), call)
         let layout = call.inputs.first { $0.rank == shape.count }?.layout ?? .plain
         return try emit(call.nodeName, operation, call.inputs, shape: shape, layout: layout)
@@ -42,7 +44,7 @@ extension GraphBuilder {
     }
 
     /// Keras 3 operation layers: `x + c`, `x * c`, `x - c`, `c - x`, `x / c` become Rescaling;
-    /// operations on two tensors become Add, Subtract or Multiply.
+    /// operations on two tensors become Add, Subtract, Multiply or Divide.
     func convertOperation(_ call: LayerCall) throws -> Value {
         let tensors = call.inputs
         let constants = call.arguments.compactMap { if case let .constant(value) = $0 { value } else { nil } }
@@ -51,7 +53,8 @@ extension GraphBuilder {
             case "Add": return try convertMerge(call, .add())
             case "Subtract": return try convertMerge(call, .subtract)
             case "Multiply": return try convertMerge(call, .multiply)
-            default: throw unsupported(call, "divides two tensors")
+            case "Divide", "TrueDivide": return try convertMerge(call, .divide)
+            default: throw unsupported(call, "is an operation graft does not convert")
             }
         }
         guard tensors.count == 1, constants.count == 1, call.arguments.count == 2 else {

@@ -165,7 +165,7 @@ enum TFOperations {
                 if operation == .maximum || operation == .minimum, first.values.count != 1 { return "compares with a constant array" }
             }
             switch operation {
-            case .divide where yIsTensor: return arguments.firstIsTensor ? "divides by a tensor (no element-wise division op)" : "divides a constant by a tensor"
+            case .divide where yIsTensor && !arguments.firstIsTensor: return "divides a constant by a tensor"
             case .maximum, .minimum: if !yIsTensor, TFConstant(y)?.values.count != 1 { return "compares with a constant array" }
             default: break
             }
@@ -424,7 +424,7 @@ extension GraphBuilder {
             case .multiply: return try convertMerge(merged, .multiply)
             case .maximum: return try convertMerge(merged, .maximum)
             case .minimum: return try convertMerge(merged, .minimum)
-            case .divide: throw unsupported(call, "divides by a tensor")
+            case .divide: return try convertMerge(merged, .divide)
             }
         }
         // One tensor and one constant.

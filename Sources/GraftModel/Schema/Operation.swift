@@ -45,6 +45,8 @@ public enum Operation: Sendable, Hashable {
     case add(coefficients: [Double]? = nil)
     case subtract
     case multiply
+    /// The first input divided by the second, elementwise with broadcasting.
+    case divide
     case average
     case maximum
     case minimum
@@ -80,6 +82,7 @@ public enum Operation: Sendable, Hashable {
         case .add: .add
         case .subtract: .subtract
         case .multiply: .multiply
+        case .divide: .divide
         case .average: .average
         case .maximum: .maximum
         case .minimum: .minimum
@@ -178,6 +181,7 @@ public enum Operation: Sendable, Hashable {
         case .add: operation = .add(coefficients: try reader.optionalDoubles("coefficients"))
         case .subtract: operation = .subtract
         case .multiply: operation = .multiply
+        case .divide: operation = .divide
         case .average: operation = .average
         case .maximum: operation = .maximum
         case .minimum: operation = .minimum
@@ -210,7 +214,7 @@ public enum Operation: Sendable, Hashable {
         case let .activation(a):
             writer.set("function", a.function.rawValue)
             a.encodeParameters(into: &writer)
-        case .preLU, .identity, .flatten, .subtract, .multiply, .average, .maximum, .minimum: break
+        case .preLU, .identity, .flatten, .subtract, .multiply, .divide, .average, .maximum, .minimum: break
         case let .softmax(axis), let .concatenate(axis): writer.set("axis", axis)
         case let .maxPooling2D(p), let .averagePooling2D(p): p.encode(op, into: &writer)
         case let .globalAveragePooling(g), let .globalMaxPooling(g):
@@ -261,7 +265,7 @@ public enum OpSchema {
         case .rescaling: ["scale", "offset"]
         case .localResponseNormalization: ["layout", "size", "alpha", "beta", "k", "region"]
         case .activation: ["function"] + Activation.Function.allCases.flatMap(\.parameterNames).uniqued()
-        case .preLU, .identity, .flatten, .subtract, .multiply, .average, .maximum, .minimum: []
+        case .preLU, .identity, .flatten, .subtract, .multiply, .divide, .average, .maximum, .minimum: []
         case .softmax, .concatenate: ["axis"]
         case .maxPooling2D: ["layout", "pool_size", "strides", "padding", "rounding"]
         case .averagePooling2D: ["layout", "pool_size", "strides", "padding", "rounding", "divisor"]

@@ -24,7 +24,7 @@ enum Merges {
 
     static func binary(_ c: NodeExport, _ op: String) throws {
         let (names, order) = commonInputs(c)
-        guard op != "Sub" || names.count == 2 else { throw ExportProblem("subtracts \(names.count) inputs, expected 2") }
+        guard (op != "Sub" && op != "Div") || names.count == 2 else { throw ExportProblem("subtracts \(names.count) inputs, expected 2") }
         c.finish(chain(c, op, names), order: order)
     }
 

@@ -104,8 +104,8 @@ enum Elementwise {
 
     // MARK: Arithmetic
 
-    /// Add, Sub, Mul and Div. Two computed operands become Add, Subtract or Multiply (numpy
-    /// broadcasting, as in ONNX); Div of two computed values is not converted. A known operand
+    /// Add, Sub, Mul and Div. Two computed operands become Add, Subtract, Multiply or Divide
+    /// (numpy broadcasting, as in ONNX; Divide is IEEE float division, as onnxruntime's). A known operand
     /// becomes a `Rescaling` when it is one value, else a `Scale` whose weights cover the axes it
     /// varies on. A bias added to a MatMul's product becomes that Dense node's bias.
     ///
@@ -123,7 +123,7 @@ enum Elementwise {
             case "Add": operation = .add()
             case "Sub": operation = .subtract
             case "Mul": operation = .multiply
-            default: throw c.unsupported("divides by a computed value; graft divides by constants only")
+            default: operation = .divide
             }
             c.converter.emit(node: c.name, operation, inputs: [left, right], output: c.output, shape: shape)
         case let (.runtime(x, shape), .constant(k)):

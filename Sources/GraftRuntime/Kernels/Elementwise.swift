@@ -71,7 +71,7 @@ struct StridedSpace: Equatable {
 
 /// The binary functions the several-input ops and PReLU combine values with.
 enum CombineOperation: Equatable {
-    case add, subtract, multiply, maximum, minimum
+    case add, subtract, multiply, divide, maximum, minimum
     /// `a·left + b·right` (Add with coefficients, Average).
     case weighted(Float, Float)
     /// `left ≥ 0 ? left : right·left` (PReLU, right = alpha).
@@ -99,6 +99,7 @@ struct ElementwiseCombine {
                 case .add: combineRow(a, leftStride, b, rightStride, out, inner, { $0 + $1 }) { $0 + $1 }
                 case .subtract: combineRow(a, leftStride, b, rightStride, out, inner, { $0 - $1 }) { $0 - $1 }
                 case .multiply: combineRow(a, leftStride, b, rightStride, out, inner, { $0 * $1 }) { $0 * $1 }
+                case .divide: combineRow(a, leftStride, b, rightStride, out, inner, { $0 / $1 }) { $0 / $1 }
                 // Swift.max(x, y) is `y >= x ? y : x`; Swift.min(x, y) is `y < x ? y : x`.
                 case .maximum: combineRow(a, leftStride, b, rightStride, out, inner, { $0.replacing(with: $1, where: $1 .>= $0) }) { Swift.max($0, $1) }
                 case .minimum: combineRow(a, leftStride, b, rightStride, out, inner, { $0.replacing(with: $1, where: $1 .< $0) }) { Swift.min($0, $1) }

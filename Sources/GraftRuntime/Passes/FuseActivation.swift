@@ -4,7 +4,7 @@ import GraftModel
 /// affine folds), and into an element-wise merge (a residual block's Add followed by its ReLU:
 /// one pass over the data).
 struct FuseActivation: GraphPass {
-    static let merges: Set<Operator> = [.add, .subtract, .multiply, .average, .maximum, .minimum]
+    static let merges: Set<Operator> = [.add, .subtract, .multiply, .divide, .average, .maximum, .minimum]
     static let products: Set<Operator> = [.conv2D, .depthwiseConv2D, .conv2DTranspose, .dense]
 
     func run(on graph: inout ExecutableGraph, context: PassContext) throws(RuntimeError) {

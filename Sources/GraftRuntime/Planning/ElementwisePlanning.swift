@@ -57,8 +57,8 @@ extension PlanBuilder {
         let merge = given ?? item.operation
         let op = merge.op
         guard names.count >= 2 else { throw .incompatibleShapes(node: item.name, reason: "needs at least two inputs, has \(names.count)") }
-        if op == .subtract && names.count != 2 {
-            throw .incompatibleShapes(node: item.name, reason: "subtracts exactly two inputs, has \(names.count)")
+        if (op == .subtract || op == .divide) && names.count != 2 {
+            throw .incompatibleShapes(node: item.name, reason: "\(op == .subtract ? "subtracts" : "divides") exactly two inputs, has \(names.count)")
         }
         var coefficients: [Float]?
         if case let .add(given?) = merge {
@@ -107,6 +107,7 @@ extension PlanBuilder {
             case .average: return k == 1 ? .weighted(share, share) : .weighted(1, share)
             case .subtract: return .subtract
             case .multiply: return .multiply
+            case .divide: return .divide
             case .maximum: return .maximum
             default: return .minimum
             }

@@ -197,7 +197,7 @@ final class PlanBuilder {
         case let .transpose(permutation): try planTranspose(item, permutation: permutation)
         case let .slice(axis, points): try planSlice(item, axis: axis, points: points)
         case let .concatenate(axis): try planConcatenate(item, axis: axis)
-        case .add, .subtract, .multiply, .average, .maximum, .minimum: try planCombination(item, inputs: item.inputs, activation: item.activation)
+        case .add, .subtract, .multiply, .divide, .average, .maximum, .minimum: try planCombination(item, inputs: item.inputs, activation: item.activation)
         }
     }
 }
