@@ -349,6 +349,8 @@ public final class HDF5Dataset: @unchecked Sendable {
                 throw .wrongType(path: file.path, object: "dataset '\(path)'", expected: "strings", actual: stored.description)
             }
             let selection = try select(rows: rows, operation)
+            // One pointer or fixed-length slot per claimed element is allocated below.
+            try checkStorable(count: selection.count, "reading")
             return try readStringElements(
                 count: selection.count, storedType: type.id, bufferSpace: selection.memorySpace.id, in: file.path, operation
             ) { memoryType, buffer in

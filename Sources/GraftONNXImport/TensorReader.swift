@@ -81,7 +81,8 @@ final class TensorReader {
         do {
             mapped = try MappedFile(path: path)
         } catch {
-            throw bad(tensor, "is stored in '\(quoted(path))', which cannot be read: \(error.description)")
+            // The reason repeats the path, which comes from the file: quoted, so it stays on one line.
+            throw bad(tensor, "is stored in '\(quoted(path))', which cannot be read: \(quoted(error.description, limit: 160))")
         }
         externalFiles[location] = mapped
         return mapped
