@@ -167,7 +167,9 @@ enum Elementwise {
         let padded = [Int](repeating: 1, count: shape.count - k.shape.count) + k.shape
         guard padded[0] == 1 else { throw c.unsupported("combines with a constant that varies along the batch axis") }
         let varying = padded.indices.filter { padded[$0] != 1 }
-        let first = varying.first!, last = varying.last!
+        guard let first = varying.first, let last = varying.last, !values.isEmpty else {
+            throw c.invalid("combines with a constant of shape \(describe(k.shape)) that holds no single value to use")
+        }
         let covered = Array(shape[first...last])
         let blockShape = Array(padded[first...last])
         let expanded = Shapes.broadcastIndices(from: blockShape, to: covered).map { values[$0] }
