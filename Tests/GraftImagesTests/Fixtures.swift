@@ -1,3 +1,4 @@
+@testable import GraftImages
 import Foundation
 import GraftTensors
 import GraftTestSupport
@@ -116,4 +117,27 @@ func compare(_ actual: [UInt8], _ expected: [UInt8]) -> (maximum: Int, count: In
         count += 1
     }
     return (maximum, count)
+}
+
+/// Decodes `path`, expecting the failure `expected` (an `ImageError` case name) with exit status
+/// 65 and a one-line message naming the file; `pil` is what PIL said of the file.
+func expectDecodingFails(_ path: String, as expected: String, pil: String) {
+    do {
+        let image = try ImageDecoder.decode(fileAt: path)
+        Issue.record("\(path) decoded to \(image.width)×\(image.height); PIL says \(pil)")
+    } catch {
+        let kind: String = switch error {
+        case .unreadable: "unreadable"
+        case .empty: "empty"
+        case .unrecognizedFormat: "unrecognizedFormat"
+        case .tooLarge: "tooLarge"
+        case .truncated: "truncated"
+        case .corrupt: "corrupt"
+        case .unsupported: "unsupported"
+        }
+        #expect(kind == expected, "\(error)")
+        #expect(error.exitStatus.rawValue == 65)
+        #expect(error.description.contains(path))
+        #expect(!error.description.contains("\n"))
+    }
 }
