@@ -92,8 +92,9 @@ enum DecimalParsing {
     }
 
     private static func slowParse(_ start: UnsafePointer<UInt8>) -> (value: Double, end: UnsafePointer<UInt8>)? {
-        // strtod skips leading white space; a field must not start with it.
-        if start[0] == UInt8(ascii: " ") || start[0] == UInt8(ascii: "\t") || start[0] == 0 { return nil }
+        // strtod skips leading white space, line breaks included (an empty last field would
+        // take the next line's number); a field must not start with any of it.
+        if start[0] == 0 || [0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D].contains(start[0]) { return nil }
         return start.withMemoryRebound(to: CChar.self, capacity: 1) { text in
             var end: UnsafeMutablePointer<CChar>? = nil
             let value = strtod(text, &end)

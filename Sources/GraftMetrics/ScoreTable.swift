@@ -170,7 +170,9 @@ public struct ScoreTable: Sendable {
                 if q < end && q[0] != 0x0A {
                     let stop = lineEnd(from: p)
                     let content = contentEnd(p, stop)
-                    if memchr(after, 0x09, content - after) != nil {
+                    // The number may end past the line's trimmed content (it can take trailing
+                    // spaces): only look for a tab in what is left.
+                    if content > after, memchr(after, 0x09, content - after) != nil {
                         let fields = UnsafeBufferPointer(start: lineStart, count: content - lineStart).split(separator: 0x09, omittingEmptySubsequences: false).count
                         throw .fieldCount(source: source, line: line, id: nil, expected: 2, found: fields)
                     }

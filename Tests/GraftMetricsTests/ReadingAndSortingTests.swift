@@ -66,6 +66,13 @@ import Testing
         #expect(report.areaUnderCurve == 1)
     }
 
+    /// An empty score before a line break is an error on its own line, not the next line's number
+    /// (found by fuzzing: reading past the line made the tab search overrun the buffer).
+    @Test func anEmptyScoreDoesNotReadTheNextLine() throws {
+        #expect(throws: ScoreTableError.self) { try ScoreTable(parsing: "label\tscore\ncat\t1\ndog\t\n1\n") }
+        #expect(throws: ScoreTableError.self) { try ScoreTable(parsing: "label\tscore\n/\t\n1\u{0}\u{0}") }
+    }
+
     @Test func numericLabelsSortAsNumbers() throws {
         let table = try ScoreTable(parsing: "label\tscore\n10\t0.9\n2\t0.1\n10\t0.3\n2\t0.4\n")
         let report = try AUCReport.evaluate(table, options: AUCOptions(interval: AUCOptions.IntervalMethod.none))
