@@ -170,10 +170,12 @@ extension HeadTrainer {
         case .negativeLogLoss:
             var loss = 0.0
             for row in 0..<n {
-                let z = logits[(row * k)..<((row + 1) * k)].map(Double.init)
-                let largest = z.max()!
-                let logSum = largest + log(z.reduce(0) { $0 + exp($1 - largest) })
-                loss += logSum - z[Int(rows.labels[row])]
+                let start = row * k
+                var largest = -Double.infinity
+                for j in 0..<k { largest = max(largest, Double(logits[start + j])) }
+                var sum = 0.0
+                for j in 0..<k { sum += exp(Double(logits[start + j]) - largest) }
+                loss += largest + log(sum) - Double(logits[start + Int(rows.labels[row])])
             }
             return -loss / Double(n)
         case .rocAUC:

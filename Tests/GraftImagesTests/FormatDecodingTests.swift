@@ -19,12 +19,8 @@ enum FormatFixtures {
         var testDescription: String { file }
     }
 
-    struct Broken: Decodable, Sendable, CustomTestStringConvertible {
-        var file: String
-        var error: String
-        var pil: String
-        var testDescription: String { file }
-    }
+    /// A damaged file, the error graft reports and what PIL said: as for JPEG and PNG.
+    typealias Broken = Fixtures.Broken
 
     struct KerasCase: Decodable, Sendable, CustomTestStringConvertible {
         var file: String
