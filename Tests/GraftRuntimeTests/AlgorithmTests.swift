@@ -8,7 +8,7 @@ import Testing
 /// again with GRAFT_WINOGRAD=1 for the rest), and each names itself in the session's numerics,
 /// which a feature cache records.
 @Suite struct ConvolutionAlgorithms {
-    @Test(arguments: ["conv_bn_relu", "residual_net", "conv_valid", "se_block"])
+    @Test(arguments: ["conv_bn_relu", "residual_net", "conv_valid", "se_block", "winograd_blocks", "winograd_blocks_nchw"])
     func bothAlgorithmsMatchTheFramework(name: String) throws {
         let fixture = try FixtureCase(name)
         let requests = fixture.outputs.map(\.name)
@@ -23,6 +23,28 @@ import Testing
             }
         }
         #expect(numerics.count == ConvolutionAlgorithm.allCases.count || ProcessInfo.processInfo.environment["GRAFT_KERNELS"] == "graft")
+    }
+
+    /// Where oneDNN has no Winograd kernel (CPUs without AVX-512, or GRAFT_KERNELS=graft), graft's
+    /// own F(4×4, 3×3) runs the 3×3 stride-1 layers wide enough for it (the fused ReLU, the tanh
+    /// without bias and the residual accumulation of the fixture), says so in the numerics, and
+    /// `--exact` turns it off. The results are checked against Keras by the test above.
+    @Test(arguments: ["winograd_blocks", "winograd_blocks_nchw"])
+    func graftWinogradRunsWhereOneDNNHasNone(name: String) throws {
+        let fixture = try FixtureCase(name)
+        let requests = fixture.outputs.map(\.name)
+        let shapes = fixture.inputs.values.map(\.shape)
+        let session = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 2, algorithm: .winograd)
+        let steps = try session.memoryPlan(inputShapes: shapes).steps
+        let exact = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 2, algorithm: .exact)
+        #expect(!exact.numerics.contains("winograd"))
+        #expect(try !exact.memoryPlan(inputShapes: shapes).steps.contains { $0.contains("Winograd") })
+        if session.numerics.contains("graft winograd") {
+            #expect(steps.filter { $0.contains("graft Winograd") }.count == 3, "\(steps)")
+        } else {
+            // oneDNN's own Winograd (AVX-512): the residual layer, which it cannot fuse, stays direct.
+            #expect(session.numerics.contains("winograd-3x3"), "\(session.numerics)")
+        }
     }
 
     /// bfloat16 operands keep 8 significant bits: results stay within a few 1e-3 of the framework's

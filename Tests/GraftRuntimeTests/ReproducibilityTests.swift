@@ -30,10 +30,32 @@ import Testing
         try checkBitIdentity(name, precision: .bfloat16)
     }
 
-    private func checkBitIdentity(_ name: String, precision: Precision) throws {
+    /// graft's Winograd cuts each image's tiles into blocks by the layer's shape; on 100×100
+    /// images every layer of the fixture takes two or three blocks per image, which the threads
+    /// share, so this checks that the cut never depends on the batch or the thread count.
+    @Test(arguments: ["winograd_blocks", "winograd_blocks_nchw"])
+    func winogradWithSeveralTileBlocksPerImage(name: String) throws {
+        let fixture = try FixtureCase(name)
+        var shape = fixture.input.shape
+        shape[0] = 2
+        if name.hasSuffix("nchw") { (shape[2], shape[3]) = (100, 100) } else { (shape[1], shape[2]) = (100, 100) }
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let scalars = (0..<shape.reduce(1, *)).map { _ -> Float in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 500_000
+        }
+        let session = try InferenceSession(model: fixture.model, outputs: fixture.outputs.map(\.name), threadCount: 2)
+        let steps = try session.memoryPlan(inputShapes: [shape]).steps
+        if session.numerics.contains("graft winograd") {
+            #expect(steps.filter { $0.contains("graft Winograd") }.count == 3, "\(steps)")
+        }
+        try checkBitIdentity(name, precision: .float32, input: Tensor(shape: shape, scalars: scalars))
+    }
+
+    private func checkBitIdentity(_ name: String, precision: Precision, input given: Tensor? = nil) throws {
         let fixture = try FixtureCase(name)
         let requests = fixture.outputs.map(\.name)
-        let input = fixture.input
+        let input = given ?? fixture.input
         // Item 1 alone, then [item 1, item 0, item 1] (item 1 at positions 0 and 2, batch 3).
         let second = input.batchItems(1..<2)
         let mixed = second.appendingBatch(input.batchItems(0..<1)).appendingBatch(second)

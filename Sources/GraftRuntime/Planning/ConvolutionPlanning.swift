@@ -41,8 +41,20 @@ extension PlanBuilder {
                                            padTop: pads.top, padLeft: pads.left, groups: isDepthwise ? 1 : groups)
         let outputLayout = ValueLayout.image(batch: n, height: oh, width: ow, channels: outputChannels, layout: layout)
         let bias = item.weights["bias"]?.pointer
-        let target = item.residual.flatMap { residualTarget($0, layout: outputLayout) }
+        let target = item.residual.flatMap { residualTarget($0, layout: outputLayout, input: x.buffer) }
         let activation = target != nil ? item.residual!.activation : item.activation
+        if KernelChoice.usesGraftWinograd(geometry, depthwise: isDepthwise, algorithm: algorithm, precision: precision) {
+            let winograd = WinogradConvolution(geometry: geometry, kernel: kernel.pointer, bias: bias, activation: activation,
+                                               threads: threads, accumulates: target != nil)
+            let output = target ?? newBuffer(n * oh * ow * outputChannels)
+            addStep(reads: target == nil ? [x.buffer] : [x.buffer, output], writes: [output], workspace: winograd.workspaceCount,
+                    kind: (target == nil ? item.op.rawValue : "Conv2D + residual Add") + " (graft Winograd F(4x4,3x3))") { memory in
+                let input = memory[x.buffer], out = memory[output], workspace = memory.workspace
+                return { winograd.run(input: input, output: out, workspace: workspace) }
+            }
+            try finishResidual(item, output: output, layout: outputLayout, inPlace: target != nil)
+            return
+        }
         let fused = KernelChoice.postOps(for: activation, accumulates: false) != nil
         if let dnnl = KernelChoice.convolution(geometry, kernel: kernel.pointer, bias: bias, activation: fused ? activation : .linear,
                                                 accumulates: target != nil, depthwise: isDepthwise, algorithm: algorithm, precision: precision) {
@@ -109,10 +121,12 @@ extension PlanBuilder {
     }
 
     /// The buffer a convolution can accumulate its residual Add into: the other operand's own,
-    /// when it is stored in the convolution's output order and shape and every value sharing that
-    /// buffer is neither requested nor a graph input nor read after this node.
-    private func residualTarget(_ residual: ResidualAdd, layout: ValueLayout) -> Int? {
-        guard let stored = values[residual.shortcut], stored.layout == layout, canOverwrite(residual.shortcut) else { return nil }
+    /// when it is stored in the convolution's output order and shape, is not the convolution's
+    /// own input (`conv(x) + x` would overwrite `x` while the kernel still reads it), and every
+    /// value sharing that buffer is neither requested nor a graph input nor read after this node.
+    private func residualTarget(_ residual: ResidualAdd, layout: ValueLayout, input: Int) -> Int? {
+        guard let stored = values[residual.shortcut], stored.layout == layout, stored.buffer != input,
+              canOverwrite(residual.shortcut) else { return nil }
         for name in bufferValues[stored.buffer, default: []] where graph.inputs.contains(where: { $0.name == name }) { return nil }
         return stored.buffer
     }

@@ -13,16 +13,40 @@ enum KernelChoice {
 
     /// The version of graft's runtime numerics: raised whenever a change of kernels or of their
     /// summation order can change results in their last bits.
-    static let numericsVersion = 2
+    static let numericsVersion = 3
 
     /// What the results' last bits depend on, for a feature cache to record and compare:
     /// the numerics version, the precision, and the convolution kernels with the instruction set
     /// oneDNN dispatches to on this machine.
     static func numerics(_ algorithm: ConvolutionAlgorithm, precision: Precision = .float32) -> String {
-        let convolutions = oneDNNEnabled
-            ? "oneDNN \(DNNLInfo.version) \(DNNLInfo.instructionSet) \(algorithm == .winograd && precision == .float32 ? "winograd-3x3" : "direct")"
+        let winograd = algorithm == .winograd && precision == .float32
+        var convolutions = oneDNNEnabled
+            ? "oneDNN \(DNNLInfo.version) \(DNNLInfo.instructionSet) \(winograd && oneDNNWinograd ? "winograd-3x3" : "direct")"
             : "graft im2col+OpenBLAS"
+        if winograd && !oneDNNWinograd { convolutions += ", 3x3 stride 1: graft winograd F(4x4,3x3)" }
         return "graft runtime numerics \(numericsVersion); \(precision == .float32 ? "f32" : "bf16 convolutions, f32 accumulation"); convolutions \(convolutions)"
+    }
+
+    /// Whether oneDNN has a Winograd kernel on this CPU. oneDNN 2.6 has one only for AVX-512
+    /// (`jit_avx512_core_f32_wino_conv_4x3`); elsewhere 3×3 stride-1 convolutions run graft's own
+    /// Winograd (`WinogradConvolution`), which on AVX2 is 2–3× faster than oneDNN's direct kernel.
+    /// Probed once, by creating a small Winograd primitive.
+    static let oneDNNWinograd: Bool = {
+        guard oneDNNEnabled else { return false }
+        let shape = DNNLConvolution.Geometry(
+            inputHeight: 8, inputWidth: 8, inputChannels: 16, outputHeight: 8, outputWidth: 8, outputChannels: 16,
+            kernelHeight: 3, kernelWidth: 3, strideHeight: 1, strideWidth: 1, dilationHeight: 1, dilationWidth: 1,
+            padTop: 1, padLeft: 1, groups: 1)
+        let zeros = [Float](repeating: 0, count: 9 * 16 * 16)
+        return zeros.withUnsafeBufferPointer { weights in
+            (try? DNNLConvolution(geometry: shape, imagesPerCall: 1, weights: weights.baseAddress!, bias: nil, postOps: [], algorithm: .winograd)) != nil
+        }
+    }()
+
+    /// Whether graft's own Winograd runs this convolution: 3×3 stride-1 float32 layers it
+    /// supports, when Winograd is asked for and oneDNN has none on this CPU.
+    static func usesGraftWinograd(_ geometry: ConvolutionGeometry, depthwise: Bool, algorithm: ConvolutionAlgorithm, precision: Precision) -> Bool {
+        algorithm == .winograd && precision == .float32 && !depthwise && WinogradConvolution.supports(geometry) && !oneDNNWinograd
     }
 
     /// The oneDNN post-ops that compute `activation` after the bias (and the residual sum, when
