@@ -1,7 +1,7 @@
 // graft's view of oneDNN 2.6 (Debian libdnnl-dev; it ships no pkg-config file, so the module map
 // links "dnnl" by name). DNNL_ARG_* and DNNL_RUNTIME_* are macros Swift cannot import; each is
 // wrapped here in a prefixed static inline function. oneDNN's CPU engine runs its threads with
-// OpenMP (libgomp), whose thread count is set here too.
+// OpenMP (libgomp); CGraftOpenMP wraps that, and GraftNumerics' Parallelism sets its thread count.
 #ifndef GRAFT_CDNNL_SHIM_H
 #define GRAFT_CDNNL_SHIM_H
 #include <oneapi/dnnl/dnnl.h>
@@ -14,9 +14,5 @@ static inline int graft_dnnl_arg_bias(void) { return DNNL_ARG_BIAS; }
 static inline int graft_dnnl_arg_from(void) { return DNNL_ARG_FROM; }
 static inline int graft_dnnl_arg_to(void) { return DNNL_ARG_TO; }
 static inline int graft_dnnl_arg_scratchpad(void) { return DNNL_ARG_SCRATCHPAD; }
-
-/// Sets the OpenMP thread count of oneDNN's CPU engine (libgomp's omp_set_num_threads).
-void omp_set_num_threads(int);
-static inline void graft_dnnl_set_threads(int threads) { omp_set_num_threads(threads); }
 
 #endif

@@ -197,14 +197,14 @@ public final class DNNLConvolution: @unchecked Sendable {
 
     /// Runs `batch` images: `input` holds `batch` NHWC images, `output` receives `batch` results
     /// (and holds the residual to add when a `.sum` post-op was given). `workspace` holds at least
-    /// `workspaceBytes`, 64-byte aligned (unused when that is 0).
-    public func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, threads: Int,
+    /// `workspaceBytes`, 64-byte aligned (unused when that is 0). oneDNN runs on the calling
+    /// thread's OpenMP team, whose size `Parallelism.configure(threads:)` sets.
+    public func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int,
                     workspace: UnsafeMutableRawPointer? = nil) {
         let g = geometry
         precondition(batch % imagesPerCall == 0, "a batch of \(batch) in calls of \(imagesPerCall) images")
         let inputStride = g.inputHeight * g.inputWidth * g.inputChannels * imagesPerCall
         let outputStride = g.outputHeight * g.outputWidth * g.outputChannels * imagesPerCall
-        graft_dnnl_set_threads(Int32(threads))
         for image in 0..<(batch / imagesPerCall) {
             let from = UnsafeMutableRawPointer(mutating: input + image * inputStride), to = UnsafeMutableRawPointer(output + image * outputStride)
             if let reorders {

@@ -33,7 +33,7 @@ public enum HeadTrainer {
         var validation = validation
         try checkTrainable(training, validation: validation)
         // graft splits the products between its threads; OpenBLAS runs single-threaded inside.
-        Parallelism.configureOpenBLAS()
+        Parallelism.configure(threads: options.threadCount)
 
         var standardization: Standardization?
         if options.standardizes {

@@ -1,20 +1,6 @@
-import Dispatch
 import Foundation
-/// A value handed to worker threads that the caller knows is used safely (each thread writes
-/// memory no other thread reads or writes).
-///
-/// graft's parallel loops pass their non-escaping bodies, and the kernels their raw pointers, to
-/// `DispatchQueue.concurrentPerform` in this box; the safety argument is the caller's.
-public struct UncheckedSendable<Value>: @unchecked Sendable {
-    public let value: Value
-
-    @inlinable
-    public init(value: Value) {
-        self.value = value
-    }
-}
-
-/// Runs `body` over `0..<count` split into at most `threads` contiguous ranges, in parallel.
+/// Runs `body` over `0..<count` split into at most `threads` contiguous ranges, in parallel on
+/// the OpenMP team (see `Parallelism`).
 ///
 /// Work is split by index only, so every element is computed by the same code whatever the
 /// thread count: results do not depend on it, provided `body` computes each index on its own
@@ -27,20 +13,17 @@ public func parallelFor(_ count: Int, threads: Int, minimumPerThread: Int = 1, _
         if count > 0 { body(0..<count) }
         return
     }
-    withoutActuallyEscaping(body) { escapable in
-        let box = UncheckedSendable(value: escapable)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let start = count * chunk / chunks
-            let end = count * (chunk + 1) / chunks
-            if start < end { box.value(start..<end) }
-        }
+    parallelItems(chunks, threads: chunks) { _, chunk in
+        let start = count * chunk / chunks
+        let end = count * (chunk + 1) / chunks
+        if start < end { body(start..<end) }
     }
 }
 
 /// Runs `body` for each of `count` work items on `threads` workers that take the next item as
 /// they finish one, so a worker that is slowed (by other processes, say) takes fewer items
 /// instead of holding everyone up. `body` also gets its worker number (below `threads`), for
-/// per-worker scratch memory.
+/// per-worker scratch memory. The workers are the OpenMP team's threads (see `Parallelism`).
 ///
 /// Which worker computes an item never changes the item's result, so as long as the items
 /// themselves are chosen without looking at `threads` (and partial results are combined in item
@@ -53,11 +36,8 @@ public func parallelItems(_ count: Int, threads: Int, _ body: (_ worker: Int, _ 
         return
     }
     let queue = WorkQueue()
-    withoutActuallyEscaping(body) { escapable in
-        let box = UncheckedSendable(value: escapable)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            while let item = queue.next(below: count) { box.value(worker, item) }
-        }
+    onTeam(threads: workers) { worker in
+        while let item = queue.next(below: count) { body(worker, item) }
     }
 }
 

@@ -112,8 +112,9 @@ public final class InferenceSession: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let plan = try plan(for: ordered.map(\.shape))
-        // graft's kernels split GEMMs between their own threads (see `parallelProduct`).
-        Parallelism.configureOpenBLAS()
+        // One OpenMP team of `threadCount` threads runs oneDNN and graft's kernels; OpenBLAS runs
+        // single-threaded inside them (see `Parallelism`).
+        Parallelism.configure(threads: threadCount)
         return plan.run(ordered)
     }
 

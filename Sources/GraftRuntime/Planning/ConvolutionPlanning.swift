@@ -61,8 +61,8 @@ extension PlanBuilder {
             let output = target ?? newBuffer(n * oh * ow * outputChannels)
             addStep(reads: target == nil ? [x.buffer] : [x.buffer, output], writes: [output], workspace: (dnnl.workspaceBytes + 3) / 4,
                     kind: (target == nil ? item.op.rawValue : "Conv2D + residual Add") + " (oneDNN \(dnnl.implementation))") { memory in
-                let input = memory[x.buffer], out = memory[output], threads = memory.threads, workspace = UnsafeMutableRawPointer(memory.workspace)
-                return { dnnl.run(input: input, output: out, batch: n, threads: threads, workspace: workspace) }
+                let input = memory[x.buffer], out = memory[output], workspace = UnsafeMutableRawPointer(memory.workspace)
+                return { dnnl.run(input: input, output: out, batch: n, workspace: workspace) }
             }
             if !fused {
                 // A function oneDNN has no exact post-op for, in place on the result.
