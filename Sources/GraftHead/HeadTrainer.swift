@@ -38,14 +38,15 @@ public enum HeadTrainer {
         var standardization: Standardization?
         if options.standardizes {
             let (rowCount, dimension) = (training.rowCount, training.dimension)
+            let threads = options.threadCount
             let fitted = training.features.withUnsafeBufferPointer {
-                Standardization(fitting: $0, rowCount: rowCount, dimension: dimension)
+                Standardization(fitting: $0, rowCount: rowCount, dimension: dimension, threads: threads)
             }
             let rows = training.rowCount
-            training.features.withUnsafeMutableBufferPointer { fitted.apply(to: $0, rowCount: rows) }
+            training.features.withUnsafeMutableBufferPointer { fitted.apply(to: $0, rowCount: rows, threads: threads) }
             if validation != nil {
                 let validationRows = validation!.rowCount
-                validation!.features.withUnsafeMutableBufferPointer { fitted.apply(to: $0, rowCount: validationRows) }
+                validation!.features.withUnsafeMutableBufferPointer { fitted.apply(to: $0, rowCount: validationRows, threads: threads) }
             }
             standardization = fitted
         }

@@ -1,3 +1,4 @@
+internal import GraftNumerics
 /// Per-feature standardisation, as scikit-learn's `StandardScaler`: `(x − mean) / std` with the
 /// population standard deviation, and a feature whose deviation is zero divided by 1.
 ///
@@ -21,22 +22,27 @@ public struct Standardization: Sendable, Equatable {
     }
 
     /// Fits the means and deviations of the columns of `features` (`rowCount × dimension`).
-    public init(fitting features: UnsafeBufferPointer<Float>, rowCount: Int, dimension: Int) {
+    ///
+    /// Each column's sums run over the rows in order on one thread; `threads` threads take
+    /// contiguous ranges of columns, so the result is the same for every thread count.
+    public init(fitting features: UnsafeBufferPointer<Float>, rowCount: Int, dimension: Int, threads: Int = 1) {
         var sum = [Double](repeating: 0, count: dimension)
         var squares = [Double](repeating: 0, count: dimension)
         let base = features.baseAddress!
         sum.withUnsafeMutableBufferPointer { sum in
-            for row in 0..<rowCount {
-                let values = base + row * dimension
-                for column in 0..<dimension { sum[column] += Double(values[column]) }
-            }
-            for column in 0..<dimension { sum[column] /= Double(max(rowCount, 1)) }
             squares.withUnsafeMutableBufferPointer { squares in
-                for row in 0..<rowCount {
-                    let values = base + row * dimension
-                    for column in 0..<dimension {
-                        let difference = Double(values[column]) - sum[column]
-                        squares[column] += difference * difference
+                parallelFor(dimension, threads: threads, minimumPerThread: 64) { columns in
+                    for row in 0..<rowCount {
+                        let values = base + row * dimension
+                        for column in columns { sum[column] += Double(values[column]) }
+                    }
+                    for column in columns { sum[column] /= Double(max(rowCount, 1)) }
+                    for row in 0..<rowCount {
+                        let values = base + row * dimension
+                        for column in columns {
+                            let difference = Double(values[column]) - sum[column]
+                            squares[column] += difference * difference
+                        }
                     }
                 }
             }
@@ -55,16 +61,18 @@ public struct Standardization: Sendable, Equatable {
     /// The float32 offsets of the `Scale` node: `−mean/std`.
     public var shift: [Float] { zip(mean, standardDeviation).map { Float(-$0 / $1) } }
 
-    /// Standardises `rowCount` rows in place.
-    public func apply(to features: UnsafeMutableBufferPointer<Float>, rowCount: Int) {
+    /// Standardises `rowCount` rows in place, on `threads` threads (rows are independent).
+    public func apply(to features: UnsafeMutableBufferPointer<Float>, rowCount: Int, threads: Int = 1) {
         let scale = self.scale, shift = self.shift
         let dimension = self.dimension
         let base = features.baseAddress!
         scale.withUnsafeBufferPointer { scale in
             shift.withUnsafeBufferPointer { shift in
-                for row in 0..<rowCount {
-                    let values = base + row * dimension
-                    for column in 0..<dimension { values[column] = values[column] * scale[column] + shift[column] }
+                parallelFor(rowCount, threads: threads, minimumPerThread: 256) { rows in
+                    for row in rows {
+                        let values = base + row * dimension
+                        for column in 0..<dimension { values[column] = values[column] * scale[column] + shift[column] }
+                    }
                 }
             }
         }

@@ -79,22 +79,35 @@ final class WinogradConvolution {
         let fitting = WinogradConvolution.blockBudgetFloats / (36 * (g.inputChannels + g.outputChannels))
         tilesPerBlock = max(1, min(perImage, max(16, fitting)))
         let (c, k) = (g.inputChannels, g.outputChannels)
-        transformedWeights = .allocate(capacity: 36 * c * k)
-        // U = G g Gᵀ per (input, output) channel pair, in Double.
-        let gMatrix: [[Double]] = [[0.25, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
-                                   [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
-        var window = [Double](repeating: 0, count: 9), half = [Double](repeating: 0, count: 18)
-        for ci in 0..<c {
-            for ko in 0..<k {
-                for a in 0..<3 { for b in 0..<3 { window[a * 3 + b] = Double(kernel[((a * 3 + b) * c + ci) * k + ko]) } }
-                // half = G·g (6×3), then U = half·Gᵀ (6×6).
-                for i in 0..<6 {
-                    for b in 0..<3 { half[i * 3 + b] = gMatrix[i][0] * window[b] + gMatrix[i][1] * window[3 + b] + gMatrix[i][2] * window[6 + b] }
-                }
-                for i in 0..<6 {
-                    for j in 0..<6 {
-                        let value = half[i * 3] * gMatrix[j][0] + half[i * 3 + 1] * gMatrix[j][1] + half[i * 3 + 2] * gMatrix[j][2]
-                        transformedWeights[((i * 6 + j) * c + ci) * k + ko] = Float(value)
+        let weights = UnsafeMutablePointer<Float>.allocate(capacity: 36 * c * k)
+        transformedWeights = weights
+        // U = G g Gᵀ per (input, output) channel pair, in Double, output channels innermost (the
+        // spec's kernel has them contiguous), input channels shared among the threads.
+        let gMatrix: [Double] = [0.25, 0, 0, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
+                                 1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 24, -1.0 / 12, 1.0 / 6, 0, 0, 1]
+        parallelFor(c, threads: self.threads, minimumPerThread: 8) { channels in
+            // half = G·g (6×3) for every output channel of one input channel.
+            var half = [Double](repeating: 0, count: 18 * k)
+            half.withUnsafeMutableBufferPointer { half in
+                gMatrix.withUnsafeBufferPointer { gm in
+                    for ci in channels {
+                        for i in 0..<6 {
+                            for b in 0..<3 {
+                                let row = half.baseAddress! + (i * 3 + b) * k
+                                let (g0, g1, g2) = (gm[i * 3], gm[i * 3 + 1], gm[i * 3 + 2])
+                                let w0 = kernel + ((0 * 3 + b) * c + ci) * k, w1 = kernel + ((1 * 3 + b) * c + ci) * k
+                                let w2 = kernel + ((2 * 3 + b) * c + ci) * k
+                                for ko in 0..<k { row[ko] = g0 * Double(w0[ko]) + g1 * Double(w1[ko]) + g2 * Double(w2[ko]) }
+                            }
+                        }
+                        for i in 0..<6 {
+                            let h0 = half.baseAddress! + (i * 3) * k, h1 = h0 + k, h2 = h1 + k
+                            for j in 0..<6 {
+                                let (g0, g1, g2) = (gm[j * 3], gm[j * 3 + 1], gm[j * 3 + 2])
+                                let target = weights + ((i * 6 + j) * c + ci) * k
+                                for ko in 0..<k { target[ko] = Float(h0[ko] * g0 + h1[ko] * g1 + h2[ko] * g2) }
+                            }
+                        }
                     }
                 }
             }
