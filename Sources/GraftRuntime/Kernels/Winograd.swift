@@ -60,9 +60,15 @@ final class WinogradConvolution {
         return tiles >= 32 || (tiles >= 16 && min(g.inputChannels, g.outputChannels) >= 512)
     }
 
-    /// The transformed inputs and products of one block take about this many floats (2 MiB),
-    /// so that a block stays in the core's caches between the transforms and the products.
-    static let blockBudgetFloats = 1 << 19
+    /// The transformed inputs and products of one block take at most about this many floats
+    /// (8 MiB, within the last-level cache between the transforms and the products). Measured on
+    /// VGG16's conv base at batch 8 on the AVX2 EPYC: 2 MiB blocks 0.71–0.77 s a batch, 8 MiB
+    /// 0.62–0.65 s (fewer, larger products; OpenBLAS packs the transformed weights once a call).
+    static let blockBudgetFloats = 1 << 21
+    /// Blocks per image to aim for when that leaves at least 16 tiles a block, so that a batch of
+    /// one image still shares its tiles among threads: with 2 (against 1, 4 and 8) VGG16's conv
+    /// base ran fastest at batch 1 and at batch 8 on 2 threads.
+    static let notionalBlocks = 2
 
     /// `kernel` is the spec's `[3, 3, Cin, Cout]`; `geometry.batch` is the batch a run computes.
     init(geometry g: ConvolutionGeometry, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?, activation: ActivationKernel,
@@ -76,8 +82,12 @@ final class WinogradConvolution {
         tileRows = (g.outputHeight + 3) / 4
         tileColumns = (g.outputWidth + 3) / 4
         let perImage = tileRows * tileColumns
+        // As many tiles as the budget holds, but at least `notionalBlocks` blocks per image where
+        // that leaves 16 tiles or more a block, so that one image keeps several threads busy
+        // (batch 1); both depend on the shape only.
         let fitting = WinogradConvolution.blockBudgetFloats / (36 * (g.inputChannels + g.outputChannels))
-        tilesPerBlock = max(1, min(perImage, max(16, fitting)))
+        let shared = (perImage + WinogradConvolution.notionalBlocks - 1) / WinogradConvolution.notionalBlocks
+        tilesPerBlock = max(1, min(perImage, max(16, min(fitting, shared))))
         let (c, k) = (g.inputChannels, g.outputChannels)
         let weights = UnsafeMutablePointer<Float>.allocate(capacity: 36 * c * k)
         transformedWeights = weights
