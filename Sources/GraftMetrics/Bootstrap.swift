@@ -1,6 +1,4 @@
-import Dispatch
 internal import GraftNumerics
-import Synchronization
 /// Stratified bootstrap confidence intervals, as pROC's `ci.auc(method = "bootstrap")`.
 ///
 /// Each replicate resamples, with replacement, as many positives as there are positives and as
@@ -44,22 +42,24 @@ public enum Bootstrap {
                                   replicates: replicates, seed: seed)
     }
 
-    /// Runs `replicates` jobs on the available cores; `job(r, generator)` returns replicate r's value.
+    /// Runs `replicates` jobs on the available cores (graft's one pool, `parallelItems`), one
+    /// `Worker` of scratch state per thread; `job(r, generator)` returns replicate r's value.
     static func runReplicates<Worker>(
         _ replicates: Int, seed: UInt64, makeWorker: @Sendable () -> Worker,
         job: @Sendable (inout Worker, Int, inout SeededGenerator) -> Double
     ) -> [Double] {
         let results = ResultBuffer(count: replicates)
         let workers = max(1, min(availableCores(), replicates))
-        let next = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            var worker = makeWorker()
-            while true {
-                let replicate = next.add(1, ordering: .relaxed).oldValue
-                if replicate >= replicates { break }
-                var generator = SeededGenerator(seed: seed, stream: UInt64(replicate))
-                results.store(job(&worker, replicate, &generator), at: replicate)
-            }
+        let states = UnsafeMutablePointer<Worker?>.allocate(capacity: workers)
+        states.initialize(repeating: nil, count: workers)
+        defer {
+            states.deinitialize(count: workers)
+            states.deallocate()
+        }
+        parallelItems(replicates, threads: workers) { worker, replicate in
+            if states[worker] == nil { states[worker] = makeWorker() }
+            var generator = SeededGenerator(seed: seed, stream: UInt64(replicate))
+            results.store(job(&states[worker]!, replicate, &generator), at: replicate)
         }
         return results.values()
     }
