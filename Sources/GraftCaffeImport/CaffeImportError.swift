@@ -34,7 +34,11 @@ public enum CaffeImportError: GraftError, Equatable {
 
     public var exitStatus: ExitStatus { .dataError }
 
-    public var description: String {
+    /// One line whatever the names in the file hold: layer and blob names are quoted (at most 80
+    /// characters, control characters escaped), and any line break left in a reason is escaped.
+    public var description: String { quoted(message, limit: Int.max) }
+
+    private var message: String {
         switch self {
         case let .prototxtSyntax(file, line, column, message):
             "\(file):\(line):\(column): \(message)"
@@ -49,20 +53,20 @@ public enum CaffeImportError: GraftError, Equatable {
         case let .unsupportedLayers(file, layers):
             "'\(file)' has \(layers.count) layer\(layers.count == 1 ? "" : "s") graft cannot convert: " + layers.listedForMessage
         case let .unsupportedParameter(file, layer, reason):
-            "'\(file)': layer '\(layer)' \(reason), which graft does not convert"
+            "'\(file)': layer '\(quoted(layer))' \(reason), which graft does not convert"
         case let .invalidLayer(file, layer, reason):
-            "'\(file)': layer '\(layer)' is invalid: \(reason)"
+            "'\(file)': layer '\(quoted(layer))' is invalid: \(reason)"
         case let .undefinedBlob(file, layer, blob):
-            "'\(file)': layer '\(layer)' reads blob '\(blob)', which no earlier layer or input produces"
+            "'\(file)': layer '\(quoted(layer))' reads blob '\(quoted(blob))', which no earlier layer or input produces"
         case let .inputShape(file, reason):
             "'\(file)': \(reason)"
         case let .missingWeights(layer, type, shapes, weightsFile):
-            "layer '\(layer)' (\(type)) needs weights of shape\(shapes.count == 1 ? "" : "s") \(shapes.map(describe).joined(separator: " and ")), " +
+            "layer '\(quoted(layer))' (\(quoted(type))) needs weights of shape\(shapes.count == 1 ? "" : "s") \(shapes.map(describe).joined(separator: " and ")), " +
                 (weightsFile.map { "but '\($0)' has no layer of that name" } ?? "but no caffemodel was given")
         case let .weightShapeMismatch(file, layer, blob, expected, actual):
-            "'\(file)': blob \(blob) of layer '\(layer)' has shape \(describe(actual)), expected \(describe(expected))"
+            "'\(file)': blob \(blob) of layer '\(quoted(layer))' has shape \(describe(actual)), expected \(describe(expected))"
         case let .badBlob(file, layer, blob, reason):
-            "'\(file)': blob \(blob) of layer '\(layer)' \(reason)"
+            "'\(file)': blob \(blob) of layer '\(quoted(layer))' \(reason)"
         }
     }
 }

@@ -38,7 +38,7 @@ public enum NumPyError: GraftError, Equatable {
             return "'\(path)': dtype '\(descriptor)' is big-endian: graft reads little-endian arrays only; save with array.astype('\(little)')"
         case let .unsupportedElementType(path, descriptor):
             let supported = ElementType.allCases.filter { $0.numPyDescriptor != nil }.map(\.rawValue)
-            return "'\(path)': unsupported dtype \(descriptor.hasPrefix("[") ? descriptor : "'\(descriptor)'"); graft reads "
+            return "'\(path)': unsupported dtype \(descriptor.hasPrefix("[") ? quoted(descriptor) : "'\(quoted(descriptor))'"); graft reads "
                 + supported.dropLast().joined(separator: ", ") + " and \(supported.last!) arrays"
         case let .truncated(path, elementType, shape, expected, actual):
             let count = expected / elementType.byteCount

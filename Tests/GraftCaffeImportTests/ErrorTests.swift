@@ -23,6 +23,26 @@ import Testing
         #expect(message == "layer 'other' (Convolution) needs weights of shapes [2, 3, 3, 3] and [2], but 'w.caffemodel' has no layer of that name")
     }
 
+    /// Names in a prototxt may hold escaped line breaks (`"d\nata"`); the error stays one line and
+    /// quotes at most 80 characters of a name (found by fuzzing the prototxt reader).
+    @Test func namesWithLineBreaksStayOnOneLine() throws {
+        let folder = try TemporaryFolder()
+        let long = String(repeating: "x", count: 200)
+        let prototxt = try writeTemporary("""
+            input: "data" input_shape { dim: 1 dim: 3 dim: 8 dim: 8 }
+            layer { name: "flat\\n\(long)" type: "Flatten" bottom: "d\\nata" top: "flat" }
+            """, in: folder)
+        do {
+            _ = try CaffeImporter.convert(prototxt: prototxt, weights: nil)
+            Issue.record("a layer reading an undefined blob was converted")
+        } catch let error as CaffeImportError {
+            let message = error.description
+            #expect(!message.contains("\n"), "\(message)")
+            #expect(message.contains("reads blob 'd\\nata'"), "\(message)")
+            #expect(!message.contains(long) && message.contains("x…'"), "\(message)")
+        }
+    }
+
     @Test func wrongBlobShapesAreReported() throws {
         let folder = try TemporaryFolder()
         let prototxt = try writeTemporary("""

@@ -131,6 +131,21 @@ import Testing
         #expect(throws: NumPyError.self) { try Tensor(npyFile: path) }
     }
 
+    /// A structured dtype whose description holds a line break (found by fuzzing) is quoted on
+    /// one line, escaped.
+    @Test func dtypesWithLineBreaksStayOnOneLine() throws {
+        let folder = try TemporaryFolder()
+        var header = "{'descr': [ \n('x', '<f4'), ('y', '<i4')], 'fortran_order': False, 'shape': (2,), }"
+        header += String(repeating: " ", count: (64 - (10 + header.count + 1) % 64) % 64) + "\n"
+        var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)]
+        bytes += Array(header.utf8) + [UInt8](repeating: 0, count: 16)
+        let path = folder.url.appendingPathComponent("structured.npy").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let error = try #require(throws: NumPyError.self) { try NumPyArray(contentsOf: path) }
+        #expect(!error.description.contains("\n"), "\(error.description)")
+        #expect(error.description.contains("[ \\n('x', '<f4'), ('y', '<i4')]"), "\(error.description)")
+    }
+
     @Test func missingFileIsAFileError() throws {
         let path = fixturePath("no-such-file.npy")
         let error = try #require(throws: FileError.self) { try NumPyArray(contentsOf: path) }
