@@ -26,8 +26,9 @@ import Testing
     }
 
     /// Where oneDNN has no Winograd kernel (CPUs without AVX-512, or GRAFT_KERNELS=graft), graft's
-    /// own F(4×4, 3×3) runs the 3×3 stride-1 layers wide enough for it (the fused ReLU, the tanh
-    /// without bias and the residual accumulation of the fixture), says so in the numerics, and
+    /// own F(4×4, 3×3) runs the 3×3 stride-1 layers wide enough for it (the fixture's fused ReLU,
+    /// tanh without bias, residual Add of the layer's own input, done as a separate step, and
+    /// residual accumulation into another layer's output), says so in the numerics, and
     /// `--exact` turns it off. The results are checked against Keras by the test above.
     @Test(arguments: ["winograd_blocks", "winograd_blocks_nchw"])
     func graftWinogradRunsWhereOneDNNHasNone(name: String) throws {
@@ -40,7 +41,8 @@ import Testing
         #expect(!exact.numerics.contains("winograd"))
         #expect(try !exact.memoryPlan(inputShapes: shapes).steps.contains { $0.contains("Winograd") })
         if session.numerics.contains("graft winograd") {
-            #expect(steps.filter { $0.contains("graft Winograd") }.count == 3, "\(steps)")
+            #expect(steps.filter { $0.contains("graft Winograd") }.count == 4, "\(steps)")
+            #expect(steps.contains { $0.contains("residual Add (graft Winograd") }, "\(steps)")
         } else {
             // oneDNN's own Winograd (AVX-512): the residual layer, which it cannot fuse, stays direct.
             #expect(session.numerics.contains("winograd-3x3"), "\(session.numerics)")
