@@ -30,15 +30,17 @@ import Testing
         try checkBitIdentity(name, precision: .bfloat16)
     }
 
-    /// graft's Winograd cuts each image's tiles into blocks by the layer's shape; on 100×100
+    /// graft's Winograd cuts each image's tiles into blocks by the layer's shape. On 100×100
     /// images every layer of the fixture takes two or three blocks per image, which the threads
-    /// share, so this checks that the cut never depends on the batch or the thread count.
-    @Test(arguments: ["winograd_blocks", "winograd_blocks_nchw"])
-    func winogradWithSeveralTileBlocksPerImage(name: String) throws {
+    /// share; on 16×16 images each layer is one block of 16 tiles, whose transforms and 36
+    /// products the threads share when the batch is smaller than the thread count. Either way
+    /// the results must not depend on the batch or the thread count.
+    @Test(arguments: [("winograd_blocks", 100), ("winograd_blocks_nchw", 100), ("winograd_blocks", 16), ("winograd_blocks_nchw", 16)])
+    func winogradTileBlocks(name: String, size: Int) throws {
         let fixture = try FixtureCase(name)
         var shape = fixture.input.shape
         shape[0] = 2
-        if name.hasSuffix("nchw") { (shape[2], shape[3]) = (100, 100) } else { (shape[1], shape[2]) = (100, 100) }
+        if name.hasSuffix("nchw") { (shape[2], shape[3]) = (size, size) } else { (shape[1], shape[2]) = (size, size) }
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         let scalars = (0..<shape.reduce(1, *)).map { _ -> Float in
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407

@@ -45,19 +45,19 @@ final class WinogradConvolution {
     private let transformedWeights: UnsafeMutablePointer<Float>
 
     /// Whether a convolution of this shape runs here: 3×3, stride 1, no dilation, no groups,
-    /// channel counts in whole SIMD vectors of 8 with at least 16 input channels, and enough
-    /// 4×4 output tiles per image for the 36 products to pay for packing the transformed weights
-    /// on every call: at least 32 tiles (an output of about 24×24 or more), or 16 with 512
-    /// channels or more on both sides. Measured per layer on ResNet50 and VGG16 at batch 8 on an
-    /// AVX2 EPYC (graft run with GRAFT_PROFILE=1, against oneDNN's direct kernel): 56×56 and
-    /// 28×28 layers gain 1.4–2.8×, VGG16's 14×14×512 layers 1.6×, ResNet50's 14×14×256 layers
-    /// break even and its 7×7×512 layers (4 tiles) take twice as long.
+    /// channel counts in whole SIMD vectors of 8 with at least 16 input channels, and at least 16
+    /// tiles of 4×4 outputs per image (an output of 13×13 or more), enough for the 36 products to
+    /// pay for packing the transformed weights on every call. Measured per layer on ResNet50 and
+    /// VGG16 on an AVX2 EPYC (`graft run` with GRAFT_PROFILE=1, against oneDNN's direct kernel):
+    /// 56×56 and 28×28 layers gain 1.4–2.8×, VGG16's 14×14×512 layers 1.6×, and with ResNet50's
+    /// 14×14×256 layers included too the whole model runs 7 % faster at batch 8 (0.31 against
+    /// 0.33 s) and 4 % at batch 1; its 7×7 layers (4 tiles) would take twice as long.
     static func supports(_ g: ConvolutionGeometry) -> Bool {
         guard g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1 && g.strideWidth == 1
             && g.dilationHeight == 1 && g.dilationWidth == 1 && g.groups == 1
             && g.inputChannels % 8 == 0 && g.outputChannels % 8 == 0 && g.inputChannels >= 16 else { return false }
         let tiles = ((g.outputHeight + 3) / 4) * ((g.outputWidth + 3) / 4)
-        return tiles >= 32 || (tiles >= 16 && min(g.inputChannels, g.outputChannels) >= 512)
+        return tiles >= 16
     }
 
     /// The transformed inputs and products of one block take at most about this many floats
@@ -139,6 +139,27 @@ final class WinogradConvolution {
         let (c, k, t) = (g.inputChannels, g.outputChannels, tilesPerBlock)
         let inputStride = g.inputHeight * g.inputWidth * c, outputStride = g.outputHeight * g.outputWidth * k
         let weights = UnsafePointer(transformedWeights)
+        if blocksPerImage == 1 && g.batch < threads {
+            // Fewer whole-image blocks than threads (batch 1, small layers): each image in three
+            // phases that the threads share (its tiles' input transforms, the 36 products, the
+            // output transforms). The products are the same sgemm calls as below, so the results
+            // are the same bits either way.
+            let transformed = workspace, products = workspace + 36 * t * c
+            for image in 0..<g.batch {
+                let source = input + image * inputStride, target = output + image * outputStride
+                parallelFor(perImage, threads: threads) { tiles in
+                    transformInputs(source, tiles: tiles, into: transformed + tiles.lowerBound * c)
+                }
+                parallelItems(36, threads: threads) { _, position in
+                    sgemm(rows: perImage, columns: k, depth: c, transformed + position * t * c, c,
+                          weights + position * c * k, k, products + position * t * k, k, accumulate: false)
+                }
+                parallelFor(perImage, threads: threads) { tiles in
+                    transformOutputs(products + tiles.lowerBound * k, tiles: tiles, into: target)
+                }
+            }
+            return
+        }
         parallelItems(g.batch * blocksPerImage, threads: threads) { worker, item in
             let image = item / blocksPerImage
             let first = (item % blocksPerImage) * t
