@@ -87,19 +87,19 @@ for target in "${targets[@]}"; do
             -artifact_prefix=".build-fuzz/artifacts/$target-" >"$log" 2>&1
         code=$?
         set -e
-        done_now=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || echo 0)
+        done_now=$(grep -a -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || echo 0)
         runs=$(( runs + done_now ))
         [ $code -ne 0 ] || break
-        innermost=$(sed -n '/ERROR\|ALARM\|Fatal error/,$p' "$log" | grep -E '^ +#[0-9]+ ' \
+        innermost=$(sed -n '/ERROR\|ALARM\|Fatal error/,$p' "$log" | grep -a -E '^ +#[0-9]+ ' \
             | grep -v -E 'asan|sanitizer|compiler-rt|libFuzzer|fuzzer::|libc\.so|libswiftCore|swift_|graft_fuzz|graft-fuzz' | head -1)
-        artifact=$(grep -o "Test unit written to [^ ]*" "$log" | tail -1 | sed 's/Test unit written to //')
+        artifact=$(grep -a -o "Test unit written to [^ ]*" "$log" | tail -1 | sed 's/Test unit written to //')
         if [[ "$innermost" =~ libhdf5|libtiff|libgif|libwebp ]] && [ -n "$artifact" ]; then
             library_findings=$(( library_findings + 1 ))
             echo "$target: C library finding ($(grep -o -m1 -E 'libhdf5|libtiff|libgif|libwebp' <<<"$innermost")), reproducer $artifact" >&2
             [ $done_now -gt 0 ] || { result="FAILED: C library findings keep the fuzzer from running"; status=1; break; }
             continue
         fi
-        result="FAILED (exit $code): $(grep -m1 -E 'ERROR|error:|Fatal|deadly|timeout|leak|out-of-memory|malloc' "$log" | cut -c1-120); see $log"
+        result="FAILED (exit $code): $(grep -a -m1 -E 'ERROR|error:|Fatal|deadly|timeout|leak|out-of-memory|malloc' "$log" | cut -c1-120); see $log"
         status=1
         break
     done
