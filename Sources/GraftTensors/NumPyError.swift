@@ -23,7 +23,11 @@ public enum NumPyError: GraftError, Equatable {
 
     public var exitStatus: ExitStatus { .dataError }
 
-    public var description: String {
+    /// One line whatever the header held: quoted parts of it are cut at 80 characters with their
+    /// control characters escaped, and any line break left is escaped too.
+    public var description: String { quoted(message, limit: Int.max) }
+
+    private var message: String {
         switch self {
         case let .notNumPyFile(path):
             return "'\(path)' is not a NumPy .npy file: it does not start with \\x93NUMPY"

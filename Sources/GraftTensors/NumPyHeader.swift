@@ -69,22 +69,22 @@ struct NumPyHeaderParser {
             }
             let key = try parseString()
             skipWhitespace()
-            try expect(UInt8(ascii: ":"), "expected ':' after key '\(key)'")
+            try expect(UInt8(ascii: ":"), "expected ':' after key '\(quoted(key))'")
             skipWhitespace()
             let value = try parseValue()
             guard entries.updateValue(value, forKey: key) == nil else {
-                throw Failure(reason: "key '\(key)' appears twice")
+                throw Failure(reason: "key '\(quoted(key))' appears twice")
             }
             skipWhitespace()
             if peek == UInt8(ascii: ",") { index += 1; continue }
-            try expect(UInt8(ascii: "}"), "expected ',' or '}' after the value of '\(key)'")
+            try expect(UInt8(ascii: "}"), "expected ',' or '}' after the value of '\(quoted(key))'")
             break
         }
         skipWhitespace()
         guard index == bytes.count else { throw failure("unexpected text after the closing '}'") }
 
         for key in entries.keys.sorted() where !["descr", "fortran_order", "shape"].contains(key) {
-            throw Failure(reason: "unexpected key '\(key)'; expected 'descr', 'fortran_order' and 'shape'")
+            throw Failure(reason: "unexpected key '\(quoted(key))'; expected 'descr', 'fortran_order' and 'shape'")
         }
         let descriptor: String
         switch entries["descr"] {
