@@ -148,14 +148,16 @@ public struct TarInput {
         return prefix.isEmpty ? name : prefix + "/" + name
     }
 
-    /// pax records: `LENGTH key=value\n`.
+    /// pax records: `LENGTH key=value\n`, where LENGTH counts the whole record. Parsing stops at
+    /// the first record whose length does not cover its own digits, space and line break, or
+    /// runs past the data.
     private static func parsePax(_ bytes: [UInt8]) -> [String: String] {
         var records: [String: String] = [:]
         var index = 0
         while index < bytes.count {
             guard let space = bytes[index...].firstIndex(of: UInt8(ascii: " ")),
-                  let length = Int(String(decoding: bytes[index..<space], as: UTF8.self)), length > 0,
-                  index + length <= bytes.count else { break }
+                  let length = Int(String(decoding: bytes[index..<space], as: UTF8.self)),
+                  length <= bytes.count - index, length >= space - index + 2 else { break }
             let record = bytes[(space + 1)..<(index + length - 1)]
             if let equals = record.firstIndex(of: UInt8(ascii: "=")) {
                 records[String(decoding: record[..<equals], as: UTF8.self)] = String(decoding: record[(equals + 1)...], as: UTF8.self)

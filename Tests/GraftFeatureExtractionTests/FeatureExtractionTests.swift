@@ -223,6 +223,31 @@ import Testing
         #expect(message.contains("byte \(header)"), "\(message)")
     }
 
+    /// A pax record whose length does not cover its own "LENGTH " prefix (found by fuzzing: the
+    /// record's range came out inverted and trapped) ends the pax parsing instead.
+    @Test func paxRecordsShorterThanTheirPrefixAreIgnored() throws {
+        var header = [UInt8](repeating: 0, count: 512)
+        let name = Array("PaxHeaders/x".utf8)
+        header.replaceSubrange(0..<name.count, with: name)
+        let data = Array("1 path=a.jpg\n".utf8)
+        for (offset, field) in [(100, "0000644\0"), (108, "0000000\0"), (116, "0000000\0"),
+                                (124, String(data.count, radix: 8).leftPadded(to: 11) + "\0"),
+                                (136, "00000000000\0")] {
+            header.replaceSubrange(offset..<(offset + field.utf8.count), with: Array(field.utf8))
+        }
+        header[156] = UInt8(ascii: "x")
+        header.replaceSubrange(257..<263, with: Array("ustar\0".utf8))
+        header.replaceSubrange(263..<265, with: Array("00".utf8))
+        header.replaceSubrange(148..<156, with: [UInt8](repeating: UInt8(ascii: " "), count: 8))
+        let checksum = header.reduce(0) { $0 + Int($1) }
+        header.replaceSubrange(148..<156, with: Array((String(checksum, radix: 8).leftPadded(to: 6) + "\0 ").utf8))
+        var bytes = header + data + [UInt8](repeating: 0, count: 512 - data.count)
+        bytes += [UInt8](repeating: 0, count: 1024)
+        // Before the fix this trapped; now the stream reads as one with no images.
+        let message = try tarError(bytes)
+        #expect(message.isEmpty, "\(message)")
+    }
+
     @Test func badChecksumGivesTheOffset() throws {
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: fixturePath("images-gnu.tar"))))
         let marker = Array("loose.jpg".utf8)
@@ -231,4 +256,8 @@ import Testing
         let message = try tarError(bytes)
         #expect(message.contains("byte \(header)"), "\(message)")
     }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
