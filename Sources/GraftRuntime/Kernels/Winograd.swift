@@ -138,7 +138,6 @@ final class WinogradConvolution {
         let blocksPerImage = (perImage + tilesPerBlock - 1) / tilesPerBlock
         let (c, k, t) = (g.inputChannels, g.outputChannels, tilesPerBlock)
         let inputStride = g.inputHeight * g.inputWidth * c, outputStride = g.outputHeight * g.outputWidth * k
-        let weights = UnsafePointer(transformedWeights)
         if blocksPerImage == 1 && g.batch < threads {
             // Fewer whole-image blocks than threads (batch 1, small layers): each image in three
             // phases that the threads share (its tiles' input transforms, the 36 products, the
@@ -151,8 +150,7 @@ final class WinogradConvolution {
                     transformInputs(source, tiles: tiles, into: transformed + tiles.lowerBound * c)
                 }
                 parallelItems(36, threads: threads) { _, position in
-                    sgemm(rows: perImage, columns: k, depth: c, transformed + position * t * c, c,
-                          weights + position * c * k, k, products + position * t * k, k, accumulate: false)
+                    multiply(position, rows: perImage, transformed, into: products)
                 }
                 parallelFor(perImage, threads: threads) { tiles in
                     transformOutputs(products + tiles.lowerBound * k, tiles: tiles, into: target)
@@ -167,12 +165,17 @@ final class WinogradConvolution {
             let transformed = workspace + worker * blockFloats
             let products = transformed + 36 * t * c
             transformInputs(input + image * inputStride, tiles: first..<(first + count), into: transformed)
-            for position in 0..<36 {
-                sgemm(rows: count, columns: k, depth: c, transformed + position * t * c, c,
-                      weights + position * c * k, k, products + position * t * k, k, accumulate: false)
-            }
+            for position in 0..<36 { multiply(position, rows: count, transformed, into: products) }
             transformOutputs(products, tiles: first..<(first + count), into: output + image * outputStride)
         }
+    }
+
+    /// `M[ξ] = V[ξ]·U[ξ]` for the first `rows` tiles of a block: the one sgemm call both schedules
+    /// of `run` make, so that they give the same bits.
+    private func multiply(_ position: Int, rows: Int, _ v: UnsafePointer<Float>, into m: UnsafeMutablePointer<Float>) {
+        let (c, k, t) = (geometry.inputChannels, geometry.outputChannels, tilesPerBlock)
+        sgemm(rows: rows, columns: k, depth: c, v + position * t * c, c,
+              transformedWeights + position * c * k, k, m + position * t * k, k, accumulate: false)
     }
 
     /// `V[ξ][tile][c]` for the tiles of one image: the 6×6 windows (zero outside the image),
