@@ -37,10 +37,10 @@ test: deps
 
 # Every libFuzzer target for 10^6 executions (the reliability bar; hours on 2 cores).
 fuzz: deps
-	Tools/fuzz/run.sh --runs 1000000
+	GRAFT_FUZZ_OPTIMIZE=1 Tools/fuzz/run.sh --runs 1000000
 
 venv:
 	Tools/setup-venv.sh
 
 clean:
-	rm -rf .build .build-fuzz
+	rm -rf .build .build-fuzz .build-fuzz-opt
