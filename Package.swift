@@ -25,7 +25,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
-        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // C libraries: module map + shim only.
@@ -38,6 +37,8 @@ let package = Package(
         .systemLibrary(name: "CGraftTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
         // giflib (Debian libgif-dev 5.2) ships no pkg-config file: the module map links it by name.
         .systemLibrary(name: "CGraftGIF", providers: [.apt(["libgif-dev"])]),
+        // zlib: the deflated members of `.keras` archives, and their CRC-32.
+        .systemLibrary(name: "CGraftZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // oneDNN (Debian libdnnl-dev 2.6) ships no pkg-config file: the module map links it by name.
         .systemLibrary(name: "CGraftDNNL", providers: [.apt(["libdnnl-dev"])]),
         // libgomp (GCC's OpenMP runtime, which Debian's oneDNN uses): graft's own loops run on its team.
@@ -60,8 +61,7 @@ let package = Package(
         .target(name: "GraftModel", dependencies: ["GraftSupport", "GraftTensors"]),
         .target(name: "GraftRuntime", dependencies: ["GraftSupport", "GraftTensors", "GraftModel", "GraftNumerics", "GraftDNNL"]),
         .target(name: "GraftKerasImport", dependencies: [
-            "GraftSupport", "GraftTensors", "GraftModel", "GraftHDF5",
-            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            "GraftSupport", "GraftTensors", "GraftModel", "GraftHDF5", "CGraftZlib",
         ]),
         // The protobuf wire format and protobuf-c messages, for the importers of protobuf files.
         .target(name: "GraftProtobuf", dependencies: ["CGraftProtobufC"]),

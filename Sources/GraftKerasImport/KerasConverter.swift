@@ -2,7 +2,6 @@ public import GraftModel
 import Foundation
 import GraftSupport
 import GraftHDF5
-import ZIPFoundation
 /// Converts Keras models into graft graphs.
 ///
 /// Reads, by content rather than by file name:
@@ -120,21 +119,10 @@ public enum KerasConverter {
     // MARK: .keras archives
 
     static func convertArchive(path: String, architecture: (text: String, path: String)?, name: String?) throws -> ImportedModel {
-        let archive: Archive
-        do {
-            archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
-        } catch {
-            throw KerasImportError.badArchive(path: path, reason: "the zip directory cannot be read (\(error))")
-        }
+        let archive = try ZipArchive(path: path)
         func read(_ member: String) throws -> Data? {
             guard let entry = archive[member] else { return nil }
-            var data = Data()
-            do {
-                _ = try archive.extract(entry, skipCRC32: false) { data.append($0) }
-            } catch {
-                throw KerasImportError.badArchive(path: path, reason: "member '\(member)' cannot be read (\(error))")
-            }
-            return data
+            return try archive.contents(of: entry)
         }
         var configurationText: String
         var configurationPath = path
@@ -154,35 +142,11 @@ public enum KerasConverter {
         guard let entry = archive["model.weights.h5"] else {
             throw KerasImportError.badArchive(path: path, reason: "it has no model.weights.h5")
         }
-        // Keras stores the member uncompressed; it is streamed into memory and HDF5 reads that
-        // image in place, so nothing is extracted to disk.
-        // The sizes in the zip directory are claims: bound them by what the archive can hold
-        // before allocating. A stored member is at most the archive's size; deflate expands by
-        // at most 1032:1 (RFC 1951's longest match, 258 bytes, in about 2 bits), so a deflated
-        // member is at most 1032 times its compressed bytes.
-        let archiveSize = UInt64(sizeOfFile(atPath: path) ?? 0)
-        let compressed = min(entry.compressedSize, archiveSize)
-        let largest = entry.isCompressed ? compressed.multipliedReportingOverflow(by: 1032).partialValue : compressed
-        guard entry.compressedSize <= archiveSize, entry.uncompressedSize <= largest, entry.uncompressedSize <= UInt64(Int.max) else {
-            throw KerasImportError.badArchive(path: path, reason: "member 'model.weights.h5' claims \(entry.uncompressedSize) bytes, more than the \(archiveSize)-byte archive can hold")
-        }
-        let image = HDF5MemoryImage(byteCount: Int(entry.uncompressedSize))
-        var filled = 0
-        do {
-            _ = try archive.extract(entry, skipCRC32: false) { chunk in
-                let end = filled + chunk.count
-                guard end <= image.bytes.count else { throw KerasImportError.badArchive(path: path, reason: "member 'model.weights.h5' is longer than the zip directory says") }
-                chunk.copyBytes(to: UnsafeMutableRawBufferPointer(rebasing: image.bytes[filled..<end]))
-                filled = end
-            }
-        } catch let error as KerasImportError {
-            throw error
-        } catch {
-            throw KerasImportError.badArchive(path: path, reason: "member 'model.weights.h5' cannot be read (\(error))")
-        }
-        guard filled == image.bytes.count else {
-            throw KerasImportError.badArchive(path: path, reason: "member 'model.weights.h5' is shorter than the zip directory says")
-        }
+        // Keras stores the member uncompressed; it is read into memory and HDF5 reads that
+        // image in place, so nothing is extracted to disk. Its size is checked against what the
+        // archive can hold before anything is allocated.
+        let image = HDF5MemoryImage(byteCount: try archive.checkedUncompressedSize(of: entry))
+        try archive.read(entry, into: image.bytes)
         let parsed = try ModelConfigurationParser.parse(text: configurationText, path: configurationPath)
         let file = try HDF5File(image: image, name: "\(path):model.weights.h5")
         let source = VariableStoreWeightSource(file: file, path: path, model: parsed.model)

@@ -19,8 +19,8 @@ import Glibc
 /// chooses the parser.
 ///
 /// Each input is written to a file on `/dev/shm` and handed to the same entry point the `graft`
-/// command uses, because graft's parsers read files (memory-mapped, or through HDF5 and
-/// ZIPFoundation). Errors are the expected outcome; the oracle is the sanitizers (no crash,
+/// command uses, because graft's parsers read files (memory-mapped, with `pread`, or through
+/// HDF5). Errors are the expected outcome; the oracle is the sanitizers (no crash,
 /// no memory error, no leak), libFuzzer's `-malloc_limit_mb` (no allocation sized by what a
 /// file merely claims) and `-timeout` (no hang), plus graft's own promise about messages:
 /// every error is one line of bounded length.

@@ -25,7 +25,7 @@ seed caffemodel Tests/GraftCaffeImportTests/Fixtures/caffe_semantics.caffemodel 
 seed keras-json Tests/GraftKerasImportTests/Fixtures/keras3-weights-json/model.json Tests/GraftKerasImportTests/Fixtures/tfkeras-weights-json/*.json \
     Tests/GraftKerasImportTests/Fixtures/{tfops-weightless,tfkeras-nested-functional-json}/model.json
 seed keras-h5 Tests/GraftKerasImportTests/Fixtures/{tfkeras-h5,keras3-h5,keras1-theano-sequential,keras1-tensorflow-functional,unsupported-layers,misshaped-weight,missing-weight}/model.h5
-seed keras-zip Tests/GraftKerasImportTests/Fixtures/{keras3-archive,keras3-shared,keras3-nested-archive}/model.keras
+seed keras-zip Tests/GraftKerasImportTests/Fixtures/{keras3-archive,keras3-shared,keras3-nested-archive}/model.keras Tests/GraftKerasImportTests/Fixtures/zip/{deflated,zip64}.keras
 seed image Tests/GraftImagesTests/Fixtures/images/{gray1.png,gray4.png,palette_trns.png,gray_alpha.png,gray16_trns.png,progressive.jpg,cmyk.jpg,exif_rotated.jpg,subsampling422.jpg} \
     Tests/GraftImagesTests/Fixtures/broken/{huge.png,truncated.jpg,corrupt_chunk.png} Tests/GraftFeatureExtractionTests/Fixtures/images/china/china0.jpg \
     Tests/GraftImagesTests/Fixtures/formats/images/{lossy.webp,lossless_alpha.webp,animated_lossy.webp,rgb_lzw.tif,rgb_jpeg.tif,gray16_deflate.tif,palette4.tif,bilevel_g4.tif,tiled16_deflate.tif,rgba_premultiplied.tif,cmyk.tif,multipage.tif,rle8.bmp,rle4.bmp,bgra_v4.bmp,rgb565.bmp,interlaced.gif,offset_transparent.gif,animated.gif} \
