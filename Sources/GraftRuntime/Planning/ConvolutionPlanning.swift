@@ -48,7 +48,7 @@ extension PlanBuilder {
                                                threads: threads, accumulates: target != nil)
             let output = target ?? newBuffer(n * oh * ow * outputChannels)
             addStep(reads: target == nil ? [x.buffer] : [x.buffer, output], writes: [output], workspace: winograd.workspaceCount,
-                    kind: (target == nil ? item.op.rawValue : "Conv2D + residual Add") + " (graft Winograd F(4x4,3x3))") { memory in
+                    kind: (target == nil ? item.op.rawValue : "Conv2D + residual Add") + " (graft Winograd F(4x4,3x3), \(winograd.packedProducts ? "AVX2" : "OpenBLAS") products)") { memory in
                 let input = memory[x.buffer], out = memory[output], workspace = memory.workspace
                 return { winograd.run(input: input, output: out, workspace: workspace) }
             }

@@ -1,5 +1,6 @@
 import Foundation
 import GraftDNNL
+import GraftNumerics
 
 /// Which implementation runs an op family, chosen when a plan is built.
 ///
@@ -13,7 +14,7 @@ enum KernelChoice {
 
     /// The version of graft's runtime numerics: raised whenever a change of kernels or of their
     /// summation order can change results in their last bits.
-    static let numericsVersion = 3
+    static let numericsVersion = 4
 
     /// What the results' last bits depend on, for a feature cache to record and compare:
     /// the numerics version, the precision, and the convolution kernels with the instruction set
@@ -23,7 +24,9 @@ enum KernelChoice {
         var convolutions = oneDNNEnabled
             ? "oneDNN \(DNNLInfo.version) \(DNNLInfo.instructionSet) \(winograd && oneDNNWinograd ? "winograd-3x3" : "direct")"
             : "graft im2col+OpenBLAS"
-        if winograd && !oneDNNWinograd { convolutions += ", 3x3 stride 1: graft winograd F(4x4,3x3)" }
+        if winograd && !oneDNNWinograd {
+            convolutions += ", 3x3 stride 1: graft winograd F(4x4,3x3) with \(CPUFeatures.hasAVX2 ? "graft avx2 products (OpenBLAS where Cout % 16 != 0)" : "OpenBLAS products")"
+        }
         return "graft runtime numerics \(numericsVersion); \(precision == .float32 ? "f32" : "bf16 convolutions, f32 accumulation"); convolutions \(convolutions)"
     }
 
