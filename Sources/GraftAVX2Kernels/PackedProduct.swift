@@ -1,10 +1,8 @@
 // This module is compiled for AVX2 and FMA (`-target-cpu haswell` in Package.swift); callers
-// must check `CPUFeatures.hasAVX2` first. It holds only non-generic entry points that take raw
-// pointers and never inline into other modules, so no code compiled here can be shared with (and
-// run by) the rest of graft on a CPU without AVX2.
-
-/// The floats of `B` one panel of `packedProductColumns` columns holds per row of depth.
-public let packedProductColumns = 16
+// must check `CPUFeatures.hasAVX2` first. It holds only non-generic functions that take raw
+// pointers and never inline into other modules (no globals, no generic code of its own), so no
+// code compiled here can be shared with, and run by, the rest of graft on a CPU without AVX2;
+// Tools/check-avx2-isolation.sh checks the release object's symbols in `make test`.
 
 /// `C[rows × 16·panels] = A[rows × depth] · B`, with `B` packed in panels of 16 columns: panel
 /// `p` holds, for each row `r` of B in order, its 16 columns `16p ..< 16p + 16`

@@ -54,7 +54,7 @@ final class WinogradConvolution {
 
     /// Whether convolutions of `outputChannels` run graft's AVX2 products here (for the numerics record).
     static func usesPackedProducts(outputChannels: Int) -> Bool {
-        CPUFeatures.hasAVX2 && outputChannels % packedProductColumns == 0
+        CPUFeatures.hasAVX2 && outputChannels % 16 == 0
     }
 
     /// Whether a convolution of this shape runs here: 3×3, stride 1, no dilation, no groups,
@@ -199,7 +199,7 @@ final class WinogradConvolution {
     private func multiply(_ position: Int, rows: Int, _ v: UnsafePointer<Float>, into m: UnsafeMutablePointer<Float>) {
         let (c, k, t) = (geometry.inputChannels, geometry.outputChannels, tilesPerBlock)
         if packedProducts {
-            multiplyPacked(rows: rows, panels: k / packedProductColumns, depth: c, v + position * t * c, lda: c,
+            multiplyPacked(rows: rows, panels: k / 16, depth: c, v + position * t * c, lda: c,
                            transformedWeights + position * c * k, m + position * t * k, ldc: k)
             return
         }
