@@ -28,10 +28,14 @@ import GraftNumerics
 /// results differ from a direct convolution's by rounding, a few 1e-6 relative on real
 /// networks (`--exact` turns Winograd off).
 ///
-/// Reproducibility: tiles are cut into blocks by position within one image, and the block size
-/// depends on the layer's shape only, so the same sgemm calls compute every output whatever
-/// the batch size, the image's place in the batch or the thread count: features are
-/// bit-identical across them.
+/// Reproducibility: with OpenBLAS, tiles are cut into blocks by position within one image, and
+/// the block size depends on the layer's shape only, so the same sgemm calls compute every
+/// output whatever the batch size, the image's place in the batch or the thread count. graft's
+/// packed product computes each row of a product by itself, so there blocks run across images
+/// (as many tiles as the budget holds, which cuts how often the transformed weights are read:
+/// 37.7 MB a block for VGG16's 512-channel layers); every output is still computed by the same
+/// operations wherever its tile falls. Either way features are bit-identical across batch
+/// sizes, positions and thread counts.
 final class WinogradConvolution {
     let geometry: ConvolutionGeometry
     let bias: UnsafePointer<Float>?
@@ -99,13 +103,19 @@ final class WinogradConvolution {
         // that leaves 16 tiles or more a block, so that one image keeps several threads busy
         // (batch 1); both depend on the shape only.
         let fitting = WinogradConvolution.blockBudgetFloats / (36 * (g.inputChannels + g.outputChannels))
-        let shared = (perImage + WinogradConvolution.notionalBlocks - 1) / WinogradConvolution.notionalBlocks
-        tilesPerBlock = max(1, min(perImage, max(16, min(fitting, shared))))
         let (c, k) = (g.inputChannels, g.outputChannels)
-        let weights = UnsafeMutablePointer<Float>.allocate(capacity: 36 * c * k)
-        transformedWeights = weights
         let packed = WinogradConvolution.usesPackedProducts(outputChannels: k)
         packedProducts = packed
+        if packed {
+            // Rows of graft's product do not depend on the product's other rows, so a block may
+            // take tiles of several images: as many as the budget holds, the batch's at most.
+            tilesPerBlock = max(1, min(g.batch * perImage, max(16, fitting)))
+        } else {
+            let shared = (perImage + WinogradConvolution.notionalBlocks - 1) / WinogradConvolution.notionalBlocks
+            tilesPerBlock = max(1, min(perImage, max(16, min(fitting, shared))))
+        }
+        let weights = UnsafeMutablePointer<Float>.allocate(capacity: 36 * c * k)
+        transformedWeights = weights
         // U = G g Gᵀ per (input, output) channel pair, in Double, output channels innermost (the
         // spec's kernel has them contiguous), input channels shared among the threads.
         let gMatrix: [Double] = [0.25, 0, 0, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
@@ -161,6 +171,50 @@ final class WinogradConvolution {
         let blocksPerImage = (perImage + tilesPerBlock - 1) / tilesPerBlock
         let (c, k, t) = (g.inputChannels, g.outputChannels, tilesPerBlock)
         let inputStride = g.inputHeight * g.inputWidth * c, outputStride = g.outputHeight * g.outputWidth * k
+        if packedProducts {
+            // Blocks of `t` tiles cut from the batch's tiles in order, across images: every output
+            // row is computed the same way whatever block it falls in (graft's product makes each
+            // row alone), so the bits do not depend on the batch or the thread count. Each thread
+            // takes whole blocks, as below; with fewer blocks than threads, the threads share each
+            // block in three phases (input transforms, the 36 products one position a thread at a
+            // time, output transforms).
+            let total = g.batch * perImage
+            let blocks = (total + t - 1) / t
+            func transformInputs(rows: Range<Int>, into transformed: UnsafeMutablePointer<Float>, from first: Int) {
+                forEachImageSegment(of: rows) { image, tiles, row in
+                    self.transformInputs(input + image * inputStride, tiles: tiles, into: transformed + (row - first) * c)
+                }
+            }
+            func transformOutputs(rows: Range<Int>, from products: UnsafeMutablePointer<Float>, first: Int) {
+                forEachImageSegment(of: rows) { image, tiles, row in
+                    self.transformOutputs(products + (row - first) * k, tiles: tiles, into: output + image * outputStride)
+                }
+            }
+            if blocks < threads {
+                let transformed = workspace, products = workspace + 36 * t * c
+                for block in 0..<blocks {
+                    let first = block * t, count = min(t, total - first)
+                    parallelFor(count, threads: threads) { rows in
+                        transformInputs(rows: (first + rows.lowerBound)..<(first + rows.upperBound), into: transformed, from: first)
+                    }
+                    parallelItems(36, threads: threads) { _, position in
+                        multiply(position, rows: count, transformed, into: products)
+                    }
+                    parallelFor(count, threads: threads) { rows in
+                        transformOutputs(rows: (first + rows.lowerBound)..<(first + rows.upperBound), from: products, first: first)
+                    }
+                }
+            } else {
+                parallelItems(blocks, threads: threads) { worker, block in
+                    let first = block * t, count = min(t, total - first)
+                    let transformed = workspace + worker * blockFloats, products = transformed + 36 * t * c
+                    transformInputs(rows: first..<(first + count), into: transformed, from: first)
+                    for position in 0..<36 { multiply(position, rows: count, transformed, into: products) }
+                    transformOutputs(rows: first..<(first + count), from: products, first: first)
+                }
+            }
+            return
+        }
         if blocksPerImage == 1 && g.batch < threads {
             // Fewer whole-image blocks than threads (batch 1, small layers): each image in three
             // phases that the threads share (its tiles' input transforms, the 36 products, the
@@ -190,6 +244,19 @@ final class WinogradConvolution {
             transformInputs(input + image * inputStride, tiles: first..<(first + count), into: transformed)
             for position in 0..<36 { multiply(position, rows: count, transformed, into: products) }
             transformOutputs(products, tiles: first..<(first + count), into: output + image * outputStride)
+        }
+    }
+
+    /// Calls `body(image, tiles, row)` for each image's part of the batch-wide tile rows `rows`
+    /// (row `r` is tile `r % perImage` of image `r / perImage`), `row` being the first of the part.
+    private func forEachImageSegment(of rows: Range<Int>, _ body: (_ image: Int, _ tiles: Range<Int>, _ row: Int) -> Void) {
+        let perImage = tileRows * tileColumns
+        var row = rows.lowerBound
+        while row < rows.upperBound {
+            let image = row / perImage, tile = row % perImage
+            let end = min(rows.upperBound, (image + 1) * perImage)
+            body(image, tile..<(tile + end - row), row)
+            row = end
         }
     }
 
