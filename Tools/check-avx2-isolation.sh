@@ -15,6 +15,8 @@ for object in $objects; do
     # object carries).
     while read -r _ kind name; do
         case "$kind" in
+            # Local symbols (lower case: constant pools, file-private data) cannot be shared.
+            [a-z]) continue ;;
             T) [[ "$name" == '$s16GraftAVX2Kernels'* ]] && continue ;;
         esac
         [ "$name" = "__swift_reflection_version" ] && continue

@@ -274,100 +274,37 @@ final class WinogradConvolution {
               transformedWeights + position * c * k, k, m + position * t * k, k, accumulate: false)
     }
 
-    /// `V[ξ][tile][c]` for the tiles of one image: the 6×6 windows (zero outside the image),
-    /// transformed by `Bᵀ d B`, eight channels at a time.
+    /// `V[ξ][tile][c]` for the tiles of one image (`winogradTransformInputs`, its AVX2 copy where
+    /// the CPU has AVX2: the same bits either way).
     private func transformInputs(_ image: UnsafePointer<Float>, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>) {
         let g = geometry
-        let (c, t) = (g.inputChannels, tilesPerBlock)
-        let (height, width) = (g.inputHeight, g.inputWidth)
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 36) { buffer in
-            let d = buffer.baseAddress!
-            let raw = UnsafeRawPointer(image)
-            for (local, tile) in tiles.enumerated() {
-                let top = (tile / tileColumns) * 4 - g.padTop, left = (tile % tileColumns) * 4 - g.padLeft
-                let interior = top >= 0 && left >= 0 && top + 6 <= height && left + 6 <= width
-                for c0 in stride(from: 0, to: c, by: 8) {
-                    for i in 0..<6 {
-                        let y = top + i
-                        for j in 0..<6 {
-                            let x = left + j
-                            if interior || (y >= 0 && y < height && x >= 0 && x < width) {
-                                d[i * 6 + j] = raw.loadUnaligned(fromByteOffset: ((y * width + x) * c + c0) * 4, as: SIMD8<Float>.self)
-                            } else {
-                                d[i * 6 + j] = SIMD8<Float>()
-                            }
-                        }
-                    }
-                    for j in 0..<6 { inputTransform(d + j, stride: 6) }
-                    for i in 0..<6 { inputTransform(d + i * 6, stride: 1) }
-                    let target = UnsafeMutableRawPointer(v) + (local * c + c0) * 4
-                    for position in 0..<36 {
-                        target.storeBytes(of: d[position], toByteOffset: position * t * c * 4, as: SIMD8<Float>.self)
-                    }
-                }
-            }
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 36) { scratch in
+            let transform = CPUFeatures.hasAVX2 ? GraftAVX2Kernels.winogradTransformInputs : GraftRuntime.winogradTransformInputs
+            transform(image, g.inputHeight, g.inputWidth, g.inputChannels, g.padTop, g.padLeft, tileColumns,
+                      tiles.lowerBound, tiles.count, v, tilesPerBlock * g.inputChannels, scratch.baseAddress!)
         }
     }
 
-    /// The outputs of one image's tiles from `M[ξ][tile][k]`: `Aᵀ m A` plus the bias (and the
-    /// residual already in `output` when accumulating), the activation, cropped at the edges.
+    /// The outputs of one image's tiles from `M[ξ][tile][k]` (`winogradTransformOutputs`, or its
+    /// AVX2 copy): `Aᵀ m A` plus the bias (and the residual already in `output` when
+    /// accumulating), ReLU fused, any other activation applied after, cropped at the edges.
     private func transformOutputs(_ m: UnsafePointer<Float>, tiles: Range<Int>, into image: UnsafeMutablePointer<Float>) {
         let g = geometry
-        let (k, t) = (g.outputChannels, tilesPerBlock)
         let fusedReLU = activation == .relu
-        let separateActivation = !fusedReLU && activation != .linear
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 36) { buffer in
-            let p = buffer.baseAddress!
-            let raw = UnsafeRawPointer(m), out = UnsafeMutableRawPointer(image)
-            for (local, tile) in tiles.enumerated() {
-                let top = (tile / tileColumns) * 4, left = (tile % tileColumns) * 4
-                let rows = min(4, g.outputHeight - top), columns = min(4, g.outputWidth - left)
-                for k0 in stride(from: 0, to: k, by: 8) {
-                    let source = raw + (local * k + k0) * 4
-                    for position in 0..<36 { p[position] = source.loadUnaligned(fromByteOffset: position * t * k * 4, as: SIMD8<Float>.self) }
-                    for j in 0..<6 { outputTransform(p + j, stride: 6) }
-                    for i in 0..<4 { outputTransform(p + i * 6, stride: 1) }
-                    let offset = bias.map { UnsafeRawPointer($0).loadUnaligned(fromByteOffset: k0 * 4, as: SIMD8<Float>.self) } ?? SIMD8<Float>()
-                    for i in 0..<rows {
-                        for j in 0..<columns {
-                            let byteOffset = (((top + i) * g.outputWidth + left + j) * k + k0) * 4
-                            var value = p[i * 6 + j] + offset
-                            if accumulates { value = out.loadUnaligned(fromByteOffset: byteOffset, as: SIMD8<Float>.self) + value }
-                            if fusedReLU { value = value.replacing(with: 0, where: value .<= 0) }
-                            out.storeBytes(of: value, toByteOffset: byteOffset, as: SIMD8<Float>.self)
-                        }
-                    }
-                }
-                if separateActivation {
-                    for i in 0..<rows {
-                        let line = image + ((top + i) * g.outputWidth + left) * k
-                        activation.apply(line, line, count: columns * k)
-                    }
-                }
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 36) { scratch in
+            let transform = CPUFeatures.hasAVX2 ? GraftAVX2Kernels.winogradTransformOutputs : GraftRuntime.winogradTransformOutputs
+            transform(m, tilesPerBlock * g.outputChannels, g.outputHeight, g.outputWidth, g.outputChannels, tileColumns,
+                      tiles.lowerBound, tiles.count, bias, accumulates, fusedReLU, image, scratch.baseAddress!)
+        }
+        guard !fusedReLU && activation != .linear else { return }
+        for tile in tiles {
+            let top = (tile / tileColumns) * 4, left = (tile % tileColumns) * 4
+            let rows = min(4, g.outputHeight - top), columns = min(4, g.outputWidth - left)
+            for i in 0..<rows {
+                let line = image + ((top + i) * g.outputWidth + left) * g.outputChannels
+                activation.apply(line, line, count: columns * g.outputChannels)
             }
         }
     }
 }
 
-/// `Bᵀ·d` along six values `stride` apart, in place.
-@inline(__always)
-private func inputTransform(_ p: UnsafeMutablePointer<SIMD8<Float>>, stride s: Int) {
-    let d0 = p[0], d1 = p[s], d2 = p[2 * s], d3 = p[3 * s], d4 = p[4 * s], d5 = p[5 * s]
-    p[0] = 4 * d0 - 5 * d2 + d4
-    p[s] = (d4 + d3) - 4 * (d1 + d2)
-    p[2 * s] = (d4 - d3) + 4 * (d1 - d2)
-    p[3 * s] = (d4 - d2) + 2 * (d3 - d1)
-    p[4 * s] = (d4 - d2) - 2 * (d3 - d1)
-    p[5 * s] = 4 * d1 - 5 * d3 + d5
-}
-
-/// `Aᵀ·m` along six values `stride` apart, in place: the first four take the result.
-@inline(__always)
-private func outputTransform(_ p: UnsafeMutablePointer<SIMD8<Float>>, stride s: Int) {
-    let m0 = p[0], m1 = p[s], m2 = p[2 * s], m3 = p[3 * s], m4 = p[4 * s], m5 = p[5 * s]
-    let sum12 = m1 + m2, difference12 = m1 - m2, sum34 = m3 + m4, difference34 = m3 - m4
-    p[0] = m0 + sum12 + sum34
-    p[s] = difference12 + 2 * difference34
-    p[2 * s] = sum12 + 4 * sum34
-    p[3 * s] = difference12 + 8 * difference34 + m5
-}

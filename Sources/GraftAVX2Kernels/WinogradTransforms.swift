@@ -1,0 +1,1 @@
+../GraftRuntime/Kernels/WinogradTransforms.swift
