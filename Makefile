@@ -20,7 +20,9 @@ demo: release
 
 # The runtime and importer parity tests run a second time on graft's own kernels only
 # (GRAFT_KERNELS=graft), which run wherever oneDNN has no kernel, and a third time with oneDNN's
-# direct convolutions only (GRAFT_WINOGRAD=0, what `--exact` asks for). After the release build,
+# direct convolutions only (GRAFT_WINOGRAD=0, what `--exact` asks for); the runtime tests run a
+# fourth time without graft's AVX2 kernels (GRAFT_AVX2=0: the plain x86-64 Winograd transforms and
+# OpenBLAS products, what a CPU without AVX2 runs). After the release build,
 # Tools/check-avx2-isolation.sh checks that the AVX2-compiled module shares no code with the rest. The command-line tests run twice: on the debug build, then on the release build (optimised
 # code can expose undefined behaviour that a debug build hides); Spark runs the release build.
 # Last, a short fuzzing pass (Tools/fuzz/run.sh --ci): each libFuzzer target for a fixed number of
@@ -31,6 +33,7 @@ test: deps
 	$(SWIFT) test
 	GRAFT_KERNELS=graft $(SWIFT) test --skip-build --filter 'GraftRuntimeTests|GraftKerasImportTests|GraftCaffeImportTests|GraftONNXImportTests'
 	GRAFT_WINOGRAD=0 $(SWIFT) test --skip-build --filter 'GraftRuntimeTests|GraftKerasImportTests|GraftCaffeImportTests|GraftONNXImportTests|GraftFeatureExtractionTests'
+	GRAFT_AVX2=0 $(SWIFT) test --skip-build --filter 'GraftRuntimeTests'
 	$(SWIFT) build -c release --product graft
 	Tools/check-avx2-isolation.sh
 	GRAFT_BINARY=$(CURDIR)/.build/release/graft $(SWIFT) test --skip-build --filter GraftCLITests
