@@ -28,7 +28,7 @@ elif [ "${1:-}" = "--seconds" ]; then limit=(-max_total_time="$2"); shift 2
 elif [ "${1:-}" = "--runs" ]; then limit=(-runs="$2"); shift 2; fi
 # Executions per target in --ci mode: about 10 s each on the CI machine (measured 2026-12).
 declare -A ci_runs=([graft]=15000 [npy]=40000 [prototxt]=35000 [caffemodel]=6000 [keras-json]=1500
-    [keras-h5]=800 [keras-zip]=300 [image]=8000 [tar]=9000 [cache]=4000 [onnx]=30000 [list]=50000 [scores]=20000)
+    [keras-h5]=800 [keras-zip]=10000 [image]=8000 [tar]=9000 [cache]=4000 [onnx]=30000 [list]=50000 [scores]=20000)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(graft npy prototxt caffemodel keras-json keras-h5 keras-zip image tar cache onnx list scores)
 
