@@ -1,3 +1,4 @@
+internal import GraftAVX2Kernels
 import GraftNumerics
 /// The sizes of a 2-D convolution over NHWC data (any of the three convolution ops).
 ///
@@ -227,7 +228,8 @@ func finishRows(_ data: UnsafeMutablePointer<Float>, rows: Int, channels: Int, b
     }
 }
 
-/// Dense on the last axis: `[rows, in] × [in, out]` in one GEMM, the spec's kernel `[in, out]` in place.
+/// Dense on the last axis: `[rows, in] × [in, out]`, the spec's kernel `[in, out]` read in place:
+/// graft's AVX2 product (`multiplyStrided`) where the CPU has AVX2, else one OpenBLAS GEMM cut by shape.
 struct DenseProduct {
     let rows: Int, inputFeatures: Int, outputFeatures: Int
     let kernel: UnsafePointer<Float>
@@ -236,6 +238,22 @@ struct DenseProduct {
 
     func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, threads: Int) {
         let features = outputFeatures, bias = bias, activation = activation
+        if CPUFeatures.hasAVX2 {
+            // graft's AVX2 product streams the weights once (`multiplyStrided`); each thread takes
+            // a contiguous share of the columns, in whole vectors of 8. Each output is one chain
+            // of multiply-adds from the bias, so neither the cut nor the batch changes its bits.
+            let panels = (features + 7) / 8
+            let count = min(panels, max(1, threads))
+            parallelItems(count, threads: threads) { _, item in
+                let columns = (panels * item / count * 8)..<min(features, panels * (item + 1) / count * 8)
+                guard !columns.isEmpty else { return }
+                fillBlock(output, rowLength: features, rows: 0..<rows, columns: columns, with: bias)
+                multiplyStrided(rows: rows, columns: columns.count, depth: inputFeatures, input, lda: inputFeatures,
+                                kernel + columns.lowerBound, ldb: features, output + columns.lowerBound, ldc: features, accumulate: true)
+                finishBlock(output, rowLength: features, rows: 0..<rows, columns: columns, bias: nil, activation: activation)
+            }
+            return
+        }
         parallelProduct(rows: rows, columns: features, depth: inputFeatures, input, inputFeatures,
                         kernel, features, output, features, accumulate: true, threads: threads,
                         prepare: { rows, columns in fillBlock(output, rowLength: features, rows: rows, columns: columns, with: bias) },

@@ -14,7 +14,7 @@ enum KernelChoice {
 
     /// The version of graft's runtime numerics: raised whenever a change of kernels or of their
     /// summation order can change results in their last bits.
-    static let numericsVersion = 4
+    static let numericsVersion = 5
 
     /// What the results' last bits depend on, for a feature cache to record and compare:
     /// the numerics version, the precision, and the convolution kernels with the instruction set
@@ -27,7 +27,7 @@ enum KernelChoice {
         if winograd && !oneDNNWinograd {
             convolutions += ", 3x3 stride 1: graft winograd F(4x4,3x3) with \(CPUFeatures.hasAVX2 ? "graft avx2 products (OpenBLAS where Cout % 16 != 0)" : "OpenBLAS products")"
         }
-        return "graft runtime numerics \(numericsVersion); \(precision == .float32 ? "f32" : "bf16 convolutions, f32 accumulation"); convolutions \(convolutions)"
+        return "graft runtime numerics \(numericsVersion); \(precision == .float32 ? "f32" : "bf16 convolutions, f32 accumulation"); convolutions \(convolutions); dense \(CPUFeatures.hasAVX2 ? "graft avx2" : "OpenBLAS")"
     }
 
     /// Whether oneDNN has a Winograd kernel on this CPU. oneDNN 2.6 has one only for AVX-512
