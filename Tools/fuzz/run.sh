@@ -16,6 +16,10 @@
 #   sanitizers, coverage and Swift runtime checks, 1.2-3x the executions per second on the
 #   Swift-heavy targets (graft's SHA-256 of a weights file dominates keras-json unoptimised).
 #   `make fuzz` (the 10^6 runs) uses it; the --ci pass keeps the debug build CI already has.
+#   libFuzzer's -timeout (20 s an input, the "no hang" oracle) is wall-clock time: run the long
+#   passes at normal priority on an otherwise idle core. A pass reniced to 19 while other work
+#   used both cores once reported a 1.3-second image input as a 24-second timeout. Do not edit
+#   this script while a pass runs: bash reads it as it goes.
 #   GRAFT_FUZZ_SEED=N fixes libFuzzer's random seed (--ci sets it to 1, so that a CI pass on a
 #   clean clone mutates the same inputs each time and a failure can be replayed); without it
 #   every run explores anew, as `make fuzz` does.
