@@ -4,11 +4,15 @@
 #ifndef GRAFT_CCPU_SHIM_H
 #define GRAFT_CCPU_SHIM_H
 
-/// 1 when the CPU and the operating system support AVX2 and FMA (x86-64-v3's vector set), else 0.
+/// 1 when the CPU and the operating system support what code compiled for Haswell
+/// (`-target-cpu haswell`, x86-64-v3) may contain: AVX2 and FMA, and the scalar extensions the
+/// compiler may also pick (BMI1/2, LZCNT, POPCNT, MOVBE, F16C); else 0.
 static inline int graft_cpu_has_avx2_fma(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+        && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("lzcnt")
+        && __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("movbe") && __builtin_cpu_supports("f16c");
 #else
     return 0;
 #endif
