@@ -40,14 +40,7 @@ public func multiplyPacked(rows: Int, panels: Int, depth: Int, _ a: UnsafePointe
             while p < depth {
                 let b0 = bp.loadUnaligned(fromByteOffset: p * 64, as: SIMD8<Float>.self)
                 let b1 = bp.loadUnaligned(fromByteOffset: p * 64 + 32, as: SIMD8<Float>.self)
-                var s = SIMD8<Float>(repeating: a0[p])
-                c00 = c00.addingProduct(s, b0); c01 = c01.addingProduct(s, b1)
-                s = SIMD8<Float>(repeating: a1[p])
-                c10 = c10.addingProduct(s, b0); c11 = c11.addingProduct(s, b1)
-                s = SIMD8<Float>(repeating: a2[p])
-                c20 = c20.addingProduct(s, b0); c21 = c21.addingProduct(s, b1)
-                s = SIMD8<Float>(repeating: a3[p])
-                c30 = c30.addingProduct(s, b0); c31 = c31.addingProduct(s, b1)
+                fusedStep(a0[p], a1[p], a2[p], a3[p], b0, b1, &c00, &c01, &c10, &c11, &c20, &c21, &c30, &c31)
                 p += 1
             }
             let out = UnsafeMutableRawPointer(c + first * ldc + panel * 16)
@@ -120,14 +113,7 @@ public func multiplyStrided(rows: Int, columns: Int, depth: Int, _ a: UnsafePoin
                 while k < k1 {
                     let b0 = bp.loadUnaligned(fromByteOffset: k * ldb * 4, as: SIMD8<Float>.self)
                     let b1 = bp.loadUnaligned(fromByteOffset: k * ldb * 4 + 32, as: SIMD8<Float>.self)
-                    var s = SIMD8<Float>(repeating: a0[k])
-                    c00 = c00.addingProduct(s, b0); c01 = c01.addingProduct(s, b1)
-                    s = SIMD8<Float>(repeating: a1[k])
-                    c10 = c10.addingProduct(s, b0); c11 = c11.addingProduct(s, b1)
-                    s = SIMD8<Float>(repeating: a2[k])
-                    c20 = c20.addingProduct(s, b0); c21 = c21.addingProduct(s, b1)
-                    s = SIMD8<Float>(repeating: a3[k])
-                    c30 = c30.addingProduct(s, b0); c31 = c31.addingProduct(s, b1)
+                    fusedStep(a0[k], a1[k], a2[k], a3[k], b0, b1, &c00, &c01, &c10, &c11, &c20, &c21, &c30, &c31)
                     k += 1
                 }
                 o.storeBytes(of: c00, toByteOffset: 0, as: SIMD8<Float>.self); o.storeBytes(of: c01, toByteOffset: 32, as: SIMD8<Float>.self)
@@ -174,4 +160,20 @@ public func multiplyStrided(rows: Int, columns: Int, depth: Int, _ a: UnsafePoin
         }
         k0 = k1
     } while k0 < depth
+}
+
+/// One depth step of the 4×16 register tile: row `r` of the tile gains `a_r · (b0, b1)`, one
+/// fused multiply-add per accumulator (the chain both products' numerics rest on).
+@inline(__always)
+private func fusedStep(_ a0: Float, _ a1: Float, _ a2: Float, _ a3: Float, _ b0: SIMD8<Float>, _ b1: SIMD8<Float>,
+                       _ c00: inout SIMD8<Float>, _ c01: inout SIMD8<Float>, _ c10: inout SIMD8<Float>, _ c11: inout SIMD8<Float>,
+                       _ c20: inout SIMD8<Float>, _ c21: inout SIMD8<Float>, _ c30: inout SIMD8<Float>, _ c31: inout SIMD8<Float>) {
+    var s = SIMD8<Float>(repeating: a0)
+    c00 = c00.addingProduct(s, b0); c01 = c01.addingProduct(s, b1)
+    s = SIMD8<Float>(repeating: a1)
+    c10 = c10.addingProduct(s, b0); c11 = c11.addingProduct(s, b1)
+    s = SIMD8<Float>(repeating: a2)
+    c20 = c20.addingProduct(s, b0); c21 = c21.addingProduct(s, b1)
+    s = SIMD8<Float>(repeating: a3)
+    c30 = c30.addingProduct(s, b0); c31 = c31.addingProduct(s, b1)
 }
