@@ -49,29 +49,28 @@ struct FoldAffineNormalization: GraphPass {
 
         // kernel[..., o] ·= scale[o] (o is the fastest axis of every folded kernel layout).
         guard kernel.values.count % outputChannels == 0 else { return }
-        var foldedKernel = [Float](repeating: 0, count: kernel.values.count)
-        foldedKernel.withUnsafeMutableBufferPointer { target in
-            scale.withUnsafeBufferPointer { scale in
-                let target = target.baseAddress!, source = kernel.pointer, factors = scale.baseAddress!
-                parallelFor(kernel.values.count / outputChannels, threads: context.threads, minimumPerThread: 64) { rows in
-                    for row in rows {
-                        let offset = row * outputChannels
-                        for o in 0..<outputChannels {
-                            target[offset + o] = Float(Double(source[offset + o]) * factors[o])
-                        }
-                    }
-                }
-            }
-        }
         let bias = item.weights["bias"]
         if let bias, bias.values.count != outputChannels {
             throw .weightShapeMismatch(node: item.name, role: "bias", tensor: bias.tensor, expected: [outputChannels], actual: bias.shape)
+        }
+        // Written straight into the session's storage: every element is set below.
+        let foldedKernel = context.storage.allocate(count: kernel.values.count)
+        scale.withUnsafeBufferPointer { scale in
+            let target = foldedKernel.baseAddress!, source = kernel.pointer, factors = scale.baseAddress!
+            parallelFor(kernel.values.count / outputChannels, threads: context.threads, minimumPerThread: 64) { rows in
+                for row in rows {
+                    let offset = row * outputChannels
+                    for o in 0..<outputChannels {
+                        target[offset + o] = Float(Double(source[offset + o]) * factors[o])
+                    }
+                }
+            }
         }
         var foldedBias = [Float](repeating: 0, count: outputChannels)
         for c in 0..<outputChannels {
             foldedBias[c] = Float(Double(bias?.values[c] ?? 0) * scale[c] + shift[c])
         }
-        graph.nodes[index].weights["kernel"] = WeightView(values: context.storage.store(foldedKernel), shape: kernel.shape,
+        graph.nodes[index].weights["kernel"] = WeightView(values: UnsafeBufferPointer(foldedKernel), shape: kernel.shape,
                                                           tensor: kernel.tensor + " (folded)")
         graph.nodes[index].weights["bias"] = WeightView(values: context.storage.store(foldedBias), shape: [outputChannels],
                                                         tensor: (bias?.tensor ?? item.name + "/bias") + " (folded)")
