@@ -140,10 +140,15 @@ final class WinogradConvolution {
                             for j in 0..<6 {
                                 let (g0, g1, g2) = (gm[j * 3], gm[j * 3 + 1], gm[j * 3 + 2])
                                 if packed {
-                                    // Panel ko/16, row ci, column ko%16.
-                                    let target = weights + (i * 6 + j) * c * k + ci * 16
-                                    for ko in 0..<k {
-                                        target[(ko >> 4) * c * 16 + (ko & 15)] = Float(h0[ko] * g0 + h1[ko] * g1 + h2[ko] * g2)
+                                    // Panel ko/16, row ci, column ko%16: 16 contiguous floats a
+                                    // panel (k is a multiple of 16 here).
+                                    let row = weights + (i * 6 + j) * c * k + ci * 16
+                                    for panel in 0..<(k >> 4) {
+                                        let target = row + panel * c * 16, first = panel << 4
+                                        for lane in 0..<16 {
+                                            let ko = first + lane
+                                            target[lane] = Float(h0[ko] * g0 + h1[ko] * g1 + h2[ko] * g2)
+                                        }
                                     }
                                 } else {
                                     let target = weights + ((i * 6 + j) * c + ci) * k
