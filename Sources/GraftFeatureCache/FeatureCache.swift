@@ -70,8 +70,16 @@ public final class FeatureCache: @unchecked Sendable {
             numerics: try attributes.contains("numerics") ? try attributes.string("numerics") : FeatureCacheProvenance.unrecordedNumerics,
             graftVersion: try attributes.string("graft_version"), created: try attributes.string("created"))
         let rows: Int64 = try attributes.value("rows")
+        // Counts are checked before any range is made from them (a fuzzed cache with rows = -1
+        // trapped `0..<rowCount` in the readers).
+        guard rows >= 0 else {
+            throw FeatureCacheError.notACache(path: file.path, reason: "its 'rows' attribute is \(rows), not a row count")
+        }
         rowCount = Int(rows)
         let failed: Int64? = try attributes.contains("failed_rows") ? try attributes.value("failed_rows") : nil
+        if let failed, failed < 0 {
+            throw FeatureCacheError.notACache(path: file.path, reason: "its 'failed_rows' attribute is \(failed), not a row count")
+        }
         let start: Int64 = try attributes.contains("failed_start") ? try attributes.value("failed_start") : 0
 
         func checkRows(_ datasetPath: String, atLeast count: Int, rank: Int = 1) throws -> HDF5Dataset {

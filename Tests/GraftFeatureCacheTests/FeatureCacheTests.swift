@@ -202,6 +202,25 @@ import Testing
         }
     }
 
+    /// Found by fuzzing: a negative `rows` attribute made every reader trap on `0..<rowCount`.
+    @Test(arguments: ["rows", "failed_rows"])
+    func negativeRowCountsAreRefusedByName(attribute: String) throws {
+        try withTemporaryFolder { folder in
+            let path = folder + "/cache.h5"
+            let writer = try FeatureCacheWriter.openOrCreate(at: path, provenance: testProvenance(), dimensions: [3, 2],
+                                                             classes: ["cat", "dog"], compressed: false)
+            try writer.append(testBatch(first: 0, count: 4, dimensions: [3, 2]))
+            try writer.close()
+            do {
+                let file = try HDF5File(opening: path, for: .readingAndWriting)
+                try file.attributes.write(Int64(-1), to: attribute)
+            }
+            #expect(throws: FeatureCacheError.notACache(path: path, reason: "its '\(attribute)' attribute is -1, not a row count")) {
+                _ = try FeatureCache(path: path)
+            }
+        }
+    }
+
     @Test func notACacheIsExplained() throws {
         try withTemporaryFolder { folder in
             let path = folder + "/plain.h5"
