@@ -241,6 +241,18 @@ public struct HDF5Attributes: Sendable {
             let space = try Handle(checking: H5Aget_space(handle.id), .dataspace, in: filePath, operation)
             let shape = try extent(of: space.id, in: filePath, operation).shape
             let count = try countElements(of: space.id, in: filePath, operation)
+            // An attribute's values are stored in the file (in its object's header or heap),
+            // never filtered: at least one byte each, and a variable-length string's reference
+            // takes 16. So a count past the file's size is a damaged header, refused before
+            // anything is allocated for it (a fuzzed Keras file claimed 2^60 strings).
+            let elementSize = max(1, H5Tget_size(type.id))
+            var fileSize: hsize_t = 0
+            try check(H5Fget_filesize(owner.file.handle.id, &fileSize), in: filePath, operation)
+            let (needed, overflow) = UInt64(max(0, count)).multipliedReportingOverflow(by: UInt64(elementSize))
+            guard !overflow, needed <= UInt64(fileSize) else {
+                throw .sizeMismatch(path: filePath, object: describe(name),
+                                    detail: "it claims \(count) elements of \(elementSize) bytes, more than the \(fileSize)-byte file can hold; the file is damaged")
+            }
             let storedType = HDF5StoredType(describing: type.id)
             let attribute = OpenAttribute(
                 handle: handle, type: type, space: space, storedType: storedType,

@@ -16,9 +16,11 @@ import Darwin
 /// forever). So graft walks every collection first, as HDF5 will, and refuses a file whose
 /// objects do not fill their collection exactly.
 ///
-/// A collection is recognised by its signature, version byte and reserved zeros, and a size
-/// that fits in the file: bytes in a weight array that happen to match all of that and then
-/// fail the walk are vanishingly unlikely.
+/// A collection is recognised by its signature and version byte, as HDF5 recognises it (it
+/// ignores the three reserved bytes: a fuzzed file with zero-size free space behind nonzero
+/// reserved bytes got past a check that wanted them zero, and HDF5 spun), and a size that fits
+/// in the file: bytes in a weight array that happen to match all of that and then fail the
+/// walk are vanishingly unlikely.
 enum GlobalHeapCheck {
     /// Reads the file at `path` in chunks (with `pread`, not a mapping: a mapped file that
     /// shrinks, or a hole on a full tmpfs, would kill the process with SIGBUS) and checks every
@@ -32,7 +34,8 @@ enum GlobalHeapCheck {
         guard fstat(descriptor, &info) == 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         let fileSize = Int(info.st_size)
         let chunkSize = 1 << 20
-        var chunk = [UInt8](repeating: 0, count: chunkSize + 15)
+        // No bigger than the file: a Keras file of a few KB should not cost a megabyte.
+        var chunk = [UInt8](repeating: 0, count: min(chunkSize, fileSize) + 15)
         var chunkStart = 0
         while chunkStart < fileSize {
             // Each chunk overlaps the next by 15 bytes, so a 16-byte collection header that
@@ -47,7 +50,7 @@ enum GlobalHeapCheck {
         }
     }
 
-    /// Offsets in `bytes[..<count]` of collection headers: "GCOL", version 1, three zeros.
+    /// Offsets in `bytes[..<count]` of collection headers: "GCOL", version 1.
     private static func candidates(in bytes: [UInt8], count: Int) -> [Int] {
         var found: [Int] = []
         bytes.withUnsafeBytes { raw in
@@ -58,7 +61,7 @@ enum GlobalHeapCheck {
                 let start = base.distance(to: UnsafeRawPointer(hit))
                 offset = start + 1
                 if raw[start + 1] == UInt8(ascii: "C"), raw[start + 2] == UInt8(ascii: "O"), raw[start + 3] == UInt8(ascii: "L"),
-                   raw[start + 4] == 1, raw[start + 5] == 0, raw[start + 6] == 0, raw[start + 7] == 0 {
+                   raw[start + 4] == 1 {
                     found.append(start)
                 }
             }

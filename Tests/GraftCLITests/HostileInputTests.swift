@@ -34,6 +34,8 @@ import Testing
         ["convert", "\(hostile)/conv1.prototxt", "\(hostile)/huge-blob.caffemodel", "-o", "OUT"],
         ["convert", "Tests/Fuzz/Regressions/keras-h5/keras-h5-timeout-c821a7649da176b6def3e351b89806421611aeaf", "-o", "OUT"],
         ["convert", "Tests/Fuzz/Regressions/keras-h5/dataset-extent-past-file-size", "-o", "OUT"],
+        ["convert", "Tests/Fuzz/Regressions/keras-h5/attribute-count-past-file-size", "-o", "OUT"],
+        ["convert", "Tests/Fuzz/Regressions/keras-h5/global-heap-reserved-bytes", "-o", "OUT"],
         ["convert", "\(hostile)/huge-member.keras", "-o", "OUT"],
         ["cache", "info", "Tests/Fuzz/Regressions/cache/cache-crash-293f27ee1d7b851c0ec0192c08a62c0ab05ff83a"],
         ["preprocess", "Samples/tiny-cnn.graft", "Tests/GraftImagesTests/Fixtures/broken/huge.png", "-o", "OUT", "--preprocess", "none"],
