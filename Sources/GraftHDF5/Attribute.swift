@@ -253,6 +253,20 @@ public struct HDF5Attributes: Sendable {
                 throw .sizeMismatch(path: filePath, object: describe(name),
                                     detail: "it claims \(count) elements of \(elementSize) bytes, more than the \(fileSize)-byte file can hold; the file is damaged")
             }
+            // HDF5 copies a variable-length element's reference out of the attribute's stored
+            // data: a 4-byte length, a heap address and a 4-byte index. A damaged header can
+            // declare a smaller element than that, and HDF5 1.10 then reads past the bytes it
+            // holds (found by fuzzing a cache: 16 bytes read from 10); refuse it first.
+            if count > 0, H5Tis_variable_str(type.id) > 0 || H5Tget_class(type.id) == H5T_VLEN {
+                let list = try Handle(checking: H5Fget_create_plist(owner.file.handle.id), .propertyList, in: filePath, operation)
+                var addressSize = 0, lengthSize = 0
+                try check(H5Pget_sizes(list.id, &addressSize, &lengthSize), in: filePath, operation)
+                let reference = UInt64(8 + addressSize), stored = H5Aget_storage_size(handle.id)
+                guard stored >= UInt64(count) * reference else {
+                    throw .sizeMismatch(path: filePath, object: describe(name),
+                                        detail: "its \(count) variable-length elements need \(UInt64(count) * reference) bytes of references but it stores \(stored); the file is damaged")
+                }
+            }
             let storedType = HDF5StoredType(describing: type.id)
             let attribute = OpenAttribute(
                 handle: handle, type: type, space: space, storedType: storedType,

@@ -38,6 +38,8 @@ import Testing
         ["convert", "Tests/Fuzz/Regressions/keras-h5/global-heap-reserved-bytes", "-o", "OUT"],
         ["convert", "\(hostile)/huge-member.keras", "-o", "OUT"],
         ["cache", "info", "Tests/Fuzz/Regressions/cache/cache-crash-293f27ee1d7b851c0ec0192c08a62c0ab05ff83a"],
+        ["cache", "info", "Tests/Fuzz/Regressions/cache/vlen-attribute-shorter-than-references"],
+        ["train", "Tests/Fuzz/Regressions/cache/cache-crash-6e97c98c0f1d135707c5028a0be41dbba07a7a9b", "-o", "OUT"],
         ["preprocess", "Samples/tiny-cnn.graft", "Tests/GraftImagesTests/Fixtures/broken/huge.png", "-o", "OUT", "--preprocess", "none"],
         ["preprocess", "Samples/tiny-cnn.graft", "Tests/GraftImagesTests/Fixtures/formats/broken/huge.tif", "-o", "OUT", "--preprocess", "none"],
         ["preprocess", "Samples/tiny-cnn.graft", "Tests/GraftImagesTests/Fixtures/formats/broken/huge.webp", "-o", "OUT", "--preprocess", "none"],
