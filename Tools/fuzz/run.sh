@@ -50,7 +50,12 @@ export LSAN_OPTIONS="suppressions=$PWD/Tools/fuzz/lsan.supp:print_suppressions=0
 # header) return NULL before libFuzzer's -malloc_limit_mb hook would call it an out-of-memory
 # crash and restart on the whole corpus. A graft allocation of that size still fails the pass:
 # Swift traps when an allocation returns NULL.
-export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1:max_allocation_size_mb=1000"
+# malloc_context_size=4 and a 64 MB quarantine (defaults 30 frames and 256 MB) halve the time an
+# HDF5 input takes (measured on keras-h5: 2,000 executions in 7-9 s against 17-19 s): HDF5
+# allocates and frees a great deal, and every call unwound 30 frames, and a large quarantine
+# sends each allocation to fresh pages. Reports keep the whole stack of the faulting access;
+# only the allocation and free stacks they quote are shorter.
+export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1:max_allocation_size_mb=1000:malloc_context_size=4:quarantine_size_mb=64"
 export GRAFT_FUZZ_ROOT=$PWD
 # Swift's own crash reporter would run inside the sanitizer and hide the finding.
 export SWIFT_BACKTRACE=enable=no
