@@ -92,7 +92,7 @@ public struct HDF5Attributes: Sendable {
             }
             return try readStringElements(
                 count: attribute.count, storedType: attribute.type.id, bufferSpace: attribute.space.id,
-                in: filePath, attribute.operation
+                in: filePath, object: describe(name), attribute.operation, heaps: owner.file.heaps
             ) { memoryType, buffer in H5Aread(attribute.handle.id, memoryType, buffer) }
         }
     }

@@ -351,8 +351,11 @@ public final class HDF5Dataset: @unchecked Sendable {
             let selection = try select(rows: rows, operation)
             // One pointer or fixed-length slot per claimed element is allocated below.
             try checkStorable(count: selection.count, "reading")
+            // A virtual dataset's strings live in its source files, whose heaps are their own.
+            let isVirtual = try withCreationProperties { list throws(HDF5Error) in H5Pget_layout(list) == H5D_VIRTUAL }
             return try readStringElements(
-                count: selection.count, storedType: type.id, bufferSpace: selection.memorySpace.id, in: file.path, operation
+                count: selection.count, storedType: type.id, bufferSpace: selection.memorySpace.id, in: file.path,
+                object: "dataset '\(path)'", operation, heaps: isVirtual ? nil : file.heaps
             ) { memoryType, buffer in
                 H5Dread(handle.id, memoryType, selection.memorySpace.id, selection.fileSpace.id, graft_H5P_DEFAULT(), buffer)
             }

@@ -43,8 +43,10 @@ public final class HDF5File: @unchecked Sendable {
         }
         guard HDF5File.hasSignature(path: path) else { throw .notHDF5(path: path) }
         // Files graft only reads come from elsewhere (model zoos, other machines): check what
-        // HDF5 cannot be trusted to survive (GlobalHeapCheck) before it sees them.
-        if !writable { try GlobalHeapCheck.validate(fileAt: path) }
+        // HDF5 cannot be trusted to survive (HeapCheck) before it sees them, and keep what the
+        // check learnt to check each string reference before HDF5 follows it. (A file opened
+        // for writing is graft's own cache, which HDF5 may change under the check.)
+        let heaps = writable ? nil : try HeapCheck.validate(fileAt: path)
         let handle = try withLibrary { () throws(HDF5Error) -> Handle in
             let access = try HDF5FileLocking.accessList(for: path)
             let id = H5Fopen(path, writable ? graft_H5F_ACC_RDWR() : graft_H5F_ACC_RDONLY(), access.id)
@@ -52,7 +54,7 @@ public final class HDF5File: @unchecked Sendable {
             return Handle(id, .file)
         }
         self.path = path
-        file = OpenFile(path: path, handle: handle)
+        file = OpenFile(path: path, handle: handle, heaps: heaps)
         root = try HDF5Group(openingRootOf: file)
     }
 
@@ -89,13 +91,14 @@ public final class HDF5File: @unchecked Sendable {
     /// is kept alive for as long as the file or anything taken from it is.
     public init(image: HDF5MemoryImage, name: String) throws(HDF5Error) {
         guard HDF5File.hasSignature(UnsafeRawBufferPointer(image.bytes)) else { throw .notHDF5(path: name) }
+        let heaps = try HeapCheck.validate(image: UnsafeRawBufferPointer(image.bytes), name: name)
         let handle = try withLibrary { () throws(HDF5Error) -> Handle in
             let id = H5LTopen_file_image(image.bytes.baseAddress, image.bytes.count, graft_H5LT_FILE_IMAGE_IN_PLACE())
             guard id >= 0 else { throw .cannotOpen(path: name, reason: ErrorStack.current().summary) }
             return Handle(id, .file)
         }
         self.path = name
-        file = OpenFile(path: name, handle: handle, image: image)
+        file = OpenFile(path: name, handle: handle, image: image, heaps: heaps)
         root = try HDF5Group(openingRootOf: file)
     }
 
@@ -167,11 +170,15 @@ final class OpenFile: @unchecked Sendable {
     // file closes before the memory it reads from is freed.
     let handle: Handle
     let image: HDF5MemoryImage?
+    /// The global heap collections `HeapCheck` walked (nil for files opened for writing, whose
+    /// heaps HDF5 changes as it goes).
+    let heaps: GlobalHeapIndex?
 
-    init(path: String, handle: consuming Handle, image: HDF5MemoryImage? = nil) {
+    init(path: String, handle: consuming Handle, image: HDF5MemoryImage? = nil, heaps: GlobalHeapIndex? = nil) {
         self.path = path
         self.handle = handle
         self.image = image
+        self.heaps = heaps
     }
 }
 

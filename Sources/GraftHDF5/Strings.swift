@@ -16,13 +16,32 @@ import Darwin
 ///
 /// `read(memoryType, buffer)` performs the actual `H5Dread`/`H5Aread` into `buffer`;
 /// `bufferSpace` is a dataspace with `count` selected elements that describes `buffer` (used to
-/// free variable-length strings). Call with the library lock held.
+/// free variable-length strings). With `heaps` (files opened for reading), each stored
+/// reference of a variable-length string is read as it is and checked against the file's
+/// global heap collections before HDF5 follows it (see `GlobalHeapIndex`); `object` names the
+/// attribute or dataset in that error. Call with the library lock held.
 func readStringElements(
-    count: Int, storedType: hid_t, bufferSpace: hid_t, in path: String, _ operation: String,
-    read: (hid_t, UnsafeMutableRawPointer) -> herr_t
+    count: Int, storedType: hid_t, bufferSpace: hid_t, in path: String, object: String, _ operation: String,
+    heaps: GlobalHeapIndex?, read: (hid_t, UnsafeMutableRawPointer) -> herr_t
 ) throws(HDF5Error) -> [String] {
     guard count > 0 else { return [] }
     if H5Tis_variable_str(storedType) > 0 {
+        if let heaps {
+            let size = heaps.referenceSize
+            let referenceType = try storedReferenceType(size: size, in: path, operation)
+            var references = [UInt8](repeating: 0, count: count * size)
+            let status = references.withUnsafeMutableBytes { read(referenceType.id, $0.baseAddress!) }
+            try check(status, in: path, operation)
+            let problem: String? = references.withUnsafeBytes { raw in
+                for element in 0..<count {
+                    if let problem = heaps.problem(withReference: UnsafeRawBufferPointer(rebasing: raw[element * size..<(element + 1) * size])) {
+                        return "string \(element): \(problem); the file is damaged"
+                    }
+                }
+                return nil
+            }
+            if let problem { throw .sizeMismatch(path: path, object: object, detail: problem) }
+        }
         let utf8 = H5Tget_cset(storedType) == H5T_CSET_UTF8
         let memoryType = try makeStringType(variableLength: true, utf8: utf8, in: path)
         var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
@@ -82,3 +101,46 @@ func fixedLengthBytes(of strings: [String]) -> (bytes: [UInt8], length: Int, isA
     }
     return (bytes, length, isASCII)
 }
+
+/// The tag of the opaque type `storedReferenceType(size:in:_:)` makes.
+private let storedReferenceTag = "graft: stored variable-length reference"
+
+/// An opaque memory type of `size` bytes that a variable-length string reads into as it is
+/// stored (length, heap address, index), through the conversion `registerReferenceReading`
+/// installs.
+private func storedReferenceType(size: Int, in path: String, _ operation: String) throws(HDF5Error) -> Handle {
+    try check(referenceReadingRegistered, in: path, "registering graft's reference conversion")
+    let type = try Handle(checking: H5Tcreate(H5T_OPAQUE, size), .datatype, in: path, operation)
+    try check(H5Tset_tag(type.id, storedReferenceTag), in: path, operation)
+    return type
+}
+
+/// HDF5's status for registering, once per process, a conversion from variable-length strings
+/// as stored in a file to graft's tagged opaque type: it leaves the bytes as they are, so a read
+/// into that type gives the stored references without following them. HDF5 offers soft
+/// conversions by type class; this one accepts only graft's tag and an equal size, so no other
+/// conversion changes. Evaluated with the library lock held (Swift runs it once).
+private let referenceReadingRegistered: herr_t = {
+    guard let source = try? makeStringType(variableLength: true, utf8: false, in: "") else { return -1 }
+    let destination = H5Tcreate(H5T_OPAQUE, 16)
+    guard destination >= 0 else { return -1 }
+    defer { _ = H5Tclose(destination) }
+    guard H5Tset_tag(destination, storedReferenceTag) >= 0 else { return -1 }
+    return H5Tregister(H5T_PERS_SOFT, "graft stored references", source.id, destination, { source, destination, data, _, stride, _, _, _, _ in
+        guard let data else { return -1 }
+        switch data.pointee.command {
+        case H5T_CONV_INIT:
+            guard let tag = H5Tget_tag(destination) else { return -1 }
+            defer { H5free_memory(tag) }
+            guard String(cString: tag) == storedReferenceTag, H5Tget_size(source) == H5Tget_size(destination) else { return -1 }
+            data.pointee.need_bkg = H5T_BKG_NO
+            return 0
+        case H5T_CONV_CONV:
+            // In place and the same size: the stored bytes are the result. A stride other than
+            // the element's own would interleave them, which graft never asks for.
+            return stride == 0 || stride == H5Tget_size(destination) ? 0 : -1
+        default:
+            return 0
+        }
+    })
+}()

@@ -17,7 +17,7 @@ files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(Tests/Fuzz/Findings/*-*-*)
 for file in "${files[@]}"; do
     name=$(basename "$file"); target=${name%-crash-*}; target=${target%-leak-*}; target=${target%-oom-*}
-    target=${target%-timeout-*}
+    target=${target%-timeout-*}; target=${target%-slow-unit-*}
     output=$(GRAFT_FUZZ_TARGET=$target timeout 60 "$binary" -runs=1 -detect_leaks=0 "$file" 2>&1)
     status=$?
     frame=$(sed -n '/ERROR\|Fatal/,$p' <<<"$output" | grep -E '^ +#[0-9]+ ' \
