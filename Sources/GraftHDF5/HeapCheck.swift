@@ -37,7 +37,9 @@ enum HeapCheck {
     /// Checks the file at `path`, read in chunks with `pread` (not a mapping: a mapped file
     /// that shrinks, or a hole on a full tmpfs, would kill the process with SIGBUS). Throws
     /// `sizeMismatch` naming the first malformed heap, `cannotOpen` if the file cannot be read.
-    static func validate(fileAt path: String) throws(HDF5Error) -> GlobalHeapIndex {
+    /// Returns nil, checking nothing, for a superblock whose address or length size graft does
+    /// not read (16 or 32 bytes): the heaps' layout would be guessed wrong.
+    static func validate(fileAt path: String) throws(HDF5Error) -> GlobalHeapIndex? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(descriptor) }
@@ -47,24 +49,25 @@ enum HeapCheck {
     }
 
     /// Checks an HDF5 file image in memory; `name` stands for its path in messages.
-    static func validate(image: UnsafeRawBufferPointer, name: String) throws(HDF5Error) -> GlobalHeapIndex {
+    static func validate(image: UnsafeRawBufferPointer, name: String) throws(HDF5Error) -> GlobalHeapIndex? {
         try validate(ByteSource(memory: image), path: name)
     }
 
-    private static func validate(_ source: ByteSource, path: String) throws(HDF5Error) -> GlobalHeapIndex {
-        guard let layout = FileLayout(source) else { return GlobalHeapIndex(base: 0, addressSize: 8, collections: [:]) }
+    private static func validate(_ source: ByteSource, path: String) throws(HDF5Error) -> GlobalHeapIndex? {
+        guard let layout = FileLayout(source) else { return nil }
         var index = GlobalHeapIndex(base: UInt64(layout.base), addressSize: layout.addressSize, collections: [:])
         let chunkSize = 1 << 20
         // No bigger than the file: a Keras file of a few KB should not cost a megabyte.
-        var chunk = [UInt8](repeating: 0, count: min(chunkSize, source.size) + 15)
+        var scratch = [UInt8](repeating: 0, count: source.isInMemory ? 0 : min(chunkSize, source.size) + 15)
         var chunkStart = 0
         var localHeaps: [Int] = []
         while chunkStart < source.size {
             // Each chunk overlaps the next by 15 bytes, so a 16-byte header that straddles two
             // chunks is seen whole in the first.
-            let got = chunk.withUnsafeMutableBytes { source.read(into: $0, count: min($0.count, source.size - chunkStart), at: chunkStart) }
+            let wanted = min(chunkSize + 15, source.size - chunkStart)
+            let (got, found) = source.withBytes(at: chunkStart, count: wanted, scratch: &scratch) { ($0.count, candidates(in: $0)) }
             guard got > 0 else { break }
-            for (offset, kind) in candidates(in: chunk, count: got) {
+            for (offset, kind) in found {
                 switch kind {
                 case .collection:
                     if let objects = try validateCollection(at: chunkStart + offset, layout: layout, source: source, path: path) {
@@ -85,23 +88,22 @@ enum HeapCheck {
 
     private enum Kind { case collection, localHeap }
 
-    /// Offsets in `bytes[..<count]` of collection headers ("GCOL", version 1) and local heap
-    /// headers ("HEAP", version 0).
-    private static func candidates(in bytes: [UInt8], count: Int) -> [(Int, Kind)] {
+    /// Offsets in `raw` of collection headers ("GCOL", version 1) and local heap headers
+    /// ("HEAP", version 0) that start at least 16 bytes before its end.
+    private static func candidates(in raw: UnsafeRawBufferPointer) -> [(Int, Kind)] {
         var found: [(Int, Kind)] = []
-        bytes.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            for (signature, version, kind) in [("GCOL", UInt8(1), Kind.collection), ("HEAP", UInt8(0), Kind.localHeap)] {
-                let letters = Array(signature.utf8)
-                var offset = 0
-                while offset + 16 <= count {
-                    guard let hit = memchr(base + offset, Int32(letters[0]), count - 16 - offset + 1) else { break }
-                    let start = base.distance(to: UnsafeRawPointer(hit))
-                    offset = start + 1
-                    if raw[start + 1] == letters[1], raw[start + 2] == letters[2], raw[start + 3] == letters[3],
-                       raw[start + 4] == version {
-                        found.append((start, kind))
-                    }
+        guard let base = raw.baseAddress else { return found }
+        let count = raw.count
+        for (signature, version, kind) in [("GCOL", UInt8(1), Kind.collection), ("HEAP", UInt8(0), Kind.localHeap)] {
+            let letters = Array(signature.utf8)
+            var offset = 0
+            while offset + 16 <= count {
+                guard let hit = memchr(base + offset, Int32(letters[0]), count - 16 - offset + 1) else { break }
+                let start = base.distance(to: UnsafeRawPointer(hit))
+                offset = start + 1
+                if raw[start + 1] == letters[1], raw[start + 2] == letters[2], raw[start + 3] == letters[3],
+                   raw[start + 4] == version {
+                    found.append((start, kind))
                 }
             }
         }
@@ -265,6 +267,23 @@ private struct ByteSource {
 
     init(descriptor: Int32, size: Int) { (self.descriptor, self.size, memory) = (descriptor, size, nil) }
     init(memory: UnsafeRawBufferPointer) { (descriptor, size, self.memory) = (-1, memory.count, memory) }
+
+    var isInMemory: Bool { memory != nil }
+
+    /// Calls `body` with up to `count` bytes from `offset`: the image's own bytes in place, or
+    /// the file's read into `scratch` (which must hold `count` bytes).
+    func withBytes<Result>(
+        at offset: Int, count: Int, scratch: inout [UInt8], _ body: (UnsafeRawBufferPointer) -> Result
+    ) -> Result {
+        if let memory {
+            let end = min(size, offset + max(0, count))
+            return body(UnsafeRawBufferPointer(rebasing: memory[min(offset, end)..<end]))
+        }
+        return scratch.withUnsafeMutableBytes { buffer in
+            let got = read(into: buffer, count: count, at: offset)
+            return body(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+        }
+    }
 
     /// Copies up to `count` bytes from `offset` into `buffer`; returns how many.
     func read(into buffer: UnsafeMutableRawBufferPointer, count: Int, at offset: Int) -> Int {

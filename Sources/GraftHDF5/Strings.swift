@@ -106,8 +106,8 @@ func fixedLengthBytes(of strings: [String]) -> (bytes: [UInt8], length: Int, isA
 private let storedReferenceTag = "graft: stored variable-length reference"
 
 /// An opaque memory type of `size` bytes that a variable-length string reads into as it is
-/// stored (length, heap address, index), through the conversion `registerReferenceReading`
-/// installs.
+/// stored (length, heap address, index), through the conversion registered by
+/// `referenceReadingRegistered`.
 private func storedReferenceType(size: Int, in path: String, _ operation: String) throws(HDF5Error) -> Handle {
     try check(referenceReadingRegistered, in: path, "registering graft's reference conversion")
     let type = try Handle(checking: H5Tcreate(H5T_OPAQUE, size), .datatype, in: path, operation)

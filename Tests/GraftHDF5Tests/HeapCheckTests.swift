@@ -56,6 +56,22 @@ struct HeapCheckTests {
         }
     }
 
+    /// The same checks run on an image in memory (a `.keras` archive's weights), read in place.
+    @Test(.timeLimit(.minutes(1)))
+    func aDamagedImageInMemoryIsRefusedToo() throws {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: fixturePath("h5py_attributes.h5"))))
+        let heap = Self.offset(of: "HEAP", in: bytes)
+        let (first, data) = (Self.integer(bytes, at: heap + 16), Self.integer(bytes, at: heap + 24))
+        Self.store(first, in: &bytes, at: data + first)
+        let image = HDF5MemoryImage(byteCount: bytes.count)
+        image.bytes.copyBytes(from: bytes)
+        #expect {
+            _ = try HDF5File(image: image, name: "model.weights.h5")
+        } throws: { error in
+            "\(error)".contains("runs in a cycle") && "\(error)".contains("'model.weights.h5'")
+        }
+    }
+
     @Test func aLocalHeapFreeListPastItsSegmentIsRefused() throws {
         try withDamagedFixture({ bytes in
             let heap = Self.offset(of: "HEAP", in: bytes)
