@@ -160,7 +160,7 @@ import Glibc
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            usleep(UInt32(Double.random(in: 0.02...max(0.1, runSeconds * 0.6), using: &generator) * 1_000_000))
+            usleep(UInt32(Double.random(in: 0.005...max(0.01, runSeconds * 0.6), using: &generator) * 1_000_000))
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 kills += 1
