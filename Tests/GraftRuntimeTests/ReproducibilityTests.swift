@@ -33,9 +33,11 @@ import Testing
     /// graft's Winograd cuts each image's tiles into blocks by the layer's shape. On 100×100
     /// images every layer of the fixture takes two or three blocks per image, which the threads
     /// share; on 16×16 images each layer is one block of 16 tiles, whose transforms and 36
-    /// products the threads share when the batch is smaller than the thread count. Either way
-    /// the results must not depend on the batch or the thread count.
-    @Test(arguments: [("winograd_blocks", 100), ("winograd_blocks_nchw", 100), ("winograd_blocks", 16), ("winograd_blocks_nchw", 16)])
+    /// products the threads share when the batch is smaller than the thread count; on 8×8
+    /// images the layers have 4 tiles an image (8×8 and 6×6 outputs), the least graft's
+    /// Winograd takes. Either way the results must not depend on the batch or the thread count.
+    @Test(arguments: [("winograd_blocks", 100), ("winograd_blocks_nchw", 100), ("winograd_blocks", 16), ("winograd_blocks_nchw", 16),
+                      ("winograd_blocks", 8), ("winograd_blocks_nchw", 8)])
     func winogradTileBlocks(name: String, size: Int) throws {
         let fixture = try FixtureCase(name)
         var shape = fixture.input.shape

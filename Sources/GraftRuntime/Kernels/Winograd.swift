@@ -62,19 +62,20 @@ final class WinogradConvolution {
     }
 
     /// Whether a convolution of this shape runs here: 3×3, stride 1, no dilation, no groups,
-    /// channel counts in whole SIMD vectors of 8 with at least 16 input channels, and at least 16
-    /// tiles of 4×4 outputs per image (an output of 13×13 or more), enough for the 36 products to
-    /// pay for packing the transformed weights on every call. Measured per layer on ResNet50 and
-    /// VGG16 on an AVX2 EPYC (`graft run` with GRAFT_PROFILE=1, against oneDNN's direct kernel):
-    /// 56×56 and 28×28 layers gain 1.4–2.8×, VGG16's 14×14×512 layers 1.6×, and with ResNet50's
-    /// 14×14×256 layers included too the whole model runs 7 % faster at batch 8 (0.31 against
-    /// 0.33 s) and 4 % at batch 1; its 7×7 layers (4 tiles) would take twice as long.
+    /// channel counts in whole SIMD vectors of 8 with at least 16 input channels, and at least 4
+    /// tiles of 4×4 outputs per image (an output of 5×5 or more). The rule looks at one image's
+    /// shape only, so the algorithm, and so the bits, never depend on the batch. Measured per
+    /// layer on ResNet50 and VGG16 on an AVX2 EPYC (`graft run` with GRAFT_PROFILE=1, against
+    /// oneDNN's direct kernel): 56×56 and 28×28 layers gain 1.4–2.8×, VGG16's 14×14×512 layers
+    /// 1.6×; ResNet50's 7×7×512 layers (4 tiles an image) 2.2× at batch 8 (5.4 against 12 ms,
+    /// with blocks balanced among the threads, `balancedBlock`) and 1.1–1.2× at batch 1 (1.3–1.5
+    /// against 1.6 ms).
     static func supports(_ g: ConvolutionGeometry) -> Bool {
         guard g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1 && g.strideWidth == 1
             && g.dilationHeight == 1 && g.dilationWidth == 1 && g.groups == 1
             && g.inputChannels % 8 == 0 && g.outputChannels % 8 == 0 && g.inputChannels >= 16 else { return false }
         let tiles = ((g.outputHeight + 3) / 4) * ((g.outputWidth + 3) / 4)
-        return tiles >= 16
+        return tiles >= 4
     }
 
     /// The transformed inputs and products of one block take at most about this many floats
@@ -82,6 +83,15 @@ final class WinogradConvolution {
     /// VGG16's conv base at batch 8 on the AVX2 EPYC: 2 MiB blocks 0.71–0.77 s a batch, 8 MiB
     /// 0.62–0.65 s (fewer, larger products; OpenBLAS packs the transformed weights once a call).
     static let blockBudgetFloats = 1 << 21
+    /// The budget for graft's packed products when the transformed weights are small
+    /// (`Cin·Cout ≤ 256·256`, at most 9.4 MB): 2^17 floats (512 KiB, the L2 cache of a Zen 3 core),
+    /// so that a block's transformed inputs and products stay in L2 between the transforms and
+    /// the products, at the price of reading the weights once a block. Measured on the AVX2 EPYC
+    /// at batch 8, 2 threads: VGG16's 224×224×64 layer 67–69 ms against 85–89 with 2^21, the
+    /// 112×112×128 ones 61–63 against 68–76, the whole of VGG16 5–10 % faster; 2^16 and 2^15
+    /// were slower again (83 ms), and the 512-channel layers, whose 37.7 MB of weights would
+    /// be read for every 16 tiles, lose 30 % with it (so they keep 2^21).
+    static let cachedBlockBudgetFloats = 1 << 17
     /// Blocks per image to aim for when that leaves at least 16 tiles a block, so that a batch of
     /// one image still shares its tiles among threads: with 2 (against 1, 4 and 8) VGG16's conv
     /// base ran fastest at batch 1 and at batch 8 on 2 threads.
@@ -102,14 +112,15 @@ final class WinogradConvolution {
         // As many tiles as the budget holds, but at least `notionalBlocks` blocks per image where
         // that leaves 16 tiles or more a block, so that one image keeps several threads busy
         // (batch 1); both depend on the shape only.
-        let fitting = WinogradConvolution.blockBudgetFloats / (36 * (g.inputChannels + g.outputChannels))
         let (c, k) = (g.inputChannels, g.outputChannels)
         let packed = WinogradConvolution.usesPackedProducts(outputChannels: k)
+        let budget = packed && c * k <= 256 * 256 ? WinogradConvolution.cachedBlockBudgetFloats : WinogradConvolution.blockBudgetFloats
+        let fitting = budget / (36 * (c + k))
         packedProducts = packed
         if packed {
             // Rows of graft's product do not depend on the product's other rows, so a block may
-            // take tiles of several images: as many as the budget holds, the batch's at most.
-            tilesPerBlock = max(1, min(g.batch * perImage, max(16, fitting)))
+            // take tiles of several images, and the blocks may be cut by the thread count.
+            tilesPerBlock = WinogradConvolution.balancedBlock(tiles: g.batch * perImage, fitting: max(16, fitting), threads: self.threads)
         } else {
             let shared = (perImage + WinogradConvolution.notionalBlocks - 1) / WinogradConvolution.notionalBlocks
             tilesPerBlock = max(1, min(perImage, max(16, min(fitting, shared))))
@@ -163,6 +174,21 @@ final class WinogradConvolution {
     }
 
     deinit { transformedWeights.deallocate() }
+
+    /// Tiles per block when blocks may span images (graft's packed products): blocks of at most
+    /// `fitting` tiles, as many blocks as a multiple of `threads`, all of the same size but the
+    /// last, so that every thread gets the same work. (Blocks cut only by the budget left one
+    /// thread with 113 tiles and the other 15 on ResNet50's 14×14 layers at batch 8.) When there
+    /// are fewer than `minimumPerThread` tiles a thread, one block of all the tiles, which the
+    /// threads share phase by phase: each then reads only its share of the transformed weights.
+    /// The blocking never changes a result's bits: every tile row is computed alone.
+    static func balancedBlock(tiles: Int, fitting: Int, threads: Int, minimumPerThread: Int = 32) -> Int {
+        guard tiles > 0 else { return 1 }
+        guard threads > 1, tiles >= threads * minimumPerThread else { return max(1, min(tiles, fitting)) }
+        var blocks = (tiles + fitting - 1) / fitting
+        blocks = (blocks + threads - 1) / threads * threads
+        return (tiles + blocks - 1) / blocks
+    }
 
     /// Floats of workspace a run needs: per thread, the transformed inputs and the products of
     /// one block.

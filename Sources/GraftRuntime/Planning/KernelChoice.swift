@@ -14,7 +14,7 @@ enum KernelChoice {
 
     /// The version of graft's runtime numerics: raised whenever a change of kernels or of their
     /// summation order can change results in their last bits.
-    static let numericsVersion = 5
+    static let numericsVersion = 6
 
     /// What the results' last bits depend on, for a feature cache to record and compare:
     /// the numerics version, the precision, and the convolution kernels with the instruction set
