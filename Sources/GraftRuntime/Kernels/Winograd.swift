@@ -309,7 +309,7 @@ final class WinogradConvolution {
     /// the CPU has AVX2: the same bits either way).
     private func transformInputs(_ image: UnsafePointer<Float>, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>) {
         let g = geometry
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 36) { scratch in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 72) { scratch in
             let transform = CPUFeatures.hasAVX2 ? GraftAVX2Kernels.winogradTransformInputs : GraftRuntime.winogradTransformInputs
             transform(image, g.inputHeight, g.inputWidth, g.inputChannels, g.padTop, g.padLeft, tileColumns,
                       tiles.lowerBound, tiles.count, v, tilesPerBlock * g.inputChannels, scratch.baseAddress!)

@@ -9,40 +9,90 @@
 /// Writes `V[ξ][row][c]` for tiles `firstTile ..< firstTile + tileCount` of one NHWC image: the
 /// 6×6 input windows (zero outside the image) transformed by `Bᵀ d B`, eight channels at a time.
 /// Position ξ's plane starts `positionStride` floats after the previous one; the first tile
-/// goes to row 0. `scratch` holds 36 vectors.
+/// goes to row 0. `scratch` holds 72 vectors.
+///
+/// Each column of a window is loaded straight from the image (an interior tile) or from a
+/// zero-padded copy (a tile at the edge), transformed along its six rows (`Bᵀ d`) into the
+/// scratch, and each row of that is transformed along its six columns (`· B`) and stored straight
+/// to its plane: 36 loads, 36 stores and 36 reloads of the scratch and 36 stores a window, with
+/// index arithmetic that cannot trap in the loop. The additions and multiplications, and their
+/// order, are those of the formulas in `inputTransform`, whichever path a tile takes.
 @inline(never)
 package func winogradTransformInputs(_ image: UnsafePointer<Float>, height: Int, width: Int, channels c: Int,
                                     padTop: Int, padLeft: Int, tileColumns: Int, firstTile: Int, tileCount: Int,
                                     into v: UnsafeMutablePointer<Float>, positionStride: Int,
-                                    scratch d: UnsafeMutablePointer<SIMD8<Float>>) {
+                                    scratch: UnsafeMutablePointer<SIMD8<Float>>) {
     let raw = UnsafeRawPointer(image)
+    let half = UnsafeMutableRawPointer(scratch)
+    let window = UnsafeMutableRawPointer(scratch + 36)
+    let planeBytes = positionStride &* 4
+    let pixelBytes = c &* 4, lineBytes = width &* c &* 4
     var local = 0
     while local < tileCount {
-        let tile = firstTile + local
-        let top = (tile / tileColumns) * 4 - padTop, left = (tile % tileColumns) * 4 - padLeft
-        let interior = top >= 0 && left >= 0 && top + 6 <= height && left + 6 <= width
+        let tile = firstTile &+ local
+        let top = (tile / tileColumns) &* 4 &- padTop, left = (tile % tileColumns) &* 4 &- padLeft
+        let interior = top >= 0 && left >= 0 && top &+ 6 <= height && left &+ 6 <= width
+        let target = UnsafeMutableRawPointer(v) + local &* c &* 4
         var c0 = 0
         while c0 < c {
-            for i in 0..<6 {
-                let y = top + i
-                for j in 0..<6 {
-                    let x = left + j
-                    if interior || (y >= 0 && y < height && x >= 0 && x < width) {
-                        d[i * 6 + j] = raw.loadUnaligned(fromByteOffset: ((y * width + x) * c + c0) * 4, as: SIMD8<Float>.self)
-                    } else {
-                        d[i * 6 + j] = SIMD8<Float>()
+            // The window's source: the image itself, or its zero-padded copy in `window`.
+            let source: UnsafeRawPointer, rowBytes: Int, columnBytes: Int
+            if interior {
+                source = raw + ((top &* width &+ left) &* c &+ c0) &* 4
+                (rowBytes, columnBytes) = (lineBytes, pixelBytes)
+            } else {
+                for i in 0..<6 {
+                    let y = top &+ i
+                    for j in 0..<6 {
+                        let x = left &+ j
+                        var value = SIMD8<Float>()
+                        if y >= 0 && y < height && x >= 0 && x < width {
+                            value = raw.loadUnaligned(fromByteOffset: ((y &* width &+ x) &* c &+ c0) &* 4, as: SIMD8<Float>.self)
+                        }
+                        window.storeBytes(of: value, toByteOffset: (i &* 6 &+ j) &* 32, as: SIMD8<Float>.self)
                     }
                 }
+                source = UnsafeRawPointer(window)
+                (rowBytes, columnBytes) = (6 * 32, 32)
             }
-            for j in 0..<6 { inputTransform(d + j, stride: 6) }
-            for i in 0..<6 { inputTransform(d + i * 6, stride: 1) }
-            let target = UnsafeMutableRawPointer(v) + (local * c + c0) * 4
-            for position in 0..<36 {
-                target.storeBytes(of: d[position], toByteOffset: position * positionStride * 4, as: SIMD8<Float>.self)
+            // Bᵀ d: each column along its rows, into `half` (row-major 6×6).
+            for j in 0..<6 {
+                let column = source + j &* columnBytes
+                let t = inputTransform(column.loadUnaligned(as: SIMD8<Float>.self),
+                                       column.loadUnaligned(fromByteOffset: rowBytes, as: SIMD8<Float>.self),
+                                       column.loadUnaligned(fromByteOffset: 2 &* rowBytes, as: SIMD8<Float>.self),
+                                       column.loadUnaligned(fromByteOffset: 3 &* rowBytes, as: SIMD8<Float>.self),
+                                       column.loadUnaligned(fromByteOffset: 4 &* rowBytes, as: SIMD8<Float>.self),
+                                       column.loadUnaligned(fromByteOffset: 5 &* rowBytes, as: SIMD8<Float>.self))
+                let out = half + j &* 32
+                out.storeBytes(of: t.0, as: SIMD8<Float>.self)
+                out.storeBytes(of: t.1, toByteOffset: 6 * 32, as: SIMD8<Float>.self)
+                out.storeBytes(of: t.2, toByteOffset: 12 * 32, as: SIMD8<Float>.self)
+                out.storeBytes(of: t.3, toByteOffset: 18 * 32, as: SIMD8<Float>.self)
+                out.storeBytes(of: t.4, toByteOffset: 24 * 32, as: SIMD8<Float>.self)
+                out.storeBytes(of: t.5, toByteOffset: 30 * 32, as: SIMD8<Float>.self)
             }
-            c0 += 8
+            // (Bᵀ d) B: each row along its columns, to the planes of positions 6i ..< 6i + 6.
+            let channelTarget = target + c0 &* 4
+            for i in 0..<6 {
+                let row = UnsafeRawPointer(half) + i &* (6 * 32)
+                let t = inputTransform(row.load(as: SIMD8<Float>.self),
+                                       row.load(fromByteOffset: 32, as: SIMD8<Float>.self),
+                                       row.load(fromByteOffset: 64, as: SIMD8<Float>.self),
+                                       row.load(fromByteOffset: 96, as: SIMD8<Float>.self),
+                                       row.load(fromByteOffset: 128, as: SIMD8<Float>.self),
+                                       row.load(fromByteOffset: 160, as: SIMD8<Float>.self))
+                let out = channelTarget + (i &* 6) &* planeBytes
+                out.storeBytes(of: t.0, as: SIMD8<Float>.self)
+                out.storeBytes(of: t.1, toByteOffset: planeBytes, as: SIMD8<Float>.self)
+                out.storeBytes(of: t.2, toByteOffset: 2 &* planeBytes, as: SIMD8<Float>.self)
+                out.storeBytes(of: t.3, toByteOffset: 3 &* planeBytes, as: SIMD8<Float>.self)
+                out.storeBytes(of: t.4, toByteOffset: 4 &* planeBytes, as: SIMD8<Float>.self)
+                out.storeBytes(of: t.5, toByteOffset: 5 &* planeBytes, as: SIMD8<Float>.self)
+            }
+            c0 &+= 8
         }
-        local += 1
+        local &+= 1
     }
 }
 
@@ -50,61 +100,97 @@ package func winogradTransformInputs(_ image: UnsafePointer<Float>, height: Int,
 /// `M[ξ][row][k]` (row 0 is the first tile; planes `positionStride` floats apart): `Aᵀ m A`
 /// plus `bias` (and the residual already in `image` when `accumulates`), then ReLU when `relu`,
 /// cropped at the image's edges. `scratch` holds 36 vectors.
+///
+/// Each column of `m` is loaded straight from its six planes and transformed along its rows
+/// (`Aᵀ m`, four results into the scratch); each of the four rows of that is transformed along
+/// its columns (`· A`) and finished (bias, residual, ReLU) on its way to the image. The
+/// additions and their order are those of `outputTransform` and of the finishing steps, on
+/// every path.
 @inline(never)
 package func winogradTransformOutputs(_ m: UnsafePointer<Float>, positionStride: Int, outputHeight: Int, outputWidth: Int,
                                      channels k: Int, tileColumns: Int, firstTile: Int, tileCount: Int,
                                      bias: UnsafePointer<Float>?, accumulates: Bool, relu: Bool,
-                                     into image: UnsafeMutablePointer<Float>, scratch p: UnsafeMutablePointer<SIMD8<Float>>) {
+                                     into image: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<SIMD8<Float>>) {
     let raw = UnsafeRawPointer(m), out = UnsafeMutableRawPointer(image)
+    let half = UnsafeMutableRawPointer(scratch)
+    let planeBytes = positionStride &* 4
     var local = 0
     while local < tileCount {
-        let tile = firstTile + local
-        let top = (tile / tileColumns) * 4, left = (tile % tileColumns) * 4
-        let rows = min(4, outputHeight - top), columns = min(4, outputWidth - left)
+        let tile = firstTile &+ local
+        let top = (tile / tileColumns) &* 4, left = (tile % tileColumns) &* 4
+        let rows = min(4, outputHeight &- top), columns = min(4, outputWidth &- left)
         var k0 = 0
         while k0 < k {
-            let source = raw + (local * k + k0) * 4
-            for position in 0..<36 {
-                p[position] = source.loadUnaligned(fromByteOffset: position * positionStride * 4, as: SIMD8<Float>.self)
+            let source = raw + (local &* k &+ k0) &* 4
+            // Aᵀ m: each column j (positions j, 6 + j, …, 30 + j) along its rows, into `half` (4×6).
+            for j in 0..<6 {
+                let column = source + j &* planeBytes
+                let step = 6 &* planeBytes
+                let t = outputTransform(column.loadUnaligned(as: SIMD8<Float>.self),
+                                        column.loadUnaligned(fromByteOffset: step, as: SIMD8<Float>.self),
+                                        column.loadUnaligned(fromByteOffset: 2 &* step, as: SIMD8<Float>.self),
+                                        column.loadUnaligned(fromByteOffset: 3 &* step, as: SIMD8<Float>.self),
+                                        column.loadUnaligned(fromByteOffset: 4 &* step, as: SIMD8<Float>.self),
+                                        column.loadUnaligned(fromByteOffset: 5 &* step, as: SIMD8<Float>.self))
+                let target = half + j &* 32
+                target.storeBytes(of: t.0, as: SIMD8<Float>.self)
+                target.storeBytes(of: t.1, toByteOffset: 6 * 32, as: SIMD8<Float>.self)
+                target.storeBytes(of: t.2, toByteOffset: 12 * 32, as: SIMD8<Float>.self)
+                target.storeBytes(of: t.3, toByteOffset: 18 * 32, as: SIMD8<Float>.self)
             }
-            for j in 0..<6 { outputTransform(p + j, stride: 6) }
-            for i in 0..<4 { outputTransform(p + i * 6, stride: 1) }
             var offset = SIMD8<Float>()
-            if let bias { offset = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: k0 * 4, as: SIMD8<Float>.self) }
+            if let bias { offset = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: k0 &* 4, as: SIMD8<Float>.self) }
+            // (Aᵀ m) A: each of the first `rows` rows along its columns, finished and stored.
             for i in 0..<rows {
-                for j in 0..<columns {
-                    let byteOffset = (((top + i) * outputWidth + left + j) * k + k0) * 4
-                    var value = p[i * 6 + j] + offset
-                    if accumulates { value = out.loadUnaligned(fromByteOffset: byteOffset, as: SIMD8<Float>.self) + value }
-                    if relu { value = value.replacing(with: 0, where: value .<= 0) }
-                    out.storeBytes(of: value, toByteOffset: byteOffset, as: SIMD8<Float>.self)
-                }
+                let row = UnsafeRawPointer(half) + i &* (6 * 32)
+                let t = outputTransform(row.load(as: SIMD8<Float>.self),
+                                        row.load(fromByteOffset: 32, as: SIMD8<Float>.self),
+                                        row.load(fromByteOffset: 64, as: SIMD8<Float>.self),
+                                        row.load(fromByteOffset: 96, as: SIMD8<Float>.self),
+                                        row.load(fromByteOffset: 128, as: SIMD8<Float>.self),
+                                        row.load(fromByteOffset: 160, as: SIMD8<Float>.self))
+                let line = (((top &+ i) &* outputWidth &+ left) &* k &+ k0) &* 4
+                let pixel = k &* 4
+                finish(t.0, offset, accumulates, relu, out + line)
+                if columns > 1 { finish(t.1, offset, accumulates, relu, out + (line &+ pixel)) }
+                if columns > 2 { finish(t.2, offset, accumulates, relu, out + (line &+ 2 &* pixel)) }
+                if columns > 3 { finish(t.3, offset, accumulates, relu, out + (line &+ 3 &* pixel)) }
             }
-            k0 += 8
+            k0 &+= 8
         }
-        local += 1
+        local &+= 1
     }
 }
 
-/// `Bᵀ·d` along six values `stride` apart, in place.
+/// One output vector: `value + bias`, plus the residual already at `target` when
+/// `accumulates` (added after the bias, as `residual + (value + bias)`), ReLU when `relu`.
 @inline(__always)
-private func inputTransform(_ p: UnsafeMutablePointer<SIMD8<Float>>, stride s: Int) {
-    let d0 = p[0], d1 = p[s], d2 = p[2 * s], d3 = p[3 * s], d4 = p[4 * s], d5 = p[5 * s]
-    p[0] = 4 * d0 - 5 * d2 + d4
-    p[s] = (d4 + d3) - 4 * (d1 + d2)
-    p[2 * s] = (d4 - d3) + 4 * (d1 - d2)
-    p[3 * s] = (d4 - d2) + 2 * (d3 - d1)
-    p[4 * s] = (d4 - d2) - 2 * (d3 - d1)
-    p[5 * s] = 4 * d1 - 5 * d3 + d5
+private func finish(_ value: SIMD8<Float>, _ bias: SIMD8<Float>, _ accumulates: Bool, _ relu: Bool, _ target: UnsafeMutableRawPointer) {
+    var result = value + bias
+    if accumulates { result = target.loadUnaligned(as: SIMD8<Float>.self) + result }
+    if relu { result = result.replacing(with: 0, where: result .<= 0) }
+    target.storeBytes(of: result, as: SIMD8<Float>.self)
 }
 
-/// `Aᵀ·m` along six values `stride` apart, in place: the first four take the result.
+/// `Bᵀ·d` of six values.
 @inline(__always)
-private func outputTransform(_ p: UnsafeMutablePointer<SIMD8<Float>>, stride s: Int) {
-    let m0 = p[0], m1 = p[s], m2 = p[2 * s], m3 = p[3 * s], m4 = p[4 * s], m5 = p[5 * s]
+private func inputTransform(_ d0: SIMD8<Float>, _ d1: SIMD8<Float>, _ d2: SIMD8<Float>, _ d3: SIMD8<Float>, _ d4: SIMD8<Float>,
+                            _ d5: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+    (4 * d0 - 5 * d2 + d4,
+     (d4 + d3) - 4 * (d1 + d2),
+     (d4 - d3) + 4 * (d1 - d2),
+     (d4 - d2) + 2 * (d3 - d1),
+     (d4 - d2) - 2 * (d3 - d1),
+     4 * d1 - 5 * d3 + d5)
+}
+
+/// `Aᵀ·m` of six values: four results.
+@inline(__always)
+private func outputTransform(_ m0: SIMD8<Float>, _ m1: SIMD8<Float>, _ m2: SIMD8<Float>, _ m3: SIMD8<Float>, _ m4: SIMD8<Float>,
+                             _ m5: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
     let sum12 = m1 + m2, difference12 = m1 - m2, sum34 = m3 + m4, difference34 = m3 - m4
-    p[0] = m0 + sum12 + sum34
-    p[s] = difference12 + 2 * difference34
-    p[2 * s] = sum12 + 4 * sum34
-    p[3 * s] = difference12 + 8 * difference34 + m5
+    return (m0 + sum12 + sum34,
+            difference12 + 2 * difference34,
+            sum12 + 4 * sum34,
+            difference12 + 8 * difference34 + m5)
 }
