@@ -39,6 +39,7 @@ let package = Package(
         .systemLibrary(name: "CGraftBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CGraftProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
         .systemLibrary(name: "CGraftTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CGraftCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CGraftPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CGraftWebP", pkgConfig: "libwebpdemux", providers: [.apt(["libwebp-dev"])]),
         .systemLibrary(name: "CGraftTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
@@ -58,7 +59,7 @@ let package = Package(
         .target(name: "CGraftONNXProto", dependencies: ["CGraftProtobufC"]),
 
         // Swift modules.
-        .target(name: "GraftSupport"),
+        .target(name: "GraftSupport", dependencies: ["CGraftCrypto"]),
         // The one owner of OpenBLAS and of parallelism: shape-only product splits, parallel
         // loops, seeded generators.
         .target(name: "GraftNumerics", dependencies: ["CGraftBLAS", "CGraftOpenMP", "CGraftCPU"]),

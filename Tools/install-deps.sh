@@ -4,7 +4,7 @@
 # pROC), which building and testing graft do not need: only the metrics reference scripts
 # (Tools/fixtures/auc_reference.R, Tools/fixtures/metrics/make-reference.R) run it.
 set -euo pipefail
-packages=(libhdf5-dev hdf5-tools libprotobuf-c-dev protobuf-c-compiler libopenblas-dev libdnnl-dev libturbojpeg0-dev libpng-dev libwebp-dev libtiff-dev libgif-dev zlib1g-dev pkg-config openjdk-17-jre-headless patchelf binutils)
+packages=(libhdf5-dev hdf5-tools libprotobuf-c-dev protobuf-c-compiler libopenblas-dev libdnnl-dev libturbojpeg0-dev libpng-dev libwebp-dev libtiff-dev libgif-dev libssl-dev zlib1g-dev pkg-config openjdk-17-jre-headless patchelf binutils)
 # --references: also what the reference scripts need (R's pROC), which make demo and make test do not.
 [ "${1:-}" != "--references" ] || packages+=(r-cran-proc)
 missing=()

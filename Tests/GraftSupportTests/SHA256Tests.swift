@@ -44,6 +44,18 @@ import Testing
         #expect(hexString(hasher.finalize()) == SHA256.hexDigest(of: message))
     }
 
+    /// A copy taken mid-message carries on by itself: each goes on to the digest of its own
+    /// message (FIPS 180-2's "abc", and "abd").
+    @Test func aCopyCarriesOnIndependently() {
+        var first = SHA256()
+        first.update("ab".utf8)
+        var second = first
+        first.update("c".utf8)
+        second.update("d".utf8)
+        #expect(hexString(first.finalize()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(hexString(second.finalize()) == "a52d159f262b2c6ddb724a61840befc36eb30c88877a4030b65cbe86298449c9")
+    }
+
     /// Random files around the 64-byte block and 56-byte padding boundaries agree with coreutils.
     @Test(arguments: [0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 128, 1_000, 65_537])
     func matchesSha256sum(size: Int) throws {
