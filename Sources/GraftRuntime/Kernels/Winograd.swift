@@ -32,10 +32,10 @@ import GraftNumerics
 /// the block size depends on the layer's shape only, so the same sgemm calls compute every
 /// output whatever the batch size, the image's place in the batch or the thread count. graft's
 /// packed product computes each row of a product by itself, so there blocks run across images
-/// (as many tiles as the budget holds, which cuts how often the transformed weights are read:
-/// 37.7 MB a block for VGG16's 512-channel layers); every output is still computed by the same
-/// operations wherever its tile falls. Either way features are bit-identical across batch
-/// sizes, positions and thread counts.
+/// and are cut evenly among the threads (`balancedBlock`; large blocks cut how often the
+/// transformed weights are read: 37.7 MB a block for VGG16's 512-channel layers); every output
+/// is still computed by the same operations wherever its tile falls. Either way features are
+/// bit-identical across batch sizes, positions and thread counts.
 final class WinogradConvolution {
     let geometry: ConvolutionGeometry
     let bias: UnsafePointer<Float>?
