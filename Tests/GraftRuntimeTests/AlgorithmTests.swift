@@ -9,7 +9,8 @@ import Testing
 /// again with GRAFT_WINOGRAD=1 for the rest), and each names itself in the session's numerics,
 /// which a feature cache records.
 @Suite struct ConvolutionAlgorithms {
-    @Test(arguments: ["conv_bn_relu", "residual_net", "conv_valid", "se_block", "winograd_blocks", "winograd_blocks_nchw"])
+    @Test(arguments: ["conv_bn_relu", "residual_net", "conv_valid", "se_block", "winograd_blocks", "winograd_blocks_nchw",
+                      "winograd_pooling", "winograd_pooling_nchw"])
     func bothAlgorithmsMatchTheFramework(name: String) throws {
         let fixture = try FixtureCase(name)
         let requests = fixture.outputs.map(\.name)
@@ -52,6 +53,37 @@ import Testing
         } else {
             // oneDNN's own Winograd (AVX-512): the residual layer, which it cannot fuse, stays direct.
             #expect(session.numerics.contains("winograd-3x3"), "\(session.numerics)")
+        }
+    }
+
+    /// A 2×2 stride-2 MaxPooling2D after one of graft's Winograd convolutions runs in its output
+    /// transform when the convolution's result is even-sized, read by the pooling alone and not
+    /// requested: the fixture's first two poolings, not the one after a 10×11 result nor the one
+    /// after a requested convolution. The results match Keras (the test above, with the pooled
+    /// values requested too) and are bit-identical to the unfused plan's.
+    @Test(arguments: ["winograd_pooling", "winograd_pooling_nchw"])
+    func maxPoolingRunsInTheWinogradOutputTransform(name: String) throws {
+        let fixture = try FixtureCase(name)
+        let requests = fixture.outputs.map(\.name)
+        let shapes = fixture.inputs.values.map(\.shape)
+        let session = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 2, algorithm: .winograd)
+        let steps = try session.memoryPlan(inputShapes: shapes).steps
+        let fused = steps.filter { $0.contains("+ MaxPooling2D (graft Winograd") }
+        if session.numerics.contains("graft winograd") {
+            #expect(fused.count == 2 && fused[0].hasPrefix("conv_pooled ") && fused[1].hasPrefix("conv_linear_pooled "), "\(steps)")
+            #expect(steps.filter { $0.hasSuffix(" MaxPooling2D") }.count == 2, "pool_c and pool_d run apart: \(steps)")
+        } else {
+            // oneDNN's Winograd (AVX-512) has no pooling to fuse: every pooling runs apart.
+            #expect(fused.isEmpty && steps.filter { $0.hasSuffix(" MaxPooling2D") }.count == 4, "\(steps)")
+        }
+        // The same plan with every convolution's result requested fuses nothing; the values the
+        // fused plan computes must be the same bits.
+        let convolutions = ["conv_pooled", "conv_linear_pooled", "conv_odd", "conv_requested"]
+        let unfused = try InferenceSession(model: fixture.model, outputs: requests + convolutions, threadCount: 2, algorithm: .winograd)
+        #expect(try !unfused.memoryPlan(inputShapes: shapes).steps.contains { $0.contains("+ MaxPooling2D") })
+        let together = try session.run(fixture.inputs), apart = try unfused.run(fixture.inputs)
+        for (index, request) in requests.enumerated() {
+            #expect(together[index].scalars.map(\.bitPattern) == apart[index].scalars.map(\.bitPattern), "\(name) \(request)")
         }
     }
 

@@ -42,6 +42,10 @@ final class WinogradConvolution {
     let activation: ActivationKernel
     /// With `accumulates`, the output holds the residual to add: `activation(output + conv + bias)`.
     let accumulates: Bool
+    /// Whether the output is the 2×2, stride-2 max pooling of the convolution's result (a
+    /// MaxPooling2D fused by the planner: VGG's blocks end so), written at half the height and
+    /// width; the full-size result is never stored.
+    let pooled: Bool
     /// Threads the workspace is laid out for.
     let threads: Int
     /// Tiles per block: the rows of each of the 36 products.
@@ -99,8 +103,10 @@ final class WinogradConvolution {
 
     /// `kernel` is the spec's `[3, 3, Cin, Cout]`; `geometry.batch` is the batch a run computes.
     init(geometry g: ConvolutionGeometry, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?, activation: ActivationKernel,
-         threads: Int, accumulates: Bool) {
+         threads: Int, accumulates: Bool, pooled: Bool = false) {
         precondition(WinogradConvolution.supports(g))
+        precondition(!pooled || (!accumulates && g.outputHeight % 2 == 0 && g.outputWidth % 2 == 0 && (activation == .relu || activation == .linear)))
+        self.pooled = pooled
         geometry = g
         self.bias = bias
         self.activation = activation
@@ -195,13 +201,15 @@ final class WinogradConvolution {
     var workspaceCount: Int { threads * blockFloats }
     private var blockFloats: Int { 36 * tilesPerBlock * (geometry.inputChannels + geometry.outputChannels) }
 
-    /// Runs the whole batch: `input` NHWC `batch × H × W × Cin`, `output` NHWC `batch × OH × OW × Cout`.
+    /// Runs the whole batch: `input` NHWC `batch × H × W × Cin`, `output` NHWC `batch × OH × OW × Cout`
+    /// (`batch × OH/2 × OW/2 × Cout` when `pooled`).
     func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) {
         let g = geometry
         let perImage = tileRows * tileColumns
         let blocksPerImage = (perImage + tilesPerBlock - 1) / tilesPerBlock
         let (c, k, t) = (g.inputChannels, g.outputChannels, tilesPerBlock)
-        let inputStride = g.inputHeight * g.inputWidth * c, outputStride = g.outputHeight * g.outputWidth * k
+        let inputStride = g.inputHeight * g.inputWidth * c
+        let outputStride = (pooled ? (g.outputHeight / 2) * (g.outputWidth / 2) : g.outputHeight * g.outputWidth) * k
         if packedProducts {
             // Blocks of `t` tiles cut from the batch's tiles in order, across images: every output
             // row is computed the same way whatever block it falls in (graft's product makes each
@@ -325,7 +333,7 @@ final class WinogradConvolution {
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 36) { scratch in
             let transform = CPUFeatures.hasAVX2 ? GraftAVX2Kernels.winogradTransformOutputs : GraftRuntime.winogradTransformOutputs
             transform(m, tilesPerBlock * g.outputChannels, g.outputHeight, g.outputWidth, g.outputChannels, tileColumns,
-                      tiles.lowerBound, tiles.count, bias, accumulates, fusedReLU, image, scratch.baseAddress!)
+                      tiles.lowerBound, tiles.count, bias, accumulates, fusedReLU, pooled, image, scratch.baseAddress!)
         }
         guard !fusedReLU && activation != .linear else { return }
         for tile in tiles {

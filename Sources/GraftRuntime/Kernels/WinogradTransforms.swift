@@ -99,7 +99,10 @@ package func winogradTransformInputs(_ image: UnsafePointer<Float>, height: Int,
 /// Writes the outputs of tiles `firstTile ..< firstTile + tileCount` of one NHWC image from
 /// `M[ξ][row][k]` (row 0 is the first tile; planes `positionStride` floats apart): `Aᵀ m A`
 /// plus `bias` (and the residual already in `image` when `accumulates`), then ReLU when `relu`,
-/// cropped at the image's edges. `scratch` holds 36 vectors.
+/// cropped at the image's edges. `scratch` holds 36 vectors. With `pooled`, `image` is instead
+/// the output of a 2×2, stride-2 max pooling of that result (`outputHeight` and `outputWidth`
+/// even): each tile's 4×4 outputs, finished as above, give its 2×2 pooled ones, each the running
+/// maximum over its window in row-major order from −∞, as `MaxPooling` computes it.
 ///
 /// Each column of `m` is loaded straight from its six planes and transformed along its rows
 /// (`Aᵀ m`, four results into the scratch); each of the four rows of that is transformed along
@@ -109,7 +112,7 @@ package func winogradTransformInputs(_ image: UnsafePointer<Float>, height: Int,
 @inline(never)
 package func winogradTransformOutputs(_ m: UnsafePointer<Float>, positionStride: Int, outputHeight: Int, outputWidth: Int,
                                      channels k: Int, tileColumns: Int, firstTile: Int, tileCount: Int,
-                                     bias: UnsafePointer<Float>?, accumulates: Bool, relu: Bool,
+                                     bias: UnsafePointer<Float>?, accumulates: Bool, relu: Bool, pooled: Bool,
                                      into image: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<SIMD8<Float>>) {
     let raw = UnsafeRawPointer(m), out = UnsafeMutableRawPointer(image)
     let half = UnsafeMutableRawPointer(scratch)
@@ -140,6 +143,26 @@ package func winogradTransformOutputs(_ m: UnsafePointer<Float>, positionStride:
             }
             var offset = SIMD8<Float>()
             if let bias { offset = UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: k0 &* 4, as: SIMD8<Float>.self) }
+            if pooled {
+                // Rows in pairs, each pair pooled with its columns in pairs.
+                let pooledWidth = outputWidth / 2
+                var i = 0
+                while i < rows {
+                    let upper = rowTransform(half, i), lower = rowTransform(half, i &+ 1)
+                    let line = (((top / 2 &+ i / 2) &* pooledWidth &+ left / 2) &* k &+ k0) &* 4
+                    out.storeBytes(of: pooledMaximum(finished(upper.0, offset, relu), finished(upper.1, offset, relu),
+                                                     finished(lower.0, offset, relu), finished(lower.1, offset, relu)),
+                                   toByteOffset: line, as: SIMD8<Float>.self)
+                    if columns > 2 {
+                        out.storeBytes(of: pooledMaximum(finished(upper.2, offset, relu), finished(upper.3, offset, relu),
+                                                         finished(lower.2, offset, relu), finished(lower.3, offset, relu)),
+                                       toByteOffset: line &+ k &* 4, as: SIMD8<Float>.self)
+                    }
+                    i &+= 2
+                }
+                k0 &+= 8
+                continue
+            }
             // (Aᵀ m) A: each of the first `rows` rows along its columns, finished and stored.
             for i in 0..<rows {
                 let row = UnsafeRawPointer(half) + i &* (6 * 32)
@@ -160,6 +183,35 @@ package func winogradTransformOutputs(_ m: UnsafePointer<Float>, positionStride:
         }
         local &+= 1
     }
+}
+
+/// Row `i` of `Aᵀ m` (in `half`, 4×6) along its columns: `(Aᵀ m A)[i]`.
+@inline(__always)
+private func rowTransform(_ half: UnsafeMutableRawPointer, _ i: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+    let row = UnsafeRawPointer(half) + i &* (6 * 32)
+    return outputTransform(row.load(as: SIMD8<Float>.self), row.load(fromByteOffset: 32, as: SIMD8<Float>.self),
+                           row.load(fromByteOffset: 64, as: SIMD8<Float>.self), row.load(fromByteOffset: 96, as: SIMD8<Float>.self),
+                           row.load(fromByteOffset: 128, as: SIMD8<Float>.self), row.load(fromByteOffset: 160, as: SIMD8<Float>.self))
+}
+
+/// `value + bias`, then ReLU when `relu` (the finishing steps without a residual).
+@inline(__always)
+private func finished(_ value: SIMD8<Float>, _ bias: SIMD8<Float>, _ relu: Bool) -> SIMD8<Float> {
+    var result = value + bias
+    if relu { result = result.replacing(with: 0, where: result .<= 0) }
+    return result
+}
+
+/// The maximum of a 2×2 window given in row-major order, as `MaxPooling` takes it: from −∞,
+/// each value replaces the running maximum when it is greater or equal (`Swift.max(m, v)`).
+@inline(__always)
+private func pooledMaximum(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>, _ d: SIMD8<Float>) -> SIMD8<Float> {
+    var m = SIMD8<Float>(repeating: -.infinity)
+    m.replace(with: a, where: a .>= m)
+    m.replace(with: b, where: b .>= m)
+    m.replace(with: c, where: c .>= m)
+    m.replace(with: d, where: d .>= m)
+    return m
 }
 
 /// One output vector: `value + bias`, plus the residual already at `target` when

@@ -44,6 +44,21 @@ extension PlanBuilder {
         let target = item.residual.flatMap { residualTarget($0, layout: outputLayout, input: x.buffer) }
         let activation = target != nil ? item.residual!.activation : item.activation
         if KernelChoice.usesGraftWinograd(geometry, depthwise: isDepthwise, algorithm: algorithm, precision: precision) {
+            if target == nil, item.residual == nil, let pool = fusablePooling(after: item, height: oh, width: ow, layout: layout) {
+                // The pooling's output straight from the output transform.
+                let winograd = WinogradConvolution(geometry: geometry, kernel: kernel.pointer, bias: bias, activation: activation,
+                                                   threads: threads, accumulates: false, pooled: true)
+                let output = newBuffer(n * (oh / 2) * (ow / 2) * outputChannels)
+                addStep(reads: [x.buffer], writes: [output], workspace: winograd.workspaceCount,
+                        kind: "\(item.op.rawValue) + MaxPooling2D (graft Winograd F(4x4,3x3), \(winograd.packedProducts ? "AVX2" : "OpenBLAS") products)") { memory in
+                    let input = memory[x.buffer], out = memory[output], workspace = memory.workspace
+                    return { winograd.run(input: input, output: out, workspace: workspace) }
+                }
+                define(pool.outputs[0], PlannedValue(layout: .image(batch: n, height: oh / 2, width: ow / 2, channels: outputChannels, layout: layout),
+                                                     buffer: output))
+                fusedNodes.insert(position + 1)
+                return
+            }
             let winograd = WinogradConvolution(geometry: geometry, kernel: kernel.pointer, bias: bias, activation: activation,
                                                threads: threads, accumulates: target != nil)
             let output = target ?? newBuffer(n * oh * ow * outputChannels)
@@ -103,6 +118,26 @@ extension PlanBuilder {
             }
         }
         try finishResidual(item, output: output, layout: outputLayout, inPlace: target != nil)
+    }
+
+    /// The MaxPooling2D that can be fused into a Winograd convolution's output transform: the next
+    /// node, when it is a 2×2, stride-2, unpadded max pooling in the same layout, with no
+    /// activation of its own, that alone reads the convolution's result, which is not requested
+    /// and has an even height and width; and when the convolution's own activation is ReLU or
+    /// none (fused in the transform, before the pooling, as the graph has it).
+    private func fusablePooling(after item: ExecutableNode, height: Int, width: Int, layout: Layout) -> ExecutableNode? {
+        guard position + 1 < graph.nodes.count, item.outputs.count == 1, height % 2 == 0, width % 2 == 0,
+              item.activation == .relu || item.activation == .linear else { return nil }
+        let next = graph.nodes[position + 1]
+        guard case let .maxPooling2D(pooling) = next.operation, pooling.layout == layout,
+              pooling.poolSize == Pair(2, 2), pooling.strides == Pair(2, 2), next.activation == .linear,
+              next.inputs == item.outputs, next.outputs.count == 1, next.residual == nil,
+              pooling.outputSize(for: Pair(height, width)) == Pair(height / 2, width / 2) else { return nil }
+        let pads = pooling.resolvedPadding(for: Pair(height, width))
+        guard pads.top == 0, pads.left == 0, pads.bottom == 0, pads.right == 0 else { return nil }
+        let result = item.outputs[0]
+        guard !graph.requested.contains(result), lastUse[result] == position + 1 else { return nil }
+        return next
     }
 
     /// Defines a convolution's result: the node's output, or, when its folded residual Add could

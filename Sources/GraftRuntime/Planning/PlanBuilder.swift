@@ -25,6 +25,9 @@ final class PlanBuilder {
     let lastUse: [String: Int]
     /// The index of the node being planned.
     private(set) var position = 0
+    /// Nodes already computed by the step of the node before them (a MaxPooling2D fused into a
+    /// Winograd convolution's output transform): the loop skips them.
+    var fusedNodes: Set<Int> = []
 
     /// How 3×3 stride-1 convolutions are computed.
     let algorithm: ConvolutionAlgorithm
@@ -49,7 +52,7 @@ final class PlanBuilder {
         }
         for (index, item) in graph.nodes.enumerated() {
             position = index
-            try plan(item)
+            if !fusedNodes.contains(index) { try plan(item) }
             for (value, declared) in zip(item.outputs, item.declaredShapes) {
                 guard let computed = values[value]?.layout.shape else { continue }
                 let matches = declared.count == computed.count
