@@ -34,11 +34,7 @@ import Testing
     /// `--exact` turns it off. The results are checked against Keras by the test above.
     @Test(arguments: ["winograd_blocks", "winograd_blocks_nchw"])
     func graftWinogradRunsWhereOneDNNHasNone(name: String) throws {
-        let fixture = try FixtureCase(name)
-        let requests = fixture.outputs.map(\.name)
-        let shapes = fixture.inputs.values.map(\.shape)
-        let session = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 2, algorithm: .winograd)
-        let steps = try session.memoryPlan(inputShapes: shapes).steps
+        let (fixture, requests, shapes, session, steps) = try winogradPlan(name)
         let exact = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 2, algorithm: .exact)
         #expect(!exact.numerics.contains("winograd"))
         #expect(try !exact.memoryPlan(inputShapes: shapes).steps.contains { $0.contains("Winograd") })
@@ -63,11 +59,7 @@ import Testing
     /// values requested too) and are bit-identical to the unfused plan's.
     @Test(arguments: ["winograd_pooling", "winograd_pooling_nchw"])
     func maxPoolingRunsInTheWinogradOutputTransform(name: String) throws {
-        let fixture = try FixtureCase(name)
-        let requests = fixture.outputs.map(\.name)
-        let shapes = fixture.inputs.values.map(\.shape)
-        let session = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 2, algorithm: .winograd)
-        let steps = try session.memoryPlan(inputShapes: shapes).steps
+        let (fixture, requests, shapes, session, steps) = try winogradPlan(name)
         let fused = steps.filter { $0.contains("+ MaxPooling2D (graft Winograd") }
         if session.numerics.contains("graft winograd") {
             #expect(fused.count == 2 && fused[0].hasPrefix("conv_pooled ") && fused[1].hasPrefix("conv_linear_pooled "), "\(steps)")
@@ -85,6 +77,17 @@ import Testing
         for (index, request) in requests.enumerated() {
             #expect(together[index].scalars.map(\.bitPattern) == apart[index].scalars.map(\.bitPattern), "\(name) \(request)")
         }
+    }
+
+    /// A fixture planned with Winograd on 2 threads for its own inputs and requests, and the
+    /// plan's step labels.
+    private func winogradPlan(_ name: String) throws
+        -> (fixture: FixtureCase, requests: [String], shapes: [[Int]], session: InferenceSession, steps: [String]) {
+        let fixture = try FixtureCase(name)
+        let requests = fixture.outputs.map(\.name)
+        let shapes = fixture.inputs.values.map(\.shape)
+        let session = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 2, algorithm: .winograd)
+        return (fixture, requests, shapes, session, try session.memoryPlan(inputShapes: shapes).steps)
     }
 
     /// bfloat16 operands keep 8 significant bits: results stay within a few 1e-3 of the framework's

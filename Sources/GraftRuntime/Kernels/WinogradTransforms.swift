@@ -58,12 +58,7 @@ package func winogradTransformInputs(_ image: UnsafePointer<Float>, height: Int,
             // Bᵀ d: each column along its rows, into `half` (row-major 6×6).
             for j in 0..<6 {
                 let column = source + j &* columnBytes
-                let t = inputTransform(column.loadUnaligned(as: SIMD8<Float>.self),
-                                       column.loadUnaligned(fromByteOffset: rowBytes, as: SIMD8<Float>.self),
-                                       column.loadUnaligned(fromByteOffset: 2 &* rowBytes, as: SIMD8<Float>.self),
-                                       column.loadUnaligned(fromByteOffset: 3 &* rowBytes, as: SIMD8<Float>.self),
-                                       column.loadUnaligned(fromByteOffset: 4 &* rowBytes, as: SIMD8<Float>.self),
-                                       column.loadUnaligned(fromByteOffset: 5 &* rowBytes, as: SIMD8<Float>.self))
+                let t = inputTransform(sixVectors(column, rowBytes))
                 let out = half + j &* 32
                 out.storeBytes(of: t.0, as: SIMD8<Float>.self)
                 out.storeBytes(of: t.1, toByteOffset: 6 * 32, as: SIMD8<Float>.self)
@@ -76,12 +71,7 @@ package func winogradTransformInputs(_ image: UnsafePointer<Float>, height: Int,
             let channelTarget = target + c0 &* 4
             for i in 0..<6 {
                 let row = UnsafeRawPointer(half) + i &* (6 * 32)
-                let t = inputTransform(row.load(as: SIMD8<Float>.self),
-                                       row.load(fromByteOffset: 32, as: SIMD8<Float>.self),
-                                       row.load(fromByteOffset: 64, as: SIMD8<Float>.self),
-                                       row.load(fromByteOffset: 96, as: SIMD8<Float>.self),
-                                       row.load(fromByteOffset: 128, as: SIMD8<Float>.self),
-                                       row.load(fromByteOffset: 160, as: SIMD8<Float>.self))
+                let t = inputTransform(sixVectors(row, 32))
                 let out = channelTarget + (i &* 6) &* planeBytes
                 out.storeBytes(of: t.0, as: SIMD8<Float>.self)
                 out.storeBytes(of: t.1, toByteOffset: planeBytes, as: SIMD8<Float>.self)
@@ -128,13 +118,7 @@ package func winogradTransformOutputs(_ m: UnsafePointer<Float>, positionStride:
             // Aᵀ m: each column j (positions j, 6 + j, …, 30 + j) along its rows, into `half` (4×6).
             for j in 0..<6 {
                 let column = source + j &* planeBytes
-                let step = 6 &* planeBytes
-                let t = outputTransform(column.loadUnaligned(as: SIMD8<Float>.self),
-                                        column.loadUnaligned(fromByteOffset: step, as: SIMD8<Float>.self),
-                                        column.loadUnaligned(fromByteOffset: 2 &* step, as: SIMD8<Float>.self),
-                                        column.loadUnaligned(fromByteOffset: 3 &* step, as: SIMD8<Float>.self),
-                                        column.loadUnaligned(fromByteOffset: 4 &* step, as: SIMD8<Float>.self),
-                                        column.loadUnaligned(fromByteOffset: 5 &* step, as: SIMD8<Float>.self))
+                let t = outputTransform(sixVectors(column, 6 &* planeBytes))
                 let target = half + j &* 32
                 target.storeBytes(of: t.0, as: SIMD8<Float>.self)
                 target.storeBytes(of: t.1, toByteOffset: 6 * 32, as: SIMD8<Float>.self)
@@ -165,13 +149,7 @@ package func winogradTransformOutputs(_ m: UnsafePointer<Float>, positionStride:
             }
             // (Aᵀ m) A: each of the first `rows` rows along its columns, finished and stored.
             for i in 0..<rows {
-                let row = UnsafeRawPointer(half) + i &* (6 * 32)
-                let t = outputTransform(row.load(as: SIMD8<Float>.self),
-                                        row.load(fromByteOffset: 32, as: SIMD8<Float>.self),
-                                        row.load(fromByteOffset: 64, as: SIMD8<Float>.self),
-                                        row.load(fromByteOffset: 96, as: SIMD8<Float>.self),
-                                        row.load(fromByteOffset: 128, as: SIMD8<Float>.self),
-                                        row.load(fromByteOffset: 160, as: SIMD8<Float>.self))
+                let t = rowTransform(half, i)
                 let line = (((top &+ i) &* outputWidth &+ left) &* k &+ k0) &* 4
                 let pixel = k &* 4
                 finish(t.0, offset, accumulates, relu, out + line)
@@ -188,11 +166,19 @@ package func winogradTransformOutputs(_ m: UnsafePointer<Float>, positionStride:
 /// Row `i` of `Aᵀ m` (in `half`, 4×6) along its columns: `(Aᵀ m A)[i]`.
 @inline(__always)
 private func rowTransform(_ half: UnsafeMutableRawPointer, _ i: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-    let row = UnsafeRawPointer(half) + i &* (6 * 32)
-    return outputTransform(row.load(as: SIMD8<Float>.self), row.load(fromByteOffset: 32, as: SIMD8<Float>.self),
-                           row.load(fromByteOffset: 64, as: SIMD8<Float>.self), row.load(fromByteOffset: 96, as: SIMD8<Float>.self),
-                           row.load(fromByteOffset: 128, as: SIMD8<Float>.self), row.load(fromByteOffset: 160, as: SIMD8<Float>.self))
+    outputTransform(sixVectors(UnsafeRawPointer(half) + i &* (6 * 32), 32))
 }
+
+/// Six vectors, `stride` bytes apart from `base`.
+@inline(__always)
+private func sixVectors(_ base: UnsafeRawPointer, _ stride: Int) -> Six {
+    (base.loadUnaligned(as: SIMD8<Float>.self), base.loadUnaligned(fromByteOffset: stride, as: SIMD8<Float>.self),
+     base.loadUnaligned(fromByteOffset: 2 &* stride, as: SIMD8<Float>.self), base.loadUnaligned(fromByteOffset: 3 &* stride, as: SIMD8<Float>.self),
+     base.loadUnaligned(fromByteOffset: 4 &* stride, as: SIMD8<Float>.self), base.loadUnaligned(fromByteOffset: 5 &* stride, as: SIMD8<Float>.self))
+}
+
+/// Six vectors of one column or row of a 6×6 window.
+private typealias Six = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
 
 /// `value + bias`, then ReLU when `relu` (the finishing steps without a residual).
 @inline(__always)
@@ -226,9 +212,9 @@ private func finish(_ value: SIMD8<Float>, _ bias: SIMD8<Float>, _ accumulates: 
 
 /// `Bᵀ·d` of six values.
 @inline(__always)
-private func inputTransform(_ d0: SIMD8<Float>, _ d1: SIMD8<Float>, _ d2: SIMD8<Float>, _ d3: SIMD8<Float>, _ d4: SIMD8<Float>,
-                            _ d5: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-    (4 * d0 - 5 * d2 + d4,
+private func inputTransform(_ d: Six) -> Six {
+    let (d0, d1, d2, d3, d4, d5) = d
+    return (4 * d0 - 5 * d2 + d4,
      (d4 + d3) - 4 * (d1 + d2),
      (d4 - d3) + 4 * (d1 - d2),
      (d4 - d2) + 2 * (d3 - d1),
@@ -238,8 +224,8 @@ private func inputTransform(_ d0: SIMD8<Float>, _ d1: SIMD8<Float>, _ d2: SIMD8<
 
 /// `Aᵀ·m` of six values: four results.
 @inline(__always)
-private func outputTransform(_ m0: SIMD8<Float>, _ m1: SIMD8<Float>, _ m2: SIMD8<Float>, _ m3: SIMD8<Float>, _ m4: SIMD8<Float>,
-                             _ m5: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+private func outputTransform(_ m: Six) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+    let (m0, m1, m2, m3, m4, m5) = m
     let sum12 = m1 + m2, difference12 = m1 - m2, sum34 = m3 + m4, difference34 = m3 - m4
     return (m0 + sum12 + sum34,
             difference12 + 2 * difference34,
