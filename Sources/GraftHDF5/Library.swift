@@ -116,9 +116,16 @@ package enum HDF5FileLocking {
     /// Read and written with the library lock held.
     nonisolated(unsafe) private static var enabled = true
 
-    /// Turns HDF5's file locks off for every file this process opens from now on.
+    /// Turns HDF5's file locks off for every file this process opens from now on, including the
+    /// source files HDF5 opens by itself to read a virtual dataset: those are opened with a file
+    /// access list of its own, which HDF5 1.10's `HDF5_USE_FILE_LOCKING` overrides (it reads the
+    /// variable at every open). A locked source cannot be opened and reads as fill values, which
+    /// a test saw once in a full run while another test's child process held a descriptor.
     package static func disable() {
-        withLibrary { enabled = false }
+        withLibrary {
+            enabled = false
+            setenv("HDF5_USE_FILE_LOCKING", "FALSE", 1)
+        }
     }
 
     /// A file access property list for `path` with the process's locking choice. Call with the
