@@ -134,12 +134,12 @@ package func winogradTransformOutputs(_ m: UnsafePointer<Float>, positionStride:
                 while i < rows {
                     let upper = rowTransform(half, i), lower = rowTransform(half, i &+ 1)
                     let line = (((top / 2 &+ i / 2) &* pooledWidth &+ left / 2) &* k &+ k0) &* 4
-                    out.storeBytes(of: pooledMaximum(finished(upper.0, offset, relu), finished(upper.1, offset, relu),
-                                                     finished(lower.0, offset, relu), finished(lower.1, offset, relu)),
+                    out.storeBytes(of: pooledMaximum(finished(upper.0, offset, relu: relu), finished(upper.1, offset, relu: relu),
+                                                     finished(lower.0, offset, relu: relu), finished(lower.1, offset, relu: relu)),
                                    toByteOffset: line, as: SIMD8<Float>.self)
                     if columns > 2 {
-                        out.storeBytes(of: pooledMaximum(finished(upper.2, offset, relu), finished(upper.3, offset, relu),
-                                                         finished(lower.2, offset, relu), finished(lower.3, offset, relu)),
+                        out.storeBytes(of: pooledMaximum(finished(upper.2, offset, relu: relu), finished(upper.3, offset, relu: relu),
+                                                         finished(lower.2, offset, relu: relu), finished(lower.3, offset, relu: relu)),
                                        toByteOffset: line &+ k &* 4, as: SIMD8<Float>.self)
                     }
                     i &+= 2
@@ -180,10 +180,12 @@ private func sixVectors(_ base: UnsafeRawPointer, _ stride: Int) -> Six {
 /// Six vectors of one column or row of a 6×6 window.
 private typealias Six = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
 
-/// `value + bias`, then ReLU when `relu` (the finishing steps without a residual).
+/// One finished output vector: `value + bias`, plus `residual` when given (added after the
+/// bias, as `residual + (value + bias)`), then ReLU when `relu`.
 @inline(__always)
-private func finished(_ value: SIMD8<Float>, _ bias: SIMD8<Float>, _ relu: Bool) -> SIMD8<Float> {
+private func finished(_ value: SIMD8<Float>, _ bias: SIMD8<Float>, residual: SIMD8<Float>? = nil, relu: Bool) -> SIMD8<Float> {
     var result = value + bias
+    if let residual { result = residual + result }
     if relu { result = result.replacing(with: 0, where: result .<= 0) }
     return result
 }
@@ -200,14 +202,11 @@ private func pooledMaximum(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Floa
     return m
 }
 
-/// One output vector: `value + bias`, plus the residual already at `target` when
-/// `accumulates` (added after the bias, as `residual + (value + bias)`), ReLU when `relu`.
+/// Stores the finished `value` at `target`, with the residual already there when `accumulates`.
 @inline(__always)
 private func finish(_ value: SIMD8<Float>, _ bias: SIMD8<Float>, _ accumulates: Bool, _ relu: Bool, _ target: UnsafeMutableRawPointer) {
-    var result = value + bias
-    if accumulates { result = target.loadUnaligned(as: SIMD8<Float>.self) + result }
-    if relu { result = result.replacing(with: 0, where: result .<= 0) }
-    target.storeBytes(of: result, as: SIMD8<Float>.self)
+    let residual = accumulates ? target.loadUnaligned(as: SIMD8<Float>.self) : nil
+    target.storeBytes(of: finished(value, bias, residual: residual, relu: relu), as: SIMD8<Float>.self)
 }
 
 /// `Bᵀ·d` of six values.
@@ -215,11 +214,11 @@ private func finish(_ value: SIMD8<Float>, _ bias: SIMD8<Float>, _ accumulates: 
 private func inputTransform(_ d: Six) -> Six {
     let (d0, d1, d2, d3, d4, d5) = d
     return (4 * d0 - 5 * d2 + d4,
-     (d4 + d3) - 4 * (d1 + d2),
-     (d4 - d3) + 4 * (d1 - d2),
-     (d4 - d2) + 2 * (d3 - d1),
-     (d4 - d2) - 2 * (d3 - d1),
-     4 * d1 - 5 * d3 + d5)
+            (d4 + d3) - 4 * (d1 + d2),
+            (d4 - d3) + 4 * (d1 - d2),
+            (d4 - d2) + 2 * (d3 - d1),
+            (d4 - d2) - 2 * (d3 - d1),
+            4 * d1 - 5 * d3 + d5)
 }
 
 /// `Aᵀ·m` of six values: four results.

@@ -44,28 +44,22 @@ extension PlanBuilder {
         let target = item.residual.flatMap { residualTarget($0, layout: outputLayout, input: x.buffer) }
         let activation = target != nil ? item.residual!.activation : item.activation
         if KernelChoice.usesGraftWinograd(geometry, depthwise: isDepthwise, algorithm: algorithm, precision: precision) {
-            if target == nil, item.residual == nil, let pool = fusablePooling(after: item, height: oh, width: ow, layout: layout) {
-                // The pooling's output straight from the output transform.
-                let winograd = WinogradConvolution(geometry: geometry, kernel: kernel.pointer, bias: bias, activation: activation,
-                                                   threads: threads, accumulates: false, pooled: true)
-                let output = newBuffer(n * (oh / 2) * (ow / 2) * outputChannels)
-                addStep(reads: [x.buffer], writes: [output], workspace: winograd.workspaceCount,
-                        kind: "\(item.op.rawValue) + MaxPooling2D (graft Winograd F(4x4,3x3), \(winograd.packedProducts ? "AVX2" : "OpenBLAS") products)") { memory in
-                    let input = memory[x.buffer], out = memory[output], workspace = memory.workspace
-                    return { winograd.run(input: input, output: out, workspace: workspace) }
-                }
+            // A 2×2 max pooling after the convolution runs in its output transform (`pool`).
+            let pool = item.residual == nil ? fusablePooling(after: item, height: oh, width: ow, layout: layout) : nil
+            let winograd = WinogradConvolution(geometry: geometry, kernel: kernel.pointer, bias: bias, activation: activation,
+                                               threads: threads, accumulates: target != nil, pooled: pool != nil)
+            let output = target ?? newBuffer(n * (pool == nil ? oh * ow : (oh / 2) * (ow / 2)) * outputChannels)
+            let kind = target != nil ? "Conv2D + residual Add" : pool != nil ? "\(item.op.rawValue) + MaxPooling2D" : item.op.rawValue
+            addStep(reads: target == nil ? [x.buffer] : [x.buffer, output], writes: [output], workspace: winograd.workspaceCount,
+                    kind: kind + " (graft Winograd F(4x4,3x3), \(winograd.packedProducts ? "AVX2" : "OpenBLAS") products)") { memory in
+                let input = memory[x.buffer], out = memory[output], workspace = memory.workspace
+                return { winograd.run(input: input, output: out, workspace: workspace) }
+            }
+            if let pool {
                 define(pool.outputs[0], PlannedValue(layout: .image(batch: n, height: oh / 2, width: ow / 2, channels: outputChannels, layout: layout),
                                                      buffer: output))
                 fusedNodes.insert(position + 1)
                 return
-            }
-            let winograd = WinogradConvolution(geometry: geometry, kernel: kernel.pointer, bias: bias, activation: activation,
-                                               threads: threads, accumulates: target != nil)
-            let output = target ?? newBuffer(n * oh * ow * outputChannels)
-            addStep(reads: target == nil ? [x.buffer] : [x.buffer, output], writes: [output], workspace: winograd.workspaceCount,
-                    kind: (target == nil ? item.op.rawValue : "Conv2D + residual Add") + " (graft Winograd F(4x4,3x3), \(winograd.packedProducts ? "AVX2" : "OpenBLAS") products)") { memory in
-                let input = memory[x.buffer], out = memory[output], workspace = memory.workspace
-                return { winograd.run(input: input, output: out, workspace: workspace) }
             }
             try finishResidual(item, output: output, layout: outputLayout, inPlace: target != nil)
             return
