@@ -14,5 +14,7 @@ static inline int graft_dnnl_arg_bias(void) { return DNNL_ARG_BIAS; }
 static inline int graft_dnnl_arg_from(void) { return DNNL_ARG_FROM; }
 static inline int graft_dnnl_arg_to(void) { return DNNL_ARG_TO; }
 static inline int graft_dnnl_arg_scratchpad(void) { return DNNL_ARG_SCRATCHPAD; }
+static inline int graft_dnnl_arg_depthwise_weights(void) { return DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS; }
+static inline int graft_dnnl_arg_depthwise_bias(void) { return DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS; }
 
 #endif

@@ -49,6 +49,16 @@ public final class DNNLConvolution: @unchecked Sendable {
         var padRight: Int { (outputWidth - 1) * strideWidth + (kernelWidth - 1) * dilationWidth + 1 - inputWidth - padLeft }
     }
 
+    /// How the caller stores the source and the result (both the same way).
+    public enum ActivationLayout: Sendable {
+        /// NHWC.
+        case channelsLast
+        /// oneDNN's nChw8c: `[N][C/8][H][W][8]`, channels in blocks of 8 (C a multiple of 8),
+        /// the layout its AVX2 kernels compute in: its depthwise kernel runs about 1.5× faster on
+        /// it than on NHWC, and its fused 1×1 + depthwise kernel runs on nothing else.
+        case blocked8
+    }
+
     /// Which algorithm oneDNN may use.
     public enum Algorithm: Sendable {
         /// Direct convolution (exact summation of each dot product).
@@ -69,6 +79,34 @@ public final class DNNLConvolution: @unchecked Sendable {
         case bfloat16
     }
 
+    /// A 3×3 depthwise convolution that oneDNN runs on the result of a 1×1, stride-1 convolution
+    /// inside the same primitive (its depthwise post-op), a band of rows at a time, so that the
+    /// 1×1 convolution's full result is never written to memory: MobileNet's expand → depthwise
+    /// pairs. The 1×1 convolution's own post-ops (its activation) run before it, `postOps` after.
+    public struct DepthwiseStage {
+        /// `[3, 3, C, 1]`, graft's depthwise kernel layout, C the 1×1 convolution's outputs.
+        public var weights: UnsafePointer<Float>
+        public var bias: UnsafePointer<Float>?
+        /// The same stride along both axes: 1 or 2.
+        public var stride: Int
+        /// The padding before the first row and the first column; the padding after them is
+        /// what makes the output `ceil(size / stride)` (oneDNN's rule for this post-op).
+        public var padding: Int
+        /// What runs on the depthwise result: its activation.
+        public var postOps: [PostOp]
+
+        public init(weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, stride: Int, padding: Int, postOps: [PostOp]) {
+            self.weights = weights
+            self.bias = bias
+            self.stride = stride
+            self.padding = padding
+            self.postOps = postOps
+        }
+
+        /// The output size along an axis of `size` inputs.
+        public func outputSize(_ size: Int) -> Int { (size + stride - 1) / stride }
+    }
+
     public let geometry: Geometry
     /// The operands' element type.
     public let precision: Precision
@@ -82,6 +120,8 @@ public final class DNNLConvolution: @unchecked Sendable {
     private let destination: dnnl_memory_t
     private let weights: dnnl_memory_t
     private let bias: dnnl_memory_t?
+    /// The fused depthwise stage's weights and bias, in the layouts its kernel wants.
+    private let depthwiseOperands: (weights: dnnl_memory_t, bias: dnnl_memory_t)?
     private let context: Context
     /// For blocked layouts: NHWC into the primitive's source layout, and its destination back.
     private let reorders: (in: Reorder, out: Reorder)?
@@ -94,7 +134,8 @@ public final class DNNLConvolution: @unchecked Sendable {
     public let imagesPerCall: Int
 
     public init(geometry g: Geometry, imagesPerCall: Int = 1, weights kernel: UnsafePointer<Float>, bias biasValues: UnsafePointer<Float>?,
-                postOps: [PostOp], algorithm: Algorithm = .direct, precision: Precision = .float32) throws(DNNLError) {
+                postOps: [PostOp], depthwise: DepthwiseStage? = nil, algorithm: Algorithm = .direct,
+                precision: Precision = .float32, layout: ActivationLayout = .channelsLast) throws(DNNLError) {
         self.imagesPerCall = imagesPerCall
         self.precision = precision
         let reduced = precision == .bfloat16
@@ -103,8 +144,27 @@ public final class DNNLConvolution: @unchecked Sendable {
         let context = try Context.shared.get()
         self.context = context
         self.geometry = g
-        let sourceDescriptor = try memoryDescriptor([imagesPerCall, g.inputChannels, g.inputHeight, g.inputWidth], dnnl_nhwc)
-        let destinationDescriptor = try memoryDescriptor([imagesPerCall, g.outputChannels, g.outputHeight, g.outputWidth], dnnl_nhwc)
+        outputHeight = depthwise?.outputSize(g.outputHeight) ?? g.outputHeight
+        outputWidth = depthwise?.outputSize(g.outputWidth) ?? g.outputWidth
+        if depthwise != nil {
+            // oneDNN 2.6's fused 1×1 + depthwise kernel (`jit_1x1:avx2` with a depthwise post-op)
+            // computes wrong results from channels-last data (up to 6.0 off after ReLU6 on
+            // MobileNetV2's shapes, at every batch size, checked against the two primitives run
+            // apart), and exactly the separate primitives' bits from nChw8c, with either padding.
+            guard g.kernelHeight == 1, g.kernelWidth == 1, g.strideHeight == 1, g.strideWidth == 1, g.groups == 1,
+                  g.padTop == 0, g.padLeft == 0, algorithm == .direct, !reduced, !postOps.contains(.sum), layout == .blocked8 else {
+                throw DNNLError(call: "depthwise post-op", status: "needs a plain 1x1, stride-1 float32 convolution on nChw8c data before it")
+            }
+        }
+        if reduced && layout != .channelsLast { throw DNNLError(call: "bfloat16 convolution", status: "channels-last data only") }
+        let userTag = layout == .blocked8 ? dnnl_nChw8c : dnnl_nhwc
+        let sourceDescriptor = try memoryDescriptor([imagesPerCall, g.inputChannels, g.inputHeight, g.inputWidth], userTag)
+        // The 1×1 convolution's own result: the primitive's destination unless a depthwise stage
+        // follows, whose result (`finalDescriptor`) the primitive then writes instead.
+        let destinationDescriptor = try memoryDescriptor([imagesPerCall, g.outputChannels, g.outputHeight, g.outputWidth], userTag)
+        let finalDescriptor = try depthwise.map { (stage) throws(DNNLError) in
+            try memoryDescriptor([imagesPerCall, g.outputChannels, stage.outputSize(g.outputHeight), stage.outputSize(g.outputWidth)], userTag)
+        } ?? destinationDescriptor
         let grouped = g.groups > 1
         let weightDims = grouped
             ? [g.groups, g.outputChannels / g.groups, g.inputChannels / g.groups, g.kernelHeight, g.kernelWidth]
@@ -137,7 +197,7 @@ public final class DNNLConvolution: @unchecked Sendable {
                                                        strides, dilations, left, right)
         }, "dnnl_dilated_convolution_forward_desc_init")
 
-        let attributes = try PostOp.attributes(postOps)
+        let attributes = try PostOp.attributes(postOps, depthwise: depthwise)
         defer { dnnl_primitive_attr_destroy(attributes) }
         var descriptor: dnnl_primitive_desc_t?
         try check(dnnl_primitive_desc_create(&descriptor, &operation, attributes, context.engine, nil), "dnnl_primitive_desc_create (convolution)")
@@ -167,6 +227,27 @@ public final class DNNLConvolution: @unchecked Sendable {
         } else {
             bias = nil
         }
+        if let depthwise {
+            let channels = g.outputChannels
+            let userDepthwise = try memoryDescriptor([channels, 1, 1, 3, 3], dnnl_hwigo)
+            let chosen = dnnl_primitive_desc_query_md(descriptor, dnnl_query_exec_arg_md, graft_dnnl_arg_depthwise_weights())!.pointee
+            let depthwiseWeights = try handles.memory(chosen, engine: context.engine, handle: handles.buffer(bytes: dnnl_memory_desc_get_size([chosen])))
+            let userMemory = try handles.memory(userDepthwise, engine: context.engine, handle: UnsafeMutableRawPointer(mutating: depthwise.weights))
+            try reorder(from: userMemory, userDepthwise, to: depthwiseWeights, chosen, context: context, handles: handles)
+            let biasDescriptor = dnnl_primitive_desc_query_md(descriptor, dnnl_query_exec_arg_md, graft_dnnl_arg_depthwise_bias())!.pointee
+            guard dnnl_memory_desc_get_size([biasDescriptor]) == channels * 4 else {
+                throw DNNLError(call: "depthwise post-op", status: "unexpected bias layout")
+            }
+            let biasBuffer = handles.buffer(bytes: channels * 4)
+            if let values = depthwise.bias {
+                biasBuffer.copyMemory(from: values, byteCount: channels * 4)
+            } else {
+                biasBuffer.initializeMemory(as: Float.self, repeating: 0, count: channels)
+            }
+            depthwiseOperands = (depthwiseWeights, try handles.memory(biasDescriptor, engine: context.engine, handle: biasBuffer))
+        } else {
+            depthwiseOperands = nil
+        }
         if blocked {
             let innerSource = dnnl_primitive_desc_query_md(descriptor, dnnl_query_src_md, 0)!.pointee
             let innerDestination = dnnl_primitive_desc_query_md(descriptor, dnnl_query_dst_md, 0)!.pointee
@@ -174,9 +255,9 @@ public final class DNNLConvolution: @unchecked Sendable {
             destination = try handles.memory(innerDestination, engine: context.engine,
                                              handle: handles.buffer(bytes: dnnl_memory_desc_get_size([innerDestination])))
             let userSource = try handles.memory(sourceDescriptor, engine: context.engine, handle: nil)
-            let userDestination = try handles.memory(destinationDescriptor, engine: context.engine, handle: nil)
+            let userDestination = try handles.memory(finalDescriptor, engine: context.engine, handle: nil)
             reorders = (try Reorder(from: userSource, sourceDescriptor, to: source, innerSource, context: context, handles: handles),
-                        try Reorder(from: destination, innerDestination, to: userDestination, destinationDescriptor, context: context, handles: handles))
+                        try Reorder(from: destination, innerDestination, to: userDestination, finalDescriptor, context: context, handles: handles))
             rounding = nil
             workspaceBytes = 0
         } else if reduced {
@@ -188,12 +269,15 @@ public final class DNNLConvolution: @unchecked Sendable {
             workspaceBytes = dnnl_memory_desc_get_size([roundedSource])
         } else {
             source = try handles.memory(sourceDescriptor, engine: context.engine, handle: nil)
-            destination = try handles.memory(destinationDescriptor, engine: context.engine, handle: nil)
+            destination = try handles.memory(finalDescriptor, engine: context.engine, handle: nil)
             reorders = nil
             rounding = nil
             workspaceBytes = 0
         }
     }
+
+    /// The height and width of the primitive's result: the depthwise stage's when there is one.
+    public let outputHeight: Int, outputWidth: Int
 
     /// Runs `batch` images: `input` holds `batch` NHWC images, `output` receives `batch` results
     /// (and holds the residual to add when a `.sum` post-op was given). `workspace` holds at least
@@ -204,7 +288,7 @@ public final class DNNLConvolution: @unchecked Sendable {
         let g = geometry
         precondition(batch % imagesPerCall == 0, "a batch of \(batch) in calls of \(imagesPerCall) images")
         let inputStride = g.inputHeight * g.inputWidth * g.inputChannels * imagesPerCall
-        let outputStride = g.outputHeight * g.outputWidth * g.outputChannels * imagesPerCall
+        let outputStride = outputHeight * outputWidth * g.outputChannels * imagesPerCall
         for image in 0..<(batch / imagesPerCall) {
             let from = UnsafeMutableRawPointer(mutating: input + image * inputStride), to = UnsafeMutableRawPointer(output + image * outputStride)
             if let reorders {
@@ -221,6 +305,10 @@ public final class DNNLConvolution: @unchecked Sendable {
                              dnnl_exec_arg_t(arg: graft_dnnl_arg_weights(), memory: weights),
                              dnnl_exec_arg_t(arg: graft_dnnl_arg_dst(), memory: destination)]
             if let bias { arguments.append(dnnl_exec_arg_t(arg: graft_dnnl_arg_bias(), memory: bias)) }
+            if let depthwiseOperands {
+                arguments.append(dnnl_exec_arg_t(arg: graft_dnnl_arg_depthwise_weights(), memory: depthwiseOperands.weights))
+                arguments.append(dnnl_exec_arg_t(arg: graft_dnnl_arg_depthwise_bias(), memory: depthwiseOperands.bias))
+            }
             let status = dnnl_primitive_execute(primitive, context.stream, Int32(arguments.count), &arguments)
             precondition(status == dnnl_success, "oneDNN convolution failed: \(String(cString: dnnl_status2str(status)))")
             reorders?.out.run(destination: to, stream: context.stream)
@@ -239,13 +327,25 @@ public enum PostOp: Sendable, Hashable {
     case sigmoid
     case tanh
 
-    static func attributes(_ operations: [PostOp]) throws(DNNLError) -> dnnl_primitive_attr_t {
+    /// The attributes holding `operations`, then the depthwise stage and its own post-ops.
+    static func attributes(_ operations: [PostOp], depthwise: DNNLConvolution.DepthwiseStage? = nil) throws(DNNLError) -> dnnl_primitive_attr_t {
         var attributes: dnnl_primitive_attr_t?
         try check(dnnl_primitive_attr_create(&attributes), "dnnl_primitive_attr_create")
-        guard !operations.isEmpty else { return attributes! }
+        guard !operations.isEmpty || depthwise != nil else { return attributes! }
         var postOps: dnnl_post_ops_t?
         try check(dnnl_post_ops_create(&postOps), "dnnl_post_ops_create")
         defer { dnnl_post_ops_destroy(postOps) }
+        try append(operations, to: postOps)
+        if let depthwise {
+            try check(dnnl_post_ops_append_dw(postOps, dnnl_f32, dnnl_f32, dnnl_f32, 3, dnnl_dim_t(depthwise.stride),
+                                              dnnl_dim_t(depthwise.padding), 0, 0, nil), "dnnl_post_ops_append_dw")
+            try append(depthwise.postOps, to: postOps)
+        }
+        try check(dnnl_primitive_attr_set_post_ops(attributes, postOps), "dnnl_primitive_attr_set_post_ops")
+        return attributes!
+    }
+
+    private static func append(_ operations: [PostOp], to postOps: dnnl_post_ops_t?) throws(DNNLError) {
         for operation in operations {
             switch operation {
             case .sum: try check(dnnl_post_ops_append_sum(postOps, 1), "dnnl_post_ops_append_sum")
@@ -255,8 +355,6 @@ public enum PostOp: Sendable, Hashable {
             case .tanh: try check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_tanh, 0, 0), "dnnl_post_ops_append_eltwise")
             }
         }
-        try check(dnnl_primitive_attr_set_post_ops(attributes, postOps), "dnnl_primitive_attr_set_post_ops")
-        return attributes!
     }
 }
 
@@ -302,6 +400,13 @@ final class Reorder: @unchecked Sendable {
         execute(stream)
     }
 
+    /// Reorders `source` into `destination`, rebinding both memories.
+    func run(source: UnsafeMutableRawPointer, destination: UnsafeMutableRawPointer, stream: dnnl_stream_t) {
+        dnnl_memory_set_data_handle(from, source)
+        dnnl_memory_set_data_handle(to, destination)
+        execute(stream)
+    }
+
     /// Reorders the owned source into `destination` (rebinding the destination memory to it).
     func run(destination: UnsafeMutableRawPointer, stream: dnnl_stream_t) {
         dnnl_memory_set_data_handle(to, destination)
@@ -312,5 +417,32 @@ final class Reorder: @unchecked Sendable {
         var arguments = [dnnl_exec_arg_t(arg: graft_dnnl_arg_from(), memory: from), dnnl_exec_arg_t(arg: graft_dnnl_arg_to(), memory: to)]
         let status = dnnl_primitive_execute(primitive, stream, 2, &arguments)
         precondition(status == dnnl_success, "oneDNN reorder failed: \(String(cString: dnnl_status2str(status)))")
+    }
+}
+
+/// A batch of images copied between NHWC and oneDNN's nChw8c (`[N][C/8][H][W][8]`, C a multiple
+/// of 8) by oneDNN's own reorder, which runs on the calling thread's OpenMP team: where a run
+/// of convolutions that keep nChw8c starts or ends.
+public final class DNNLLayoutConversion: @unchecked Sendable {
+    private let handles = Handles()
+    private let context: Context
+    private let reorder: Reorder
+
+    /// A conversion of `batch × height × width × channels` images, to nChw8c when `toBlocked`,
+    /// back to NHWC otherwise.
+    public init(batch: Int, height: Int, width: Int, channels: Int, toBlocked: Bool) throws(DNNLError) {
+        guard channels % 8 == 0 else { throw DNNLError(call: "nChw8c conversion", status: "\(channels) channels, not a multiple of 8") }
+        context = try Context.shared.get()
+        let plain = try memoryDescriptor([batch, channels, height, width], dnnl_nhwc)
+        let blocked = try memoryDescriptor([batch, channels, height, width], dnnl_nChw8c)
+        let (from, to) = toBlocked ? (plain, blocked) : (blocked, plain)
+        let source = try handles.memory(from, engine: context.engine, handle: nil)
+        let target = try handles.memory(to, engine: context.engine, handle: nil)
+        reorder = try Reorder(from: source, from, to: target, to, context: context, handles: handles)
+    }
+
+    /// Converts `input` into `output` (distinct buffers of the same size).
+    public func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        reorder.run(source: UnsafeMutableRawPointer(mutating: input), destination: UnsafeMutableRawPointer(output), stream: context.stream)
     }
 }

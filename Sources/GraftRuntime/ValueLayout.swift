@@ -7,13 +7,19 @@ import GraftModel
 /// normalisation, softmax, concatenation, slicing) translate their logical axis through `order`,
 /// and ops whose result depends on element order (Flatten, Reshape, Dense's last axis, outputs
 /// handed back to the caller) first make the storage match the logical order.
+///
+/// `channelBlocked`: a 4-D image stored as oneDNN's nChw8c, `[N][C/8][H][W][8]` (C a multiple of
+/// 8), which only oneDNN's convolutions read and write (a run of them keeps it between them);
+/// the planner converts it to the NHWC storage `order` describes for every other reader.
 struct ValueLayout: Equatable {
     var shape: [Int]
     var order: [Int]
+    var channelBlocked = false
 
-    init(shape: [Int], order: [Int]? = nil) {
+    init(shape: [Int], order: [Int]? = nil, channelBlocked: Bool = false) {
         self.shape = shape
         self.order = order ?? Array(shape.indices)
+        self.channelBlocked = channelBlocked
     }
 
     var rank: Int { shape.count }
@@ -41,11 +47,11 @@ struct ValueLayout: Equatable {
         }
     }
 
-    /// A 4-D value computed by an NHWC kernel, described in `layout`.
-    static func image(batch: Int, height: Int, width: Int, channels: Int, layout: Layout) -> ValueLayout {
+    /// A 4-D value computed by an NHWC kernel (or, `channelBlocked`, an nChw8c one), described in `layout`.
+    static func image(batch: Int, height: Int, width: Int, channels: Int, layout: Layout, channelBlocked: Bool = false) -> ValueLayout {
         layout == .nchw
-            ? ValueLayout(shape: [batch, channels, height, width], order: [0, 2, 3, 1])
-            : ValueLayout(shape: [batch, height, width, channels])
+            ? ValueLayout(shape: [batch, channels, height, width], order: [0, 2, 3, 1], channelBlocked: channelBlocked)
+            : ValueLayout(shape: [batch, height, width, channels], channelBlocked: channelBlocked)
     }
 }
 

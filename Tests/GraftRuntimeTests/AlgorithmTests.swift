@@ -79,6 +79,62 @@ import Testing
         }
     }
 
+    /// MobileNetV2's blocks run on oneDNN's nChw8c layout from the first depthwise convolution
+    /// (whose NHWC input is converted once) to the 1×1 convolution whose result pooling reads
+    /// (converted back once), with the residual Add accumulated in place in nChw8c. On AVX2,
+    /// oneDNN runs each "expand" 1×1 convolution with the depthwise one after it as one primitive
+    /// (stride 1, and stride 2 after Keras's asymmetric padding) when the batch's images are
+    /// large enough (8 of 40×40 here; at batch 1 it runs them apart): the image's bits must not
+    /// change. The results match Keras (the parity test, on the fixture's own input) and the
+    /// all-NHWC plan's within 1e-6.
+    @Test(arguments: ["mobilenet_blocks", "mobilenet_blocks_nchw"])
+    func mobileNetBlocksKeepOneDNNsBlockedLayout(name: String) throws {
+        let fixture = try FixtureCase(name)
+        let requests = fixture.outputs.map(\.name)
+        let nchw = name.hasSuffix("nchw")
+        let batch = try randomImages(nchw ? [8, 16, 40, 40] : [8, 40, 40, 16])
+        let session = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 2)
+        let steps = try session.memoryPlan(inputShapes: [batch.shape]).steps
+        guard ProcessInfo.processInfo.environment["GRAFT_KERNELS"] != "graft" else {
+            #expect(!steps.contains { $0.contains("nChw8c") }, "\(steps)")
+            return
+        }
+        #expect(steps.filter { $0.contains("(NHWC to nChw8c") }.count == 1 && steps.contains { $0.hasPrefix("dw0 (NHWC to nChw8c") }, "\(steps)")
+        #expect(steps.filter { $0.contains("(nChw8c to NHWC") }.count == 1 && steps.contains { $0.hasPrefix("head (nChw8c to NHWC") }, "\(steps)")
+        #expect(steps.contains { $0.hasPrefix("project1 Conv2D + residual Add (oneDNN") && $0.hasSuffix(", nChw8c)") }, "\(steps)")
+        #expect(steps.contains { $0.hasPrefix("head Conv2D (oneDNN") && !$0.contains("nChw8c)") }, "\(steps)")
+        if session.numerics.contains(" avx2 ") {
+            let fused = steps.filter { $0.contains("+ DepthwiseConv2D (oneDNN jit") && $0.hasSuffix("depthwise post-op, nChw8c)") }
+            #expect(fused.contains { $0.hasPrefix("expand1 ") } && fused.contains { $0.hasPrefix("expand2 ") }, "\(steps)")
+        }
+        // With every layer's result requested, every layer runs on NHWC, apart.
+        let layers = ["dw0_relu", "project0_bn", "expand1_relu", "dw1_relu", "add1", "expand2_relu", "dw2_relu", "project2", "expand3", "dw3"]
+        let apart = try InferenceSession(model: fixture.model, outputs: requests + layers, threadCount: 2)
+        #expect(try !apart.memoryPlan(inputShapes: [batch.shape]).steps.contains { $0.contains("nChw8c") })
+        let together = try session.run(batch)[0], separately = try apart.run(batch)[0]
+        let error = together.relativeMaxError(to: separately)
+        #expect(error <= 1e-6, "\(name): \(error) from the NHWC plan")
+        // The first image alone (the layers apart) and on one thread: the same bits.
+        var single = batch.shape
+        single[0] = 1
+        let first = Tensor(shape: single, scalars: Array(batch.scalars.prefix(single.reduce(1, *))))
+        let alone = try session.run(first)[0]
+        let oneThread = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 1).run(batch)[0]
+        let width = alone.scalars.count
+        #expect(alone.scalars.map(\.bitPattern) == together.scalars.prefix(width).map(\.bitPattern), "\(name): batch 1 against batch 8")
+        #expect(oneThread.scalars.map(\.bitPattern) == together.scalars.map(\.bitPattern), "\(name): 1 thread against 2")
+    }
+
+    /// Deterministic pseudo-random values in [-2, 2] of `shape`.
+    private func randomImages(_ shape: [Int]) throws -> Tensor {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let scalars = (0..<shape.reduce(1, *)).map { _ -> Float in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 500_000
+        }
+        return Tensor(shape: shape, scalars: scalars)
+    }
+
     /// A fixture planned with Winograd on 2 threads for its own inputs and requests, and the
     /// plan's step labels.
     private func winogradPlan(_ name: String) throws

@@ -14,7 +14,7 @@ enum KernelChoice {
 
     /// The version of graft's runtime numerics: raised whenever a change of kernels or of their
     /// summation order can change results in their last bits.
-    static let numericsVersion = 6
+    static let numericsVersion = 7
 
     /// What the results' last bits depend on, for a feature cache to record and compare:
     /// the numerics version, the precision, and the convolution kernels with the instruction set
@@ -29,6 +29,12 @@ enum KernelChoice {
         }
         return "graft runtime numerics \(numericsVersion); \(precision == .float32 ? "f32" : "bf16 convolutions, f32 accumulation"); convolutions \(convolutions); dense \(CPUFeatures.hasAVX2 ? "graft avx2" : "OpenBLAS")"
     }
+
+    /// Whether runs of 1×1 and depthwise convolutions keep oneDNN's nChw8c layout between them
+    /// (`PlanBuilder.planBlocked`): where oneDNN dispatches to its AVX2 kernels, which compute
+    /// in blocks of 8 channels (measured there). AVX-512 kernels block by 16 and were not
+    /// measured with it, so they keep NHWC.
+    static let blockedLayouts: Bool = oneDNNEnabled && DNNLInfo.instructionSet.hasPrefix("avx2")
 
     /// Whether oneDNN has a Winograd kernel on this CPU. oneDNN 2.6 has one only for AVX-512
     /// (`jit_avx512_core_f32_wino_conv_4x3`); elsewhere 3×3 stride-1 convolutions run graft's own
@@ -72,16 +78,12 @@ enum KernelChoice {
 
     static func convolution(_ geometry: ConvolutionGeometry, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                             activation: ActivationKernel, accumulates: Bool, depthwise: Bool,
-                            algorithm: ConvolutionAlgorithm, precision: Precision = .float32) -> DNNLConvolution? {
+                            algorithm: ConvolutionAlgorithm, precision: Precision = .float32,
+                            layout: DNNLConvolution.ActivationLayout = .channelsLast) -> DNNLConvolution? {
         guard oneDNNEnabled, let postOps = postOps(for: activation, accumulates: accumulates) else { return nil }
         let g = geometry
-        let shape = DNNLConvolution.Geometry(
-            inputHeight: g.inputHeight, inputWidth: g.inputWidth, inputChannels: g.inputChannels,
-            outputHeight: g.outputHeight, outputWidth: g.outputWidth, outputChannels: g.outputChannels,
-            kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, strideHeight: g.strideHeight, strideWidth: g.strideWidth,
-            dilationHeight: g.dilationHeight, dilationWidth: g.dilationWidth, padTop: g.padTop, padLeft: g.padLeft,
-            groups: depthwise ? g.inputChannels : g.groups)
-        if precision == .bfloat16,
+        let shape = oneDNNGeometry(g, depthwise: depthwise)
+        if precision == .bfloat16, layout == .channelsLast,
            // Direct, on the whole batch: oneDNN's bf16 kernels, like its f32 direct ones, fix each
            // output's summation order by the shapes of one image (checked by the batch tests).
            let reduced = try? DNNLConvolution(geometry: shape, imagesPerCall: g.batch, weights: kernel, bias: bias,
@@ -93,10 +95,47 @@ enum KernelChoice {
            // One image per call: oneDNN's Winograd tiles depend on the batch (its results do not
            // otherwise), and this keeps an image's features independent of the batch.
            let fast = try? DNNLConvolution(geometry: shape, imagesPerCall: 1, weights: kernel, bias: bias,
-                                           postOps: postOps, algorithm: .winograd) {
+                                           postOps: postOps, algorithm: .winograd, layout: layout) {
             return fast
         }
-        return try? DNNLConvolution(geometry: shape, imagesPerCall: g.batch, weights: kernel, bias: bias, postOps: postOps)
+        return try? DNNLConvolution(geometry: shape, imagesPerCall: g.batch, weights: kernel, bias: bias, postOps: postOps, layout: layout)
+    }
+}
+
+extension KernelChoice {
+    /// oneDNN's description of a convolution of `geometry` (per image).
+    static func oneDNNGeometry(_ g: ConvolutionGeometry, depthwise: Bool) -> DNNLConvolution.Geometry {
+        DNNLConvolution.Geometry(
+            inputHeight: g.inputHeight, inputWidth: g.inputWidth, inputChannels: g.inputChannels,
+            outputHeight: g.outputHeight, outputWidth: g.outputWidth, outputChannels: g.outputChannels,
+            kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, strideHeight: g.strideHeight, strideWidth: g.strideWidth,
+            dilationHeight: g.dilationHeight, dilationWidth: g.dilationWidth, padTop: g.padTop, padLeft: g.padLeft,
+            groups: depthwise ? g.inputChannels : g.groups)
+    }
+
+    /// A 1×1 convolution and the 3×3 depthwise convolution that alone reads its result, as one
+    /// oneDNN primitive (its depthwise post-op): the 1×1 result is computed a band of rows at a
+    /// time into a small buffer and never written out, which on MobileNetV2's expand →
+    /// depthwise pairs saves the widest tensors' round trip to memory. Nil when oneDNN has no
+    /// such kernel here, an activation has no exact post-op, or the precision is bfloat16, and
+    /// the two run apart.
+    ///
+    /// Numerics: each depthwise output is the sum of its 9 products in the kernel's fixed
+    /// order, over 1×1 results computed as in the unfused kernel's blocking, all by the shapes
+    /// of one image; whole batch in one call, as for the direct convolutions (the batch tests
+    /// check that an image's bits do not depend on its batch or position).
+    static func convolution(_ geometry: ConvolutionGeometry, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?, activation: ActivationKernel,
+                            thenDepthwise weights: UnsafePointer<Float>, bias depthwiseBias: UnsafePointer<Float>?, activation depthwiseActivation: ActivationKernel,
+                            stride: Int, padding: Int, precision: Precision) -> DNNLConvolution? {
+        guard oneDNNEnabled, precision == .float32, let before = postOps(for: activation, accumulates: false),
+              let after = postOps(for: depthwiseActivation, accumulates: false) else { return nil }
+        let stage = DNNLConvolution.DepthwiseStage(weights: weights, bias: depthwiseBias, stride: stride, padding: padding, postOps: after)
+        // oneDNN falls back on running the two primitives one after the other over whole tensors
+        // (`ref_fused_convolution`, on 7×7 images here), slower than planning them apart.
+        guard let fused = try? DNNLConvolution(geometry: oneDNNGeometry(geometry, depthwise: false), imagesPerCall: geometry.batch, weights: kernel,
+                                               bias: bias, postOps: before, depthwise: stage, layout: .blocked8),
+              !fused.implementation.hasPrefix("ref") else { return nil }
+        return fused
     }
 }
 

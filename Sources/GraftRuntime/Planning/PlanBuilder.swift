@@ -1,4 +1,5 @@
 import GraftModel
+import GraftDNNL
 /// A value during planning: where it is stored and in what order.
 struct PlannedValue {
     var layout: ValueLayout
@@ -23,6 +24,8 @@ final class PlanBuilder {
     private var conversions: [String: PlannedValue] = [:]
     /// For each value, the index of the node that reads it last.
     let lastUse: [String: Int]
+    /// For each value, the nodes that read it.
+    let readers: [String: [Int]]
     /// The index of the node being planned.
     private(set) var position = 0
     /// Nodes already computed by the step of the node before them (a MaxPooling2D fused into a
@@ -40,6 +43,7 @@ final class PlanBuilder {
         self.algorithm = algorithm
         self.precision = precision
         self.lastUse = graph.lastUse()
+        self.readers = graph.readers()
     }
 
     /// Plans the whole graph for inputs of the given shapes (one per `graph.inputs`, in order).
@@ -60,7 +64,11 @@ final class PlanBuilder {
                 if !matches { throw .declaredShapeMismatch(node: item.name, value: value, declared: declared, computed: computed) }
             }
         }
-        let outputs = graph.outputs.map { values[$0]! }
+        // Requested values are never left nChw8c (`readsBlocked`); converted should one be.
+        let outputs = graph.outputs.map { name in
+            let stored = values[name]!
+            return stored.layout.channelBlocked ? convertedBlocks(name, stored, toBlocked: false) : stored
+        }
         return ExecutionPlan(builder: self, inputs: inputBindings, outputs: outputs)
     }
 
@@ -76,11 +84,40 @@ final class PlanBuilder {
         bufferValues[value.buffer, default: []].append(name)
     }
 
+    /// A value as every kernel but oneDNN's convolutions reads it: an nChw8c value is converted
+    /// (once) to its NHWC storage.
     func value(_ name: String, of item: ExecutableNode) throws(RuntimeError) -> PlannedValue {
+        let value = try storedValue(name, of: item)
+        guard value.layout.channelBlocked else { return value }
+        return convertedBlocks(name, value, toBlocked: false)
+    }
+
+    /// A value as it is stored, nChw8c included.
+    func storedValue(_ name: String, of item: ExecutableNode) throws(RuntimeError) -> PlannedValue {
         guard let value = values[name] else {
             throw .incompatibleShapes(node: item.name, reason: "reads '\(name)', which was not computed")
         }
         return value
+    }
+
+    /// `source` (the 4-D image `name`, stored NHWC) in nChw8c, or back (once per value and way).
+    func convertedBlocks(_ name: String, _ source: PlannedValue, toBlocked: Bool) -> PlannedValue {
+        let key = name + (toBlocked ? "#nChw8c" : "#nhwc")
+        if let converted = conversions[key] { return converted }
+        let p = source.layout.physicalShape
+        // Only a oneDNN convolution makes or keeps nChw8c values, so oneDNN is there to convert.
+        let conversion = try! DNNLLayoutConversion(batch: p[0], height: p[1], width: p[2], channels: p[3], toBlocked: toBlocked)
+        let buffer = newBuffer(source.layout.elementCount)
+        addStep(reads: [source.buffer], writes: [buffer], kind: toBlocked ? "(NHWC to nChw8c, oneDNN reorder)" : "(nChw8c to NHWC, oneDNN reorder)") { memory in
+            let from = memory[source.buffer], to = memory[buffer]
+            return { conversion.run(input: from, output: to) }
+        }
+        var layout = source.layout
+        layout.channelBlocked = toBlocked
+        let converted = PlannedValue(layout: layout, buffer: buffer)
+        conversions[key] = converted
+        bufferValues[buffer, default: []].append(name)
+        return converted
     }
 
     /// Records one kernel call, labelled by the node being planned (or `name`) and `kind` (the op
