@@ -1,6 +1,8 @@
 internal import CGraftDNNL
 
-/// A 2-D convolution run by oneDNN on channels-last (NHWC) float32 data, one image at a time.
+/// A 2-D convolution run by oneDNN on channels-last (NHWC) data, or on its nChw8c layout
+/// (`ActivationLayout`), optionally followed by a 3×3 depthwise convolution in the same
+/// primitive (`DepthwiseStage`).
 ///
 /// The weights are graft's layout, `[kh, kw, Cin/groups, Cout]` with output channel
 /// `g·(Cout/groups) + j` (oneDNN's `hwigo`; depthwise kernels `[kh, kw, C, multiplier]` are the
@@ -10,8 +12,10 @@ internal import CGraftDNNL
 /// `dst = f(conv(src) + bias [+ dst])`.
 ///
 /// Numerics: each output is one dot product summed by oneDNN's kernel in an order fixed by the
-/// kernel and the shapes. Images are run one at a time through a primitive made for one image,
-/// so an image's result does not depend on the batch size or its position in the batch.
+/// kernel and the shapes. Each call runs `imagesPerCall` images: the direct kernels fix every
+/// output's order by one image's shapes (the runtime's batch tests check it), so they take the
+/// whole batch; oneDNN's Winograd tiles across images, so it takes one image a call. Either
+/// way an image's result does not depend on the batch size or its position in the batch.
 public final class DNNLConvolution: @unchecked Sendable {
     /// The sizes of the convolution, per image.
     public struct Geometry: Sendable, Hashable {

@@ -40,6 +40,29 @@ struct SessionTests {
         #expect(try padded.run(fixture.input)[1].relativeMaxError(to: fixture.outputs[0].expected) <= parityTolerance)
     }
 
+    /// A zero padding before a max pooling folds into the pooling when what it pads cannot be
+    /// negative (after a ReLU or ReLU6), and stays where it can (after a linear convolution);
+    /// the pooled values match Keras's either way.
+    @Test(arguments: ["padded_max_pooling", "padded_max_pooling_nchw"])
+    func zeroPaddingFoldsIntoAMaxPoolingOfNonNegativeValues(name: String) throws {
+        let fixture = try FixtureCase(name)
+        let requests = fixture.outputs.map(\.name)
+        let session = try InferenceSession(model: fixture.model, outputs: requests)
+        #expect(!session.executedNodeNames.contains("pad_folded") && !session.executedNodeNames.contains("pad_asym"), "\(session.executedNodeNames)")
+        #expect(session.executedNodeNames.contains("pad_kept"), "\(session.executedNodeNames)")
+        let results = try session.run(fixture.input)
+        for (result, output) in zip(results, fixture.outputs) {
+            #expect(result.relativeMaxError(to: output.expected) <= parityTolerance, "\(name) \(output.name)")
+        }
+        // With the padded values requested, they are computed and pooled as Keras does.
+        let padded = try InferenceSession(model: fixture.model, outputs: requests + ["pad_folded", "pad_asym"])
+        #expect(padded.executedNodeNames.contains("pad_folded") && padded.executedNodeNames.contains("pad_asym"))
+        let again = try padded.run(fixture.input)
+        for (index, output) in fixture.outputs.enumerated() {
+            #expect(again[index].relativeMaxError(to: output.expected) <= parityTolerance, "\(name) \(output.name)")
+        }
+    }
+
     @Test func residualAddTakesItsActivation() throws {
         let fixture = try FixtureCase("residual_net")
         let session = try InferenceSession(model: fixture.model)

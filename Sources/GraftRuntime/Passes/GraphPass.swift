@@ -17,6 +17,7 @@ enum GraphCompiler {
         FoldAffineNormalization(),
         FuseActivation(),
         FoldResidualAdd(),
+        FoldPaddingIntoMaxPooling(),
     ]
 
     /// `requests` are node or value names; `nil` asks for the graph's outputs, which are value

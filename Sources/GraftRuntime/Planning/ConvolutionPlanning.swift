@@ -154,8 +154,9 @@ extension PlanBuilder {
     /// runs with it as one primitive (`KernelChoice.convolution(…thenDepthwise:…)`). Returns
     /// false to plan it channels-last.
     ///
-    /// Measured on MobileNetV2 at batch 8 on the AVX2 EPYC (2 threads): oneDNN's depthwise
-    /// kernel on nChw8c against NHWC …
+    /// Measured on MobileNetV2 on the AVX2 EPYC (2 threads): the whole model 30.8 against 35.8 ms
+    /// at batch 8; at batch 1 the 56×56×144 depthwise layer 0.104 against 0.169 ms, the fused
+    /// 112×112 block 0.299 against 0.455 ms, about what converting the 112×112×32 input costs.
     private func planBlocked(_ item: ExecutableNode, layout: Layout, geometry g: ConvolutionGeometry, input x: PlannedValue,
                              kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?, depthwise: Bool) throws(RuntimeError) -> Bool {
         guard KernelChoice.blockedLayouts, precision == .float32, g.inputChannels % 8 == 0, g.outputChannels % 8 == 0,
