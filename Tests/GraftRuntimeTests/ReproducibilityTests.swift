@@ -1,6 +1,8 @@
 import Foundation
 import GraftModel
+import GraftNumerics
 import GraftRuntime
+import GraftTestSupport
 import GraftTensors
 import Testing
 
@@ -55,6 +57,52 @@ import Testing
             #expect(steps.contains { $0.contains("residual Add (graft Winograd") }, "\(steps)")
         }
         try checkBitIdentity(name, precision: .float32, input: Tensor(shape: shape, scalars: scalars))
+    }
+
+    /// With large transformed weights (`Cin·Cout > 256²`), graft's Winograd shares each block of
+    /// tiles among the threads phase by phase, blocks sized by the thread count (one thread takes
+    /// whole blocks alone): a 3×3 convolution of 272 to 256 channels on 40×40 images (100 tiles an
+    /// image, 2 or 3 blocks at batch 3) must still give every image the same bits alone, at any
+    /// position of a batch and on 1, 2 or 3 threads; and stay within the parity bar of oneDNN's
+    /// direct convolution.
+    @Test func winogradBlocksSharedAmongThreads() throws {
+        let (cin, cout, size) = (272, 256, 40)
+        let node = Node(name: "conv", operation: .conv2D(.init(layout: .nhwc, kernelSize: Pair(3, 3), padding: .same)), inputs: ["image"],
+                        outputs: ["conv"], outputShapes: [[nil, size, size, cout]], weights: ["kernel": "k", "bias": "b"])
+        let graph = Graph(name: "wide", inputs: [ValueInfo(name: "image", shape: [nil, size, size, cin], layout: .nhwc)],
+                          outputs: ["conv"], nodes: [node], provenance: Provenance(framework: "graft", converter: "test"))
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        func values(_ count: Int, scale: Float) -> [Float] {
+            (0..<count).map { _ in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000 * scale
+            }
+        }
+        let folder = try TemporaryFolder()
+        let path = folder.path("wide.graft")
+        try ModelWriter.write(graph: graph, weights: [WeightTensor(name: "k", shape: [3, 3, cin, cout], values: values(9 * cin * cout, scale: 0.05)),
+                                                      WeightTensor(name: "b", shape: [cout], values: values(cout, scale: 0.1))], to: path)
+        let model = try ModelFile(path: path)
+        let images = Tensor(shape: [2, size, size, cin], scalars: values(2 * size * size * cin, scale: 1))
+        let second = images.batchItems(1..<2)
+        let mixed = second.appendingBatch(images.batchItems(0..<1)).appendingBatch(second)
+        let direct = try InferenceSession(model: model, threadCount: 2, algorithm: .exact).run(second)[0]
+        var reference: [UInt32]?
+        for threads in [1, 2, 3] {
+            let session = try InferenceSession(model: model, threadCount: threads, algorithm: .winograd)
+            if session.numerics.contains("graft winograd") && CPUFeatures.hasAVX2 {
+                let steps = try session.memoryPlan(inputShapes: [mixed.shape]).steps
+                #expect(steps.contains { $0.contains("graft Winograd F(4x4,3x3), AVX2 products") }, "\(steps)")
+            }
+            let alone = try session.run(second)[0], batch = try session.run(mixed)[0]
+            let bits = alone.scalars.map(\.bitPattern)
+            #expect(alone.relativeMaxError(to: direct) <= parityTolerance, "\(threads) threads: \(alone.relativeMaxError(to: direct)) from direct")
+            for position in [0, 2] {
+                #expect(Array(batch.scalars[(position * bits.count)..<((position + 1) * bits.count)]).map(\.bitPattern) == bits,
+                        "position \(position) of 3, \(threads) threads")
+            }
+            if let reference { #expect(bits == reference, "\(threads) threads against 1") } else { reference = bits }
+        }
     }
 
     private func checkBitIdentity(_ name: String, precision: Precision, input given: Tensor? = nil) throws {

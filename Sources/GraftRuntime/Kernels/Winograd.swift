@@ -48,6 +48,15 @@ final class WinogradConvolution {
     let pooled: Bool
     /// Threads the workspace is laid out for.
     let threads: Int
+    /// Whether the threads share every block phase by phase (input transforms, the 36 products
+    /// a position a thread at a time, output transforms) rather than each taking whole blocks:
+    /// for graft's packed products when the transformed weights are large (`Cin·Cout > 256²`,
+    /// 37.7 MB for 512 channels), so that each block reads them once rather than once a thread,
+    /// with blocks as large as all the threads' budgets. VGG16's 512-channel layers at batch 8
+    /// on 2 threads of the AVX2 EPYC: 149–154 ms against 169–180 (best of each layer over 3
+    /// alternating runs); ResNet50's 64–256-channel layers lose 3–6 % with it, so they keep whole
+    /// blocks a thread.
+    let sharesBlocks: Bool
     /// Tiles per block: the rows of each of the 36 products.
     let tilesPerBlock: Int
     let tileRows: Int, tileColumns: Int
@@ -123,7 +132,10 @@ final class WinogradConvolution {
         let budget = packed && c * k <= 256 * 256 ? WinogradConvolution.cachedBlockBudgetFloats : WinogradConvolution.blockBudgetFloats
         let fitting = budget / (36 * (c + k))
         packedProducts = packed
-        if packed {
+        sharesBlocks = packed && c * k > 256 * 256 && self.threads > 1
+        if sharesBlocks {
+            tilesPerBlock = min(g.batch * perImage, max(16, fitting) * self.threads)
+        } else if packed {
             // Rows of graft's product do not depend on the product's other rows, so a block may
             // take tiles of several images, and the blocks may be cut by the thread count.
             tilesPerBlock = WinogradConvolution.balancedBlock(tiles: g.batch * perImage, fitting: max(16, fitting), threads: self.threads)
@@ -196,9 +208,9 @@ final class WinogradConvolution {
         return (tiles + blocks - 1) / blocks
     }
 
-    /// Floats of workspace a run needs: per thread, the transformed inputs and the products of
-    /// one block.
-    var workspaceCount: Int { threads * blockFloats }
+    /// Floats of workspace a run needs: the transformed inputs and the products of one block per
+    /// thread, or of the one block all share (`sharesBlocks`).
+    var workspaceCount: Int { (sharesBlocks ? 1 : threads) * blockFloats }
     private var blockFloats: Int { 36 * tilesPerBlock * (geometry.inputChannels + geometry.outputChannels) }
 
     /// Runs the whole batch: `input` NHWC `batch × H × W × Cin`, `output` NHWC `batch × OH × OW × Cout`
@@ -214,9 +226,10 @@ final class WinogradConvolution {
             // Blocks of `t` tiles cut from the batch's tiles in order, across images: every output
             // row is computed the same way whatever block it falls in (graft's product makes each
             // row alone), so the bits do not depend on the batch or the thread count. Each thread
-            // takes whole blocks, as below; with fewer blocks than threads, the threads share each
-            // block in three phases (input transforms, the 36 products one position a thread at a
-            // time, output transforms).
+            // takes whole blocks, as below; with fewer blocks than threads, or with large
+            // transformed weights (`sharesBlocks`), the threads share each block in three phases
+            // (input transforms, the 36 products one position a thread at a time, output
+            // transforms).
             let total = g.batch * perImage
             let blocks = (total + t - 1) / t
             func transformInputs(rows: Range<Int>, into transformed: UnsafeMutablePointer<Float>, from first: Int) {
@@ -229,7 +242,7 @@ final class WinogradConvolution {
                     self.transformOutputs(products + (row - first) * k, tiles: tiles, into: output + image * outputStride)
                 }
             }
-            if blocks < threads {
+            if blocks < threads || sharesBlocks {
                 let transformed = workspace, products = workspace + 36 * t * c
                 for block in 0..<blocks {
                     let first = block * t, count = min(t, total - first)
