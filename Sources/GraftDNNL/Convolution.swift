@@ -161,6 +161,9 @@ public final class DNNLConvolution: @unchecked Sendable {
             }
         }
         if reduced && layout != .channelsLast { throw DNNLError(call: "bfloat16 convolution", status: "channels-last data only") }
+        if layout == .blocked8 && (g.inputChannels % 8 != 0 || g.outputChannels % 8 != 0) {
+            throw DNNLError(call: "nChw8c convolution", status: "channel counts not multiples of 8")
+        }
         let userTag = layout == .blocked8 ? dnnl_nChw8c : dnnl_nhwc
         let sourceDescriptor = try memoryDescriptor([imagesPerCall, g.inputChannels, g.inputHeight, g.inputWidth], userTag)
         // The 1×1 convolution's own result: the primitive's destination unless a depthwise stage
@@ -404,13 +407,6 @@ final class Reorder: @unchecked Sendable {
         execute(stream)
     }
 
-    /// Reorders `source` into `destination`, rebinding both memories.
-    func run(source: UnsafeMutableRawPointer, destination: UnsafeMutableRawPointer, stream: dnnl_stream_t) {
-        dnnl_memory_set_data_handle(from, source)
-        dnnl_memory_set_data_handle(to, destination)
-        execute(stream)
-    }
-
     /// Reorders the owned source into `destination` (rebinding the destination memory to it).
     func run(destination: UnsafeMutableRawPointer, stream: dnnl_stream_t) {
         dnnl_memory_set_data_handle(to, destination)
@@ -421,32 +417,5 @@ final class Reorder: @unchecked Sendable {
         var arguments = [dnnl_exec_arg_t(arg: graft_dnnl_arg_from(), memory: from), dnnl_exec_arg_t(arg: graft_dnnl_arg_to(), memory: to)]
         let status = dnnl_primitive_execute(primitive, stream, 2, &arguments)
         precondition(status == dnnl_success, "oneDNN reorder failed: \(String(cString: dnnl_status2str(status)))")
-    }
-}
-
-/// A batch of images copied between NHWC and oneDNN's nChw8c (`[N][C/8][H][W][8]`, C a multiple
-/// of 8) by oneDNN's own reorder, which runs on the calling thread's OpenMP team: where a run
-/// of convolutions that keep nChw8c starts or ends.
-public final class DNNLLayoutConversion: @unchecked Sendable {
-    private let handles = Handles()
-    private let context: Context
-    private let reorder: Reorder
-
-    /// A conversion of `batch × height × width × channels` images, to nChw8c when `toBlocked`,
-    /// back to NHWC otherwise.
-    public init(batch: Int, height: Int, width: Int, channels: Int, toBlocked: Bool) throws(DNNLError) {
-        guard channels % 8 == 0 else { throw DNNLError(call: "nChw8c conversion", status: "\(channels) channels, not a multiple of 8") }
-        context = try Context.shared.get()
-        let plain = try memoryDescriptor([batch, channels, height, width], dnnl_nhwc)
-        let blocked = try memoryDescriptor([batch, channels, height, width], dnnl_nChw8c)
-        let (from, to) = toBlocked ? (plain, blocked) : (blocked, plain)
-        let source = try handles.memory(from, engine: context.engine, handle: nil)
-        let target = try handles.memory(to, engine: context.engine, handle: nil)
-        reorder = try Reorder(from: source, from, to: target, to, context: context, handles: handles)
-    }
-
-    /// Converts `input` into `output` (distinct buffers of the same size).
-    public func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
-        reorder.run(source: UnsafeMutableRawPointer(mutating: input), destination: UnsafeMutableRawPointer(output), stream: context.stream)
     }
 }

@@ -1,5 +1,4 @@
 import GraftModel
-import GraftDNNL
 /// A value during planning: where it is stored and in what order.
 struct PlannedValue {
     var layout: ValueLayout
@@ -105,12 +104,11 @@ final class PlanBuilder {
         let key = name + (toBlocked ? "#nChw8c" : "#nhwc")
         if let converted = conversions[key] { return converted }
         let p = source.layout.physicalShape
-        // Only a oneDNN convolution makes or keeps nChw8c values, so oneDNN is there to convert.
-        let conversion = try! DNNLLayoutConversion(batch: p[0], height: p[1], width: p[2], channels: p[3], toBlocked: toBlocked)
+        let copy = ChannelBlockCopy(batch: p[0], height: p[1], width: p[2], channels: p[3], toBlocked: toBlocked)
         let buffer = newBuffer(source.layout.elementCount)
-        addStep(reads: [source.buffer], writes: [buffer], kind: toBlocked ? "(NHWC to nChw8c, oneDNN reorder)" : "(nChw8c to NHWC, oneDNN reorder)") { memory in
-            let from = memory[source.buffer], to = memory[buffer]
-            return { conversion.run(input: from, output: to) }
+        addStep(reads: [source.buffer], writes: [buffer], kind: toBlocked ? "(NHWC to nChw8c)" : "(nChw8c to NHWC)") { memory in
+            let from = memory[source.buffer], to = memory[buffer], threads = memory.threads
+            return { copy.run(source: from, output: to, threads: threads) }
         }
         var layout = source.layout
         layout.channelBlocked = toBlocked
