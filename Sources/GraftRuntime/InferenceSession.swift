@@ -130,6 +130,9 @@ public final class InferenceSession: @unchecked Sendable {
 
     private func plan(for shapes: [[Int]]) throws(RuntimeError) -> ExecutionPlan {
         if let plan = plans[shapes] { return plan }
+        // oneDNN sizes its kernels' blocking, and chooses whether to fuse, for the calling
+        // thread's OpenMP team when a primitive is made: the team the plan will run on.
+        Parallelism.configure(threads: threadCount)
         let plan = try PlanBuilder(graph: graph, threads: threadCount, algorithm: algorithm, precision: precision).build(inputShapes: shapes)
         plans[shapes] = plan
         planOrder.append(shapes)
