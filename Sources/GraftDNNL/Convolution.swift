@@ -58,8 +58,8 @@ public final class DNNLConvolution: @unchecked Sendable {
         /// NHWC.
         case channelsLast
         /// oneDNN's nChw8c: `[N][C/8][H][W][8]`, channels in blocks of 8 (C a multiple of 8),
-        /// the layout its AVX2 kernels compute in: its depthwise kernel runs about 1.5× faster on
-        /// it than on NHWC, and its fused 1×1 + depthwise kernel runs on nothing else.
+        /// the layout its AVX2 kernels compute in, and the only one its fused 1×1 + depthwise
+        /// kernel gets right (`DepthwiseStage`).
         case blocked8
     }
 

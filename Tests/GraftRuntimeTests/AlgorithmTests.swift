@@ -85,14 +85,17 @@ import Testing
     /// oneDNN runs each "expand" 1×1 convolution with the depthwise one after it as one primitive
     /// (stride 1, and stride 2 after Keras's asymmetric padding) when the batch's images are
     /// large enough (8 of 40×40 here; at batch 1 it runs them apart): the image's bits must not
-    /// change. The results match Keras (the parity test, on the fixture's own input) and the
-    /// all-NHWC plan's within 1e-6.
+    /// change. On that batch the results match Keras's (`expected_formula_batch8.npy`, computed
+    /// by the fixture script on the same formula input) and the all-NHWC plan's within 1e-6.
     @Test(arguments: ["mobilenet_blocks", "mobilenet_blocks_nchw"])
     func mobileNetBlocksKeepOneDNNsBlockedLayout(name: String) throws {
         let fixture = try FixtureCase(name)
         let requests = fixture.outputs.map(\.name)
         let nchw = name.hasSuffix("nchw")
-        let batch = try randomImages(nchw ? [8, 16, 40, 40] : [8, 40, 40, 16])
+        // Element i of the input, in the fixture's layout, is float32(2 sin(0.001 i)).
+        let shape = nchw ? [8, 16, 40, 40] : [8, 40, 40, 16]
+        let batch = Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { Float(2 * sin(0.001 * Double($0))) })
+        let keras = try Tensor(npyFile: FixtureCase.root.appendingPathComponent(name).appendingPathComponent("expected_formula_batch8.npy").path)
         let session = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 2)
         let steps = try session.memoryPlan(inputShapes: [batch.shape]).steps
         guard ProcessInfo.processInfo.environment["GRAFT_KERNELS"] != "graft" else {
@@ -112,6 +115,7 @@ import Testing
         let apart = try InferenceSession(model: fixture.model, outputs: requests + layers, threadCount: 2)
         #expect(try !apart.memoryPlan(inputShapes: [batch.shape]).steps.contains { $0.contains("nChw8c") })
         let together = try session.run(batch)[0], separately = try apart.run(batch)[0]
+        #expect(together.relativeMaxError(to: keras) <= parityTolerance, "\(name): \(together.relativeMaxError(to: keras)) from Keras")
         let error = together.relativeMaxError(to: separately)
         #expect(error <= 1e-6, "\(name): \(error) from the NHWC plan")
         // The first image alone (the layers apart) and on one thread: the same bits.
@@ -123,16 +127,6 @@ import Testing
         let width = alone.scalars.count
         #expect(alone.scalars.map(\.bitPattern) == together.scalars.prefix(width).map(\.bitPattern), "\(name): batch 1 against batch 8")
         #expect(oneThread.scalars.map(\.bitPattern) == together.scalars.map(\.bitPattern), "\(name): 1 thread against 2")
-    }
-
-    /// Deterministic pseudo-random values in [-2, 2] of `shape`.
-    private func randomImages(_ shape: [Int]) throws -> Tensor {
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        let scalars = (0..<shape.reduce(1, *)).map { _ -> Float in
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 500_000
-        }
-        return Tensor(shape: shape, scalars: scalars)
     }
 
     /// A fixture planned with Winograd on 2 threads for its own inputs and requests, and the

@@ -64,7 +64,7 @@ import Testing
     /// whole blocks alone): a 3×3 convolution of 272 to 256 channels on 40×40 images (100 tiles an
     /// image, 2 or 3 blocks at batch 3) must still give every image the same bits alone, at any
     /// position of a batch and on 1, 2 or 3 threads; and stay within the parity bar of oneDNN's
-    /// direct convolution.
+    /// direct convolution and of float64 sums computed here at sampled outputs.
     @Test func winogradBlocksSharedAmongThreads() throws {
         let (cin, cout, size) = (272, 256, 40)
         let node = Node(name: "conv", operation: .conv2D(.init(layout: .nhwc, kernelSize: Pair(3, 3), padding: .same)), inputs: ["image"],
@@ -80,13 +80,31 @@ import Testing
         }
         let folder = try TemporaryFolder()
         let path = folder.path("wide.graft")
-        try ModelWriter.write(graph: graph, weights: [WeightTensor(name: "k", shape: [3, 3, cin, cout], values: values(9 * cin * cout, scale: 0.05)),
-                                                      WeightTensor(name: "b", shape: [cout], values: values(cout, scale: 0.1))], to: path)
+        let kernel = values(9 * cin * cout, scale: 0.05), bias = values(cout, scale: 0.1)
+        try ModelWriter.write(graph: graph, weights: [WeightTensor(name: "k", shape: [3, 3, cin, cout], values: kernel),
+                                                      WeightTensor(name: "b", shape: [cout], values: bias)], to: path)
         let model = try ModelFile(path: path)
         let images = Tensor(shape: [2, size, size, cin], scalars: values(2 * size * size * cin, scale: 1))
         let second = images.batchItems(1..<2)
         let mixed = second.appendingBatch(images.batchItems(0..<1)).appendingBatch(second)
         let direct = try InferenceSession(model: model, threadCount: 2, algorithm: .exact).run(second)[0]
+        // A float64 reference, summed here term by term, at 256 outputs spread over the image
+        // (its borders included): the definition of a "same" 3×3 convolution, no kernel involved.
+        let pixels = second.scalars
+        let samples = (0..<256).map { i in ((i * 7919) % (size * size), (i * 104_729) % cout) }
+        let sums: [Double] = samples.map { pixel, k in
+            let (y, x) = (pixel / size, pixel % size)
+            var sum = Double(bias[k])
+            for dy in 0..<3 {
+                for dx in 0..<3 {
+                    let (iy, ix) = (y + dy - 1, x + dx - 1)
+                    guard iy >= 0, iy < size, ix >= 0, ix < size else { continue }
+                    for ci in 0..<cin { sum += Double(pixels[(iy * size + ix) * cin + ci]) * Double(kernel[((dy * 3 + dx) * cin + ci) * cout + k]) }
+                }
+            }
+            return sum
+        }
+        let sumScale = sums.map(abs).max()!
         var reference: [UInt32]?
         for threads in [1, 2, 3] {
             let session = try InferenceSession(model: model, threadCount: threads, algorithm: .winograd)
@@ -97,6 +115,8 @@ import Testing
             let alone = try session.run(second)[0], batch = try session.run(mixed)[0]
             let bits = alone.scalars.map(\.bitPattern)
             #expect(alone.relativeMaxError(to: direct) <= parityTolerance, "\(threads) threads: \(alone.relativeMaxError(to: direct)) from direct")
+            let worst = zip(samples, sums).map { sample, value in abs(Double(alone.scalars[sample.0 * cout + sample.1]) - value) }.max()!
+            #expect(worst / sumScale <= Double(parityTolerance), "\(threads) threads: \(worst / sumScale) from the float64 sums")
             for position in [0, 2] {
                 #expect(Array(batch.scalars[(position * bits.count)..<((position + 1) * bits.count)]).map(\.bitPattern) == bits,
                         "position \(position) of 3, \(threads) threads")

@@ -129,10 +129,11 @@ final class WinogradConvolution {
         // (batch 1); both depend on the shape only.
         let (c, k) = (g.inputChannels, g.outputChannels)
         let packed = WinogradConvolution.usesPackedProducts(outputChannels: k)
-        let budget = packed && c * k <= 256 * 256 ? WinogradConvolution.cachedBlockBudgetFloats : WinogradConvolution.blockBudgetFloats
+        let largeWeights = c * k > 256 * 256
+        let budget = packed && !largeWeights ? WinogradConvolution.cachedBlockBudgetFloats : WinogradConvolution.blockBudgetFloats
         let fitting = budget / (36 * (c + k))
         packedProducts = packed
-        sharesBlocks = packed && c * k > 256 * 256 && self.threads > 1
+        sharesBlocks = packed && largeWeights && self.threads > 1
         if sharesBlocks {
             tilesPerBlock = min(g.batch * perImage, max(16, fitting) * self.threads)
         } else if packed {

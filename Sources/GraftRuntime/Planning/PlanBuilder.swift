@@ -86,17 +86,10 @@ final class PlanBuilder {
     /// A value as every kernel but oneDNN's convolutions reads it: an nChw8c value is converted
     /// (once) to its NHWC storage.
     func value(_ name: String, of item: ExecutableNode) throws(RuntimeError) -> PlannedValue {
-        let value = try storedValue(name, of: item)
-        guard value.layout.channelBlocked else { return value }
-        return convertedBlocks(name, value, toBlocked: false)
-    }
-
-    /// A value as it is stored, nChw8c included.
-    func storedValue(_ name: String, of item: ExecutableNode) throws(RuntimeError) -> PlannedValue {
         guard let value = values[name] else {
             throw .incompatibleShapes(node: item.name, reason: "reads '\(name)', which was not computed")
         }
-        return value
+        return value.layout.channelBlocked ? convertedBlocks(name, value, toBlocked: false) : value
     }
 
     /// `source` (the 4-D image `name`, stored NHWC) in nChw8c, or back (once per value and way).
