@@ -1,9 +1,12 @@
 import Foundation
 import GraftHDF5
 
-/// Runs once, before the first temporary folder of the test process: the tests start child
-/// processes while other tests write HDF5 files, so HDF5's own file locks are off here (see
-/// `HDF5FileLocking`).
+/// Runs once, before the first temporary folder or fixture path of the test process: the tests
+/// start child processes while other tests write HDF5 files, so HDF5's own file locks are off here
+/// (see `HDF5FileLocking`). It must run before any test opens a shared fixture: HDF5 refuses to
+/// open a file that is already open with the other locking choice ("file locking flag values
+/// don't match"), which a fresh-clone CI run saw when one test opened a Keras fixture before any
+/// temporary folder existed and another opened it again after.
 let testProcessSetUp: Void = HDF5FileLocking.disable()
 /// A uniquely named folder under the temporary directory, removed with its contents on release.
 public struct TemporaryFolder: ~Copyable {
@@ -46,13 +49,17 @@ public func writeBytes(_ bytes: [UInt8], to path: String) throws {
 }
 
 /// The repository's root folder (this file is `Tests/GraftTestSupport/TestSupport.swift`).
-public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
+public let repositoryRoot: URL = {
+    _ = testProcessSetUp
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+}()
 
 /// The committed fixtures of the calling test target: every target keeps them in
 /// `Tests/<Target>/Fixtures`, next to its source files, and `file` defaults to the caller's file.
 public func fixtureFolder(file: String = #filePath) -> URL {
-    URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    _ = testProcessSetUp
+    return URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent("Fixtures")
 }
 
 /// The path of `name` in the calling test target's `Fixtures` folder.
