@@ -4,8 +4,12 @@ import PackageDescription
 #if arch(x86_64)
 /// The instruction set of `GraftAVX2Kernels`: Haswell's, i.e. AVX2, FMA, BMI1/2 (x86-64-v3).
 let avx2Settings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell", "-O"])]
+/// The instruction set of `GraftAVX512Kernels`: Skylake-SP's AVX-512 (F, CD, BW, DQ, VL), which
+/// Intel since Skylake-SP and AMD since Zen 4 have.
+let avx512Settings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "skylake-avx512", "-O"])]
 #else
 let avx2Settings: [SwiftSetting] = []
+let avx512Settings: [SwiftSetting] = []
 #endif
 
 /// graft: transfer learning on the command line.
@@ -67,13 +71,14 @@ let package = Package(
         // has them (the rest of graft is built for plain x86-64). Optimised in debug builds too:
         // unoptimised SIMD code is hundreds of times slower.
         .target(name: "GraftAVX2Kernels", swiftSettings: avx2Settings),
+        .target(name: "GraftAVX512Kernels", swiftSettings: avx512Settings),
         // oneDNN's primitives behind a small Swift API (one owner per handle).
         .target(name: "GraftDNNL", dependencies: ["CGraftDNNL"]),
         .target(name: "GraftHDF5", dependencies: ["CGraftHDF5", "GraftSupport"]),
         .target(name: "GraftTensors", dependencies: ["GraftSupport"]),
         // The .graft format and the typed op schema every importer, the runtime and attach read.
         .target(name: "GraftModel", dependencies: ["GraftSupport", "GraftTensors"]),
-        .target(name: "GraftRuntime", dependencies: ["GraftSupport", "GraftTensors", "GraftModel", "GraftNumerics", "GraftDNNL", "GraftAVX2Kernels"]),
+        .target(name: "GraftRuntime", dependencies: ["GraftSupport", "GraftTensors", "GraftModel", "GraftNumerics", "GraftDNNL", "GraftAVX2Kernels", "GraftAVX512Kernels"]),
         .target(name: "GraftKerasImport", dependencies: [
             "GraftSupport", "GraftTensors", "GraftModel", "GraftHDF5", "CGraftZlib",
         ]),
@@ -110,7 +115,8 @@ let package = Package(
         .testTarget(name: "GraftHDF5Tests", dependencies: ["GraftHDF5", "GraftTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GraftTensorsTests", dependencies: ["GraftTensors", "GraftNumerics", "GraftTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GraftModelTests", dependencies: ["GraftModel", "GraftTensors", "GraftNumerics", "GraftTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "GraftRuntimeTests", dependencies: ["GraftRuntime", "GraftModel", "GraftTensors", "GraftNumerics", "GraftTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "GraftRuntimeTests", dependencies: ["GraftRuntime", "GraftModel", "GraftTensors", "GraftNumerics", "GraftTestSupport",
+                                                            "GraftAVX2Kernels", "GraftAVX512Kernels"], exclude: ["Fixtures"]),
         .testTarget(name: "GraftKerasImportTests", dependencies: ["GraftKerasImport", "GraftRuntime", "GraftModel", "GraftTensors", "GraftTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GraftCaffeImportTests", dependencies: ["GraftCaffeImport", "GraftRuntime", "GraftModel", "GraftTensors", "GraftTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GraftONNXImportTests", dependencies: ["GraftONNXImport", "GraftRuntime", "GraftModel", "GraftTensors", "GraftTestSupport"], exclude: ["Fixtures"]),

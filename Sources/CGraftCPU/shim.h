@@ -18,4 +18,17 @@ static inline int graft_cpu_has_avx2_fma(void) {
 #endif
 }
 
+/// 1 when, beyond `graft_cpu_has_avx2_fma`, the CPU and the operating system support what code
+/// compiled for Skylake-SP (`-target-cpu skylake-avx512`) may contain: AVX-512 F, CD, BW, DQ and
+/// VL (__builtin_cpu_supports checks with XGETBV that the ZMM and mask registers are saved).
+static inline int graft_cpu_has_avx512(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return graft_cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd")
+        && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#else
+    return 0;
+#endif
+}
+
 #endif

@@ -12,4 +12,10 @@ public enum CPUFeatures {
     /// Excavator and every Zen.
     public static let hasAVX2: Bool =
         graft_cpu_has_avx2_fma() != 0 && ProcessInfo.processInfo.environment["GRAFT_AVX2"] != "0"
+
+    /// AVX-512 F, CD, BW, DQ and VL on top of `hasAVX2` (Intel since Skylake-SP, AMD since Zen 4),
+    /// for the `GraftAVX512Kernels` module. `GRAFT_AVX512=0` (or `GRAFT_AVX2=0`) turns it off.
+    /// Its kernels give the same bits as their AVX2 counterparts, so this changes speed only.
+    public static let hasAVX512: Bool =
+        hasAVX2 && graft_cpu_has_avx512() != 0 && ProcessInfo.processInfo.environment["GRAFT_AVX512"] != "0"
 }

@@ -1,4 +1,5 @@
 internal import GraftAVX2Kernels
+internal import GraftAVX512Kernels
 import GraftNumerics
 
 /// A 3×3, stride-1 convolution by Winograd's minimal filtering algorithm F(4×4, 3×3), with the
@@ -319,8 +320,14 @@ final class WinogradConvolution {
     private func multiply(_ position: Int, rows: Int, _ v: UnsafePointer<Float>, into m: UnsafeMutablePointer<Float>) {
         let (c, k, t) = (geometry.inputChannels, geometry.outputChannels, tilesPerBlock)
         if packedProducts {
-            multiplyPacked(rows: rows, panels: k / 16, depth: c, v + position * t * c, lda: c,
-                           transformedWeights + position * c * k, m + position * t * k, ldc: k)
+            // The AVX-512 product gives the AVX2 product's bits (one FMA chain per element).
+            if CPUFeatures.hasAVX512 {
+                multiplyPacked512(rows: rows, panels: k / 16, depth: c, v + position * t * c, lda: c,
+                                  transformedWeights + position * c * k, m + position * t * k, ldc: k)
+            } else {
+                multiplyPacked(rows: rows, panels: k / 16, depth: c, v + position * t * c, lda: c,
+                               transformedWeights + position * c * k, m + position * t * k, ldc: k)
+            }
             return
         }
         sgemm(rows: rows, columns: k, depth: c, v + position * t * c, c,

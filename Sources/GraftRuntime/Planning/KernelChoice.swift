@@ -14,7 +14,7 @@ enum KernelChoice {
 
     /// The version of graft's runtime numerics: raised whenever a change of kernels or of their
     /// summation order can change results in their last bits.
-    static let numericsVersion = 7
+    static let numericsVersion = 8
 
     /// What the results' last bits depend on, for a feature cache to record and compare:
     /// the numerics version, the precision, and the convolution kernels with the instruction set
@@ -22,10 +22,12 @@ enum KernelChoice {
     static func numerics(_ algorithm: ConvolutionAlgorithm, precision: Precision = .float32) -> String {
         let winograd = algorithm == .winograd && precision == .float32
         var convolutions = oneDNNEnabled
-            ? "oneDNN \(DNNLInfo.version) \(DNNLInfo.instructionSet) \(winograd && oneDNNWinograd ? "winograd-3x3" : "direct")"
+            ? "oneDNN \(DNNLInfo.version) \(DNNLInfo.instructionSet) direct"
             : "graft im2col+OpenBLAS"
-        if winograd && !oneDNNWinograd {
-            convolutions += ", 3x3 stride 1: graft winograd F(4x4,3x3) with \(CPUFeatures.hasAVX2 ? "graft avx2 products (OpenBLAS where Cout % 16 != 0)" : "OpenBLAS products")"
+        if winograd {
+            let products = CPUFeatures.hasAVX2 ? "graft avx2 products where Cout % 16 == 0" : "OpenBLAS products"
+            let elsewhere = oneDNNWinograd ? "oneDNN winograd-3x3 elsewhere (Cin >= 16)" : "OpenBLAS products elsewhere"
+            convolutions += ", 3x3 stride 1: graft winograd F(4x4,3x3) with \(products), \(elsewhere)"
         }
         return "graft runtime numerics \(numericsVersion); \(precision == .float32 ? "f32" : "bf16 convolutions, f32 accumulation"); convolutions \(convolutions); dense \(CPUFeatures.hasAVX2 ? "graft avx2" : "OpenBLAS")"
     }
@@ -37,9 +39,10 @@ enum KernelChoice {
     static let blockedLayouts: Bool = oneDNNEnabled && DNNLInfo.instructionSet.hasPrefix("avx2")
 
     /// Whether oneDNN has a Winograd kernel on this CPU. oneDNN 2.6 has one only for AVX-512
-    /// (`jit_avx512_core_f32_wino_conv_4x3`); elsewhere 3×3 stride-1 convolutions run graft's own
-    /// Winograd (`WinogradConvolution`), which on AVX2 is 2–3× faster than oneDNN's direct kernel.
-    /// Probed once, by creating a small Winograd primitive.
+    /// (`jit_avx512_core_f32_wino_conv_4x3`, and `jit_fp32_wino_2x3` for small images), which
+    /// graft uses only where its own Winograd would need OpenBLAS for the products (output
+    /// channels not in multiples of 16; see `usesGraftWinograd`). Probed once, by creating a
+    /// small Winograd primitive.
     static let oneDNNWinograd: Bool = {
         guard oneDNNEnabled else { return false }
         let shape = DNNLConvolution.Geometry(
@@ -53,9 +56,19 @@ enum KernelChoice {
     }()
 
     /// Whether graft's own Winograd runs this convolution: 3×3 stride-1 float32 layers it
-    /// supports, when Winograd is asked for and oneDNN has none on this CPU.
+    /// supports, when Winograd is asked for, and either its own products run (AVX2, output
+    /// channels in multiples of 16) or oneDNN has no Winograd kernel here.
+    ///
+    /// Where both exist (AVX-512), graft's is faster on every layer measured: on the Zen 4 EPYC,
+    /// 2 threads, batch 8, per-layer bests of `GRAFT_PROFILE=1 graft run`, ResNet50's sixteen 3×3
+    /// layers 3.2–4.0 ms each against oneDNN's 3.5–6.1 (oneDNN's tiles depend on the batch, so it
+    /// runs one image per call here), 223 against 238 ms the whole pass; VGG16's 64- and
+    /// 128-channel layers 10–20 % faster, and with the AVX-512 product (`multiplyPacked512`) its
+    /// 256- and 512-channel layers too (41–44 against 46–50 ms on 56×56×256 and 28×28×512, 13.3–13.8
+    /// against 16.7–17.0 on 14×14×512).
     static func usesGraftWinograd(_ geometry: ConvolutionGeometry, depthwise: Bool, algorithm: ConvolutionAlgorithm, precision: Precision) -> Bool {
-        algorithm == .winograd && precision == .float32 && !depthwise && WinogradConvolution.supports(geometry) && !oneDNNWinograd
+        algorithm == .winograd && precision == .float32 && !depthwise && WinogradConvolution.supports(geometry)
+            && (!oneDNNWinograd || WinogradConvolution.usesPackedProducts(outputChannels: geometry.outputChannels))
     }
 
     /// The oneDNN post-ops that compute `activation` after the bias (and the residual sum, when
@@ -90,8 +103,11 @@ enum KernelChoice {
                                               postOps: postOps, precision: .bfloat16) {
             return reduced
         }
+        // Not with fewer than 16 input channels (an RGB input layer), as graft's own Winograd: on
+        // VGG16's first layer (3 → 64 channels, 224×224) oneDNN's Winograd took 23–30 ms at batch 8
+        // on the Zen 4 EPYC, its direct kernel 7.8.
         if algorithm == .winograd, precision == .float32, g.kernelHeight == 3, g.kernelWidth == 3, g.strideHeight == 1, g.strideWidth == 1, g.dilationHeight == 1,
-           g.dilationWidth == 1, g.groups == 1, !depthwise,
+           g.dilationWidth == 1, g.groups == 1, !depthwise, g.inputChannels >= 16,
            // One image per call: oneDNN's Winograd tiles depend on the batch (its results do not
            // otherwise), and this keeps an image's features independent of the batch.
            let fast = try? DNNLConvolution(geometry: shape, imagesPerCall: 1, weights: kernel, bias: bias,
@@ -159,8 +175,10 @@ public enum Precision: String, Sendable, CaseIterable {
 
 /// How 3×3 stride-1 convolutions are computed.
 public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
-    /// oneDNN's Winograd F(4×4, 3×3) where it has a kernel: 2–2.5× faster on such layers, with
-    /// results within a few 1e-6 (relative) of the direct convolution's.
+    /// Winograd F(4×4, 3×3): graft's own (`WinogradConvolution`), or oneDNN's on AVX-512 for
+    /// layers graft's own would run on OpenBLAS products (`KernelChoice.usesGraftWinograd`);
+    /// 2–3× faster on such layers, with results within a few 1e-6 (relative) of the direct
+    /// convolution's.
     case winograd
     /// Direct convolution everywhere (`--exact`).
     case exact

@@ -1,0 +1,133 @@
+// This module is compiled for AVX-512 (`-target-cpu skylake-avx512` in Package.swift: F, CD, BW,
+// DQ, VL); callers must check `CPUFeatures.hasAVX512` first. Like GraftAVX2Kernels it holds only
+// non-generic functions on raw pointers that never inline into other modules, so nothing
+// compiled here can be shared with the rest of graft, which runs on plain x86-64;
+// Tools/check-avx2-isolation.sh checks both modules' release objects in `make test`.
+
+/// `C[rows × 16·panels] = A[rows × depth] · B`, with `B` packed in panels of 16 columns exactly
+/// as `GraftAVX2Kernels.multiplyPacked` reads it (panel `p`, row `r`: `b[(p · depth + r) · 16 + j]`),
+/// `A` and `C` row-major with leading dimensions `lda` and `ldc`; `C` is written.
+///
+/// Numerics: the same as the AVX2 product's, bit for bit: every element of `C` is one chain of
+/// fused multiply-adds over the depth in order, starting from `a[0]·b[0]` rounded, whatever
+/// `rows` is and however rows and columns are grouped. The vector width only changes how many
+/// such chains run side by side, so the two products are interchangeable for reproducibility.
+///
+/// The register tile is 8 rows × 32 columns (sixteen 16-float accumulators, two vectors of `B`
+/// and one broadcast of `A`, of the 32 ZMM registers): per step of the depth, 2 loads of `B` and
+/// 8 broadcasts feed 16 fused multiply-adds, against 6 loads for 8 in the AVX2 product's 4×16
+/// tile, which left Zen 4's load ports, not its FMA units, the limit. An odd last panel runs an
+/// 8×16 tile; rows past the last group of 8 reuse the last row's data and are not stored.
+@inline(never)
+public func multiplyPacked512(rows: Int, panels: Int, depth: Int, _ a: UnsafePointer<Float>, lda: Int,
+                              _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+    guard rows > 0, panels > 0 else { return }
+    var panel = 0
+    // Pairs of panels outside, groups of 8 rows inside: a pair of B's panels (32 × depth floats,
+    // 64 KiB at depth 512) stays in L1/L2 while the rows of A stream through it.
+    while panel < panels {
+        let pair = panel + 1 < panels
+        let b0p = UnsafeRawPointer(b + panel * depth * 16)
+        let b1p = UnsafeRawPointer(b + (pair ? panel + 1 : panel) * depth * 16)
+        var first = 0
+        while first < rows {
+            let count = min(8, rows - first)
+            let a0 = a + first * lda
+            let a1 = a + (first + min(1, count - 1)) * lda, a2 = a + (first + min(2, count - 1)) * lda
+            let a3 = a + (first + min(3, count - 1)) * lda, a4 = a + (first + min(4, count - 1)) * lda
+            let a5 = a + (first + min(5, count - 1)) * lda, a6 = a + (first + min(6, count - 1)) * lda
+            let a7 = a + (first + min(7, count - 1)) * lda
+            let out = UnsafeMutableRawPointer(c + first * ldc + panel * 16)
+            if pair {
+                var t = Tile8x2()
+                var p = 0
+                while p < depth {
+                    let v0 = b0p.loadUnaligned(fromByteOffset: p * 64, as: SIMD16<Float>.self)
+                    let v1 = b1p.loadUnaligned(fromByteOffset: p * 64, as: SIMD16<Float>.self)
+                    t.step(a0[p], a1[p], a2[p], a3[p], a4[p], a5[p], a6[p], a7[p], v0, v1)
+                    p += 1
+                }
+                t.store(out, rowBytes: ldc * 4, count: count)
+            } else {
+                var t = Tile8x1()
+                var p = 0
+                while p < depth {
+                    let v0 = b0p.loadUnaligned(fromByteOffset: p * 64, as: SIMD16<Float>.self)
+                    t.step(a0[p], a1[p], a2[p], a3[p], a4[p], a5[p], a6[p], a7[p], v0)
+                    p += 1
+                }
+                t.store(out, rowBytes: ldc * 4, count: count)
+            }
+            first += 8
+        }
+        panel += pair ? 2 : 1
+    }
+}
+
+/// Sixteen accumulators: 8 rows × 2 vectors of 16 columns.
+private struct Tile8x2 {
+    var r0 = (SIMD16<Float>(), SIMD16<Float>()), r1 = (SIMD16<Float>(), SIMD16<Float>())
+    var r2 = (SIMD16<Float>(), SIMD16<Float>()), r3 = (SIMD16<Float>(), SIMD16<Float>())
+    var r4 = (SIMD16<Float>(), SIMD16<Float>()), r5 = (SIMD16<Float>(), SIMD16<Float>())
+    var r6 = (SIMD16<Float>(), SIMD16<Float>()), r7 = (SIMD16<Float>(), SIMD16<Float>())
+
+    /// One depth step: row `i` gains `a_i · (v0, v1)`, one fused multiply-add per accumulator.
+    @inline(__always)
+    mutating func step(_ a0: Float, _ a1: Float, _ a2: Float, _ a3: Float, _ a4: Float, _ a5: Float, _ a6: Float, _ a7: Float,
+                       _ v0: SIMD16<Float>, _ v1: SIMD16<Float>) {
+        var s = SIMD16<Float>(repeating: a0); r0.0 = r0.0.addingProduct(s, v0); r0.1 = r0.1.addingProduct(s, v1)
+        s = SIMD16<Float>(repeating: a1); r1.0 = r1.0.addingProduct(s, v0); r1.1 = r1.1.addingProduct(s, v1)
+        s = SIMD16<Float>(repeating: a2); r2.0 = r2.0.addingProduct(s, v0); r2.1 = r2.1.addingProduct(s, v1)
+        s = SIMD16<Float>(repeating: a3); r3.0 = r3.0.addingProduct(s, v0); r3.1 = r3.1.addingProduct(s, v1)
+        s = SIMD16<Float>(repeating: a4); r4.0 = r4.0.addingProduct(s, v0); r4.1 = r4.1.addingProduct(s, v1)
+        s = SIMD16<Float>(repeating: a5); r5.0 = r5.0.addingProduct(s, v0); r5.1 = r5.1.addingProduct(s, v1)
+        s = SIMD16<Float>(repeating: a6); r6.0 = r6.0.addingProduct(s, v0); r6.1 = r6.1.addingProduct(s, v1)
+        s = SIMD16<Float>(repeating: a7); r7.0 = r7.0.addingProduct(s, v0); r7.1 = r7.1.addingProduct(s, v1)
+    }
+
+    /// Stores the first `count` rows, `rowBytes` apart.
+    @inline(__always)
+    func store(_ out: UnsafeMutableRawPointer, rowBytes: Int, count: Int) {
+        storeRow(out, 0, r0, rowBytes: rowBytes)
+        if count > 1 { storeRow(out, 1, r1, rowBytes: rowBytes) }
+        if count > 2 { storeRow(out, 2, r2, rowBytes: rowBytes) }
+        if count > 3 { storeRow(out, 3, r3, rowBytes: rowBytes) }
+        if count > 4 { storeRow(out, 4, r4, rowBytes: rowBytes) }
+        if count > 5 { storeRow(out, 5, r5, rowBytes: rowBytes) }
+        if count > 6 { storeRow(out, 6, r6, rowBytes: rowBytes) }
+        if count > 7 { storeRow(out, 7, r7, rowBytes: rowBytes) }
+    }
+
+    @inline(__always)
+    private func storeRow(_ out: UnsafeMutableRawPointer, _ i: Int, _ r: (SIMD16<Float>, SIMD16<Float>), rowBytes: Int) {
+        out.storeBytes(of: r.0, toByteOffset: i * rowBytes, as: SIMD16<Float>.self)
+        out.storeBytes(of: r.1, toByteOffset: i * rowBytes + 64, as: SIMD16<Float>.self)
+    }
+}
+
+/// Eight accumulators: 8 rows × 1 vector of 16 columns (an odd last panel).
+private struct Tile8x1 {
+    var r0 = SIMD16<Float>(), r1 = SIMD16<Float>(), r2 = SIMD16<Float>(), r3 = SIMD16<Float>()
+    var r4 = SIMD16<Float>(), r5 = SIMD16<Float>(), r6 = SIMD16<Float>(), r7 = SIMD16<Float>()
+
+    @inline(__always)
+    mutating func step(_ a0: Float, _ a1: Float, _ a2: Float, _ a3: Float, _ a4: Float, _ a5: Float, _ a6: Float, _ a7: Float,
+                       _ v0: SIMD16<Float>) {
+        r0 = r0.addingProduct(SIMD16<Float>(repeating: a0), v0); r1 = r1.addingProduct(SIMD16<Float>(repeating: a1), v0)
+        r2 = r2.addingProduct(SIMD16<Float>(repeating: a2), v0); r3 = r3.addingProduct(SIMD16<Float>(repeating: a3), v0)
+        r4 = r4.addingProduct(SIMD16<Float>(repeating: a4), v0); r5 = r5.addingProduct(SIMD16<Float>(repeating: a5), v0)
+        r6 = r6.addingProduct(SIMD16<Float>(repeating: a6), v0); r7 = r7.addingProduct(SIMD16<Float>(repeating: a7), v0)
+    }
+
+    @inline(__always)
+    func store(_ out: UnsafeMutableRawPointer, rowBytes: Int, count: Int) {
+        out.storeBytes(of: r0, toByteOffset: 0, as: SIMD16<Float>.self)
+        if count > 1 { out.storeBytes(of: r1, toByteOffset: rowBytes, as: SIMD16<Float>.self) }
+        if count > 2 { out.storeBytes(of: r2, toByteOffset: 2 * rowBytes, as: SIMD16<Float>.self) }
+        if count > 3 { out.storeBytes(of: r3, toByteOffset: 3 * rowBytes, as: SIMD16<Float>.self) }
+        if count > 4 { out.storeBytes(of: r4, toByteOffset: 4 * rowBytes, as: SIMD16<Float>.self) }
+        if count > 5 { out.storeBytes(of: r5, toByteOffset: 5 * rowBytes, as: SIMD16<Float>.self) }
+        if count > 6 { out.storeBytes(of: r6, toByteOffset: 6 * rowBytes, as: SIMD16<Float>.self) }
+        if count > 7 { out.storeBytes(of: r7, toByteOffset: 7 * rowBytes, as: SIMD16<Float>.self) }
+    }
+}

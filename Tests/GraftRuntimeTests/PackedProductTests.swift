@@ -1,0 +1,49 @@
+import GraftAVX2Kernels
+import GraftAVX512Kernels
+import GraftNumerics
+import Testing
+
+/// The AVX-512 product of Winograd's transformed tiles must give the AVX2 product's bits (both
+/// are one fused multiply-add chain per element, in depth order), so that a feature does not
+/// depend on which of the two a CPU runs, and both must be the product: checked against float64
+/// sums, on shapes with row groups and panels left over (13 rows: 8 + 5 and 4·3 + 1; 5 panels:
+/// two pairs and one alone), with leading dimensions wider than the operands.
+@Suite struct PackedProducts {
+    @Test(.enabled(if: CPUFeatures.hasAVX512, "needs a CPU with AVX-512 (F, CD, BW, DQ, VL)"),
+          arguments: [(13, 5, 37), (8, 2, 64), (1, 1, 16), (29, 4, 272)])
+    func avx512ProductGivesTheAVX2ProductsBits(rows: Int, panels: Int, depth: Int) {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(rows * 1000 + depth)
+        func value() -> Float {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
+        }
+        let (lda, columns) = (depth + 3, panels * 16)
+        let ldc = columns + 5
+        let a = (0..<(rows * lda)).map { _ in value() }
+        let b = (0..<(panels * depth * 16)).map { _ in value() }
+        var wide = [Float](repeating: .nan, count: rows * ldc), narrow = wide
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                wide.withUnsafeMutableBufferPointer { c in
+                    multiplyPacked512(rows: rows, panels: panels, depth: depth, a.baseAddress!, lda: lda, b.baseAddress!, c.baseAddress!, ldc: ldc)
+                }
+                narrow.withUnsafeMutableBufferPointer { c in
+                    multiplyPacked(rows: rows, panels: panels, depth: depth, a.baseAddress!, lda: lda, b.baseAddress!, c.baseAddress!, ldc: ldc)
+                }
+            }
+        }
+        var worst = 0.0
+        for r in 0..<rows {
+            for j in 0..<columns {
+                let (panel, lane) = (j / 16, j % 16)
+                var sum = 0.0
+                for p in 0..<depth { sum += Double(a[r * lda + p]) * Double(b[(panel * depth + p) * 16 + lane]) }
+                worst = max(worst, abs(Double(wide[r * ldc + j]) - sum) / Double(depth).squareRoot())
+                #expect(wide[r * ldc + j].bitPattern == narrow[r * ldc + j].bitPattern, "row \(r), column \(j)")
+            }
+            // The padding between rows is never written.
+            for j in columns..<ldc { #expect(wide[r * ldc + j].isNaN, "row \(r), padding column \(j)") }
+        }
+        #expect(worst < 1e-5, "largest error against the float64 sums, per unit of √depth: \(worst)")
+    }
+}
