@@ -61,6 +61,19 @@ public final class DNNLConvolution: @unchecked Sendable {
         /// the layout its AVX2 kernels compute in, and the only one its fused 1×1 + depthwise
         /// kernel gets right (`DepthwiseStage`).
         case blocked8
+        /// oneDNN's nChw16c: `[N][C/16][H][W][16]` (C a multiple of 16), the layout its AVX-512
+        /// kernels compute in; there too its fused 1×1 + depthwise kernel is right only on
+        /// blocked data (`Tools/bench/onednn/check-fused-depthwise.sh`).
+        case blocked16
+
+        /// Channels per block: 1 for NHWC.
+        var channelBlock: Int {
+            switch self {
+            case .channelsLast: 1
+            case .blocked8: 8
+            case .blocked16: 16
+            }
+        }
     }
 
     /// Which algorithm oneDNN may use.
@@ -154,17 +167,23 @@ public final class DNNLConvolution: @unchecked Sendable {
             // oneDNN 2.6's fused 1×1 + depthwise kernel (`jit_1x1:avx2` with a depthwise post-op)
             // computes wrong results from channels-last data (up to 6.0 off after ReLU6 on
             // MobileNetV2's shapes, at every batch size, checked against the two primitives run
-            // apart), and exactly the separate primitives' bits from nChw8c, with either padding.
+            // apart), and exactly the separate primitives' bits from nChw8c, with either padding;
+            // the same holds for `jit_1x1:avx512_core` on NHWC and nChw16c.
             guard g.kernelHeight == 1, g.kernelWidth == 1, g.strideHeight == 1, g.strideWidth == 1, g.groups == 1,
-                  g.padTop == 0, g.padLeft == 0, algorithm == .direct, !reduced, !postOps.contains(.sum), layout == .blocked8 else {
-                throw DNNLError(call: "depthwise post-op", status: "needs a plain 1x1, stride-1 float32 convolution on nChw8c data before it")
+                  g.padTop == 0, g.padLeft == 0, algorithm == .direct, !reduced, !postOps.contains(.sum), layout != .channelsLast else {
+                throw DNNLError(call: "depthwise post-op", status: "needs a plain 1x1, stride-1 float32 convolution on blocked data before it")
             }
         }
         if reduced && layout != .channelsLast { throw DNNLError(call: "bfloat16 convolution", status: "channels-last data only") }
-        if layout == .blocked8 && (g.inputChannels % 8 != 0 || g.outputChannels % 8 != 0) {
-            throw DNNLError(call: "nChw8c convolution", status: "channel counts not multiples of 8")
+        let block = layout.channelBlock
+        if g.inputChannels % block != 0 || g.outputChannels % block != 0 {
+            throw DNNLError(call: "nChw\(block)c convolution", status: "channel counts not multiples of \(block)")
         }
-        let userTag = layout == .blocked8 ? dnnl_nChw8c : dnnl_nhwc
+        let userTag = switch layout {
+        case .channelsLast: dnnl_nhwc
+        case .blocked8: dnnl_nChw8c
+        case .blocked16: dnnl_nChw16c
+        }
         let sourceDescriptor = try memoryDescriptor([imagesPerCall, g.inputChannels, g.inputHeight, g.inputWidth], userTag)
         // The 1×1 convolution's own result: the primitive's destination unless a depthwise stage
         // follows, whose result (`finalDescriptor`) the primitive then writes instead.

@@ -145,35 +145,51 @@ extension PlanBuilder {
         return (stored, p[0], p[1], p[2], p[3])
     }
 
-    /// Plans a convolution on oneDNN's nChw8c layout when it can keep it: a 1×1 convolution or
-    /// a depthwise one (what MobileNets are made of) run by oneDNN's direct float32 kernels,
-    /// with channel counts in multiples of 8, whose input is already nChw8c or which is depthwise
-    /// (a run of such layers starts at a depthwise convolution, so ResNets and VGGs, whose 1×1
-    /// layers feed 3×3 ones, never convert), and whose result only such convolutions read
-    /// (`readsBlocked`). A 1×1 convolution whose result a 3×3 depthwise convolution alone reads
-    /// runs with it as one primitive (`KernelChoice.convolution(…thenDepthwise:…)`). Returns
-    /// false to plan it channels-last.
+    /// Plans a convolution on oneDNN's blocked layout (nChw8c on AVX2, nChw16c on AVX-512:
+    /// `KernelChoice.channelBlock`) when it can keep it: a 1×1 convolution or a depthwise one
+    /// (what MobileNets are made of) run by oneDNN's direct float32 kernels, with channel counts
+    /// in multiples of the block, whose input is already blocked or which starts a run, and
+    /// whose result only such convolutions read (`readsBlocked`). A 1×1 convolution whose result
+    /// a 3×3 depthwise convolution alone reads runs with it as one primitive
+    /// (`KernelChoice.convolution(…thenDepthwise:…)`). Returns false to plan it channels-last.
+    ///
+    /// Where runs start: on AVX2 at a depthwise convolution (so ResNets and VGGs, whose 1×1
+    /// layers feed 3×3 ones, never convert); on AVX-512 at such a fused pair only, whose result
+    /// is converted back when what reads it cannot keep nChw16c (MobileNetV2's 24- and
+    /// 144-channel layers). Whether oneDNN fuses depends on the batch; where it does not, the pair
+    /// still runs on nChw16c, apart (`jit_1x1` and `jit_dw`, which give the fused primitive's
+    /// bits), so that an image's features never depend on the batch.
     ///
     /// Measured on MobileNetV2 on the AVX2 EPYC (2 threads): the whole model 30.8 against 35.8 ms
     /// at batch 8; at batch 1 the fused 112×112 block 0.299 against 0.455 ms, about what
     /// converting the 112×112×32 input costs. The gain is the fusion's: oneDNN's 1×1 and
-    /// depthwise kernels alone run no faster on nChw8c than on NHWC.
+    /// depthwise kernels alone run no faster on nChw8c than on NHWC. On the Zen 4 EPYC (oneDNN's
+    /// probe, batch 8, 2 threads) the fused 16 → 96 channel, 112×112 pair took 2.12 ms on
+    /// nChw16c against 4.67 apart on NHWC (`brgconv_1x1` and `brdgmm_dw`), the 24 → 144, 56×56
+    /// one 2.09 against 3.21; at 28×28 and below they are level.
     private func planBlocked(_ item: ExecutableNode, layout: Layout, geometry g: ConvolutionGeometry, input x: PlannedValue,
                              kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?, depthwise: Bool) throws(RuntimeError) -> Bool {
-        guard KernelChoice.blockedLayouts, precision == .float32, g.inputChannels % 8 == 0, g.outputChannels % 8 == 0,
-              x.layout.channelBlocked || depthwise, depthwise || (g.kernelHeight == 1 && g.kernelWidth == 1 && g.groups == 1),
+        let block = KernelChoice.channelBlock
+        // AVX2 runs start at depthwise convolutions; AVX-512 ones at fused pairs only.
+        let pairsStartRuns = block == 16
+        guard block > 0, precision == .float32, g.inputChannels % block == 0, g.outputChannels % block == 0,
+              x.layout.channelBlocked || depthwise || pairsStartRuns, depthwise || (g.kernelHeight == 1 && g.kernelWidth == 1 && g.groups == 1),
               !KernelChoice.usesGraftWinograd(g, depthwise: depthwise, algorithm: algorithm, precision: precision) else { return false }
         let n = g.batch
+        let blockedName = KernelChoice.blockedName
         func blockedInput() -> PlannedValue { x.layout.channelBlocked ? x : convertedBlocks(item.inputs[0], x, toBlocked: true) }
-        if !depthwise, let (next, stage, stride, padding) = fusableDepthwise(after: item, geometry: g, layout: layout),
-           readsBlocked(next.outputs[0], layout: layout),
+        let pair = depthwise ? nil : fusableDepthwise(after: item, geometry: g, layout: layout)
+        // On AVX-512 both halves of a pair run on nChw16c, fused or not.
+        let keepsPair = pairsStartRuns && (pair != nil || blockedPairEnds.contains(position))
+        if let (next, stage, stride, padding) = pair,
+           pairsStartRuns || readsBlocked(next.outputs[0], layout: layout),
            let fused = KernelChoice.convolution(g, kernel: kernel, bias: bias, activation: item.activation,
                                                 thenDepthwise: stage.kernel, bias: stage.bias, activation: next.activation,
                                                 stride: stride, padding: padding, precision: precision) {
             let source = blockedInput()
             let output = newBuffer(n * fused.outputHeight * fused.outputWidth * g.outputChannels)
             addStep(reads: [source.buffer], writes: [output],
-                    kind: "\(item.op.rawValue) + \(next.op.rawValue) (oneDNN \(fused.implementation), depthwise post-op, nChw8c)") { memory in
+                    kind: "\(item.op.rawValue) + \(next.op.rawValue) (oneDNN \(fused.implementation), depthwise post-op, \(blockedName))") { memory in
                 let input = memory[source.buffer], out = memory[output]
                 return { fused.run(input: input, output: out, batch: n) }
             }
@@ -182,35 +198,41 @@ extension PlanBuilder {
             fusedNodes.insert(position + 1)
             return true
         }
-        guard readsBlocked(item.outputs[0], layout: layout) else { return false }
+        guard x.layout.channelBlocked || (depthwise && !pairsStartRuns) || keepsPair,
+              keepsPair || readsBlocked(item.outputs[0], layout: layout) else { return false }
         let outputLayout = ValueLayout.image(batch: n, height: g.outputHeight, width: g.outputWidth, channels: g.outputChannels,
                                              layout: layout, channelBlocked: true)
         let target = item.residual.flatMap { residualTarget($0, layout: outputLayout, input: x.buffer) }
         guard item.residual == nil || target != nil else { return false }
         let activation = target != nil ? item.residual!.activation : item.activation
         guard let dnnl = KernelChoice.convolution(g, kernel: kernel, bias: bias, activation: activation, accumulates: target != nil,
-                                                  depthwise: depthwise, algorithm: algorithm, precision: precision, layout: .blocked8),
+                                                  depthwise: depthwise, algorithm: algorithm, precision: precision, layout: KernelChoice.blockedLayout),
               !dnnl.implementation.hasPrefix("ref") else { return false }
         let source = blockedInput()
         let output = target ?? newBuffer(n * g.outputHeight * g.outputWidth * g.outputChannels)
         addStep(reads: target == nil ? [source.buffer] : [source.buffer, output], writes: [output],
-                kind: (target == nil ? item.op.rawValue : "Conv2D + residual Add") + " (oneDNN \(dnnl.implementation), nChw8c)") { memory in
+                kind: (target == nil ? item.op.rawValue : "Conv2D + residual Add") + " (oneDNN \(dnnl.implementation), \(blockedName))") { memory in
             let input = memory[source.buffer], out = memory[output]
             return { dnnl.run(input: input, output: out, batch: n) }
         }
         try finishResidual(item, output: output, layout: outputLayout, inPlace: target != nil)
+        if keepsPair && pair != nil { blockedPairEnds.insert(position + 1) }
         return true
     }
 
-    /// Whether only convolutions that keep nChw8c read `value`: 1×1 convolutions and depthwise
-    /// ones reading it as their input, and convolutions adding it as their folded residual; and
-    /// the value is not requested (outputs are handed back NHWC).
+    /// Whether only convolutions that keep the blocked layout read `value`: 1×1 convolutions and
+    /// depthwise ones reading it as their input, with output channels in multiples of the block,
+    /// and convolutions adding it as their folded residual; and the value is not requested
+    /// (outputs are handed back NHWC).
     private func readsBlocked(_ value: String, layout: Layout) -> Bool {
         guard !graph.requested.contains(value), !graph.outputs.contains(value), let users = readers[value], !users.isEmpty else { return false }
         for index in users {
             let node = graph.nodes[index]
             guard let attributes = node.operation.convolution, attributes.layout == layout,
-                  node.op == .conv2D || node.op == .depthwiseConv2D else { return false }
+                  node.op == .conv2D || node.op == .depthwiseConv2D,
+                  let kernel = node.weights["kernel"], kernel.shape.count == 4,
+                  (node.op == .depthwiseConv2D ? kernel.shape[2] * kernel.shape[3] : kernel.shape[3]) % KernelChoice.channelBlock == 0
+            else { return false }
             if node.inputs.first != value, node.residual?.shortcut == value { continue }
             guard node.inputs.first == value,
                   node.op == .depthwiseConv2D || (attributes.kernelSize == Pair(1, 1) && attributes.groups == 1) else { return false }

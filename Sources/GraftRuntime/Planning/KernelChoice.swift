@@ -32,11 +32,18 @@ enum KernelChoice {
         return "graft runtime numerics \(numericsVersion); \(precision == .float32 ? "f32" : "bf16 convolutions, f32 accumulation"); convolutions \(convolutions); dense \(CPUFeatures.hasAVX2 ? "graft avx2" : "OpenBLAS")"
     }
 
-    /// Whether runs of 1×1 and depthwise convolutions keep oneDNN's nChw8c layout between them
-    /// (`PlanBuilder.planBlocked`): where oneDNN dispatches to its AVX2 kernels, which compute
-    /// in blocks of 8 channels (measured there). AVX-512 kernels block by 16 and were not
-    /// measured with it, so they keep NHWC.
-    static let blockedLayouts: Bool = oneDNNEnabled && DNNLInfo.instructionSet.hasPrefix("avx2")
+    /// The channel block of oneDNN's blocked layout that runs of 1×1 and depthwise convolutions
+    /// keep between them (`PlanBuilder.planBlocked`): 8 (nChw8c) where oneDNN dispatches to its
+    /// AVX2 kernels, 16 (nChw16c) to its AVX-512 ones, 0 (NHWC throughout) elsewhere.
+    static let channelBlock: Int = {
+        guard oneDNNEnabled else { return 0 }
+        let isa = DNNLInfo.instructionSet
+        return isa.hasPrefix("avx2") ? 8 : isa.hasPrefix("avx512_core") ? 16 : 0
+    }()
+    /// oneDNN's name of that layout, for plan labels.
+    static var blockedName: String { "nChw\(channelBlock)c" }
+    /// That layout as the oneDNN wrapper names it.
+    static var blockedLayout: DNNLConvolution.ActivationLayout { channelBlock == 16 ? .blocked16 : .blocked8 }
 
     /// Whether oneDNN has a Winograd kernel on this CPU. oneDNN 2.6 has one only for AVX-512
     /// (`jit_avx512_core_f32_wino_conv_4x3`, and `jit_fp32_wino_2x3` for small images), which
@@ -149,7 +156,7 @@ extension KernelChoice {
         // oneDNN falls back on running the two primitives one after the other over whole tensors
         // (`ref_fused_convolution`, on 7×7 images here), slower than planning them apart.
         guard let fused = try? DNNLConvolution(geometry: oneDNNGeometry(geometry, depthwise: false), imagesPerCall: geometry.batch, weights: kernel,
-                                               bias: bias, postOps: before, depthwise: stage, layout: .blocked8),
+                                               bias: bias, postOps: before, depthwise: stage, layout: blockedLayout),
               !fused.implementation.hasPrefix("ref") else { return nil }
         return fused
     }

@@ -30,6 +30,9 @@ final class PlanBuilder {
     /// Nodes already computed by the step of the node before them (a MaxPooling2D fused into a
     /// Winograd convolution's output transform): the loop skips them.
     var fusedNodes: Set<Int> = []
+    /// Depthwise convolutions that run on nChw16c because the 1×1 convolution before them did, as
+    /// the unfused half of a pair (`planBlocked`).
+    var blockedPairEnds: Set<Int> = []
 
     /// How 3×3 stride-1 convolutions are computed.
     let algorithm: ConvolutionAlgorithm
@@ -92,14 +95,24 @@ final class PlanBuilder {
         return value.layout.channelBlocked ? convertedBlocks(name, value, toBlocked: false) : value
     }
 
-    /// `source` (the 4-D image `name`, stored NHWC) in nChw8c, or back (once per value and way).
+    /// `source` (the 4-D image `name`, stored NHWC) in nChw8c or nChw16c
+    /// (`KernelChoice.channelBlock`), or back (once per value and way).
     func convertedBlocks(_ name: String, _ source: PlannedValue, toBlocked: Bool) -> PlannedValue {
-        let key = name + (toBlocked ? "#nChw8c" : "#nhwc")
+        let blocked = KernelChoice.blockedName
+        let key = name + (toBlocked ? "#" + blocked : "#nhwc")
         if let converted = conversions[key] { return converted }
         let p = source.layout.physicalShape
-        let copy = ChannelBlockCopy(batch: p[0], height: p[1], width: p[2], channels: p[3], toBlocked: toBlocked)
+        if p[3] == KernelChoice.channelBlock {
+            // One block: [N][1][H][W][C] is NHWC itself, so the value is read in place.
+            var layout = source.layout
+            layout.channelBlocked = toBlocked
+            let same = PlannedValue(layout: layout, buffer: source.buffer)
+            conversions[key] = same
+            return same
+        }
+        let copy = ChannelBlockCopy(batch: p[0], height: p[1], width: p[2], channels: p[3], block: KernelChoice.channelBlock, toBlocked: toBlocked)
         let buffer = newBuffer(source.layout.elementCount)
-        addStep(reads: [source.buffer], writes: [buffer], kind: toBlocked ? "(NHWC to nChw8c)" : "(nChw8c to NHWC)") { memory in
+        addStep(reads: [source.buffer], writes: [buffer], kind: toBlocked ? "(NHWC to \(blocked))" : "(\(blocked) to NHWC)") { memory in
             let from = memory[source.buffer], to = memory[buffer], threads = memory.threads
             return { copy.run(source: from, output: to, threads: threads) }
         }
