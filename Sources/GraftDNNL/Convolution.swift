@@ -150,12 +150,27 @@ public final class DNNLConvolution: @unchecked Sendable {
     /// Images per primitive call: `run` splits a batch into calls of this many images.
     public let imagesPerCall: Int
 
+    /// Whether the caller's source is already bfloat16 (NHWC, 2 bytes an element: another
+    /// bfloat16 convolution's `roundsResult`), read as it is instead of rounded.
+    public let readsRounded: Bool
+    /// Whether the result is written as bfloat16 (NHWC, 2 bytes an element), rounded to nearest
+    /// even from the float32 value after the bias and post-ops: the very bits a bfloat16
+    /// convolution reading a float32 result would round it to, in half the memory and without
+    /// that rounding pass.
+    public let roundsResult: Bool
+
     public init(geometry g: Geometry, imagesPerCall: Int = 1, weights kernel: UnsafePointer<Float>, bias biasValues: UnsafePointer<Float>?,
                 postOps: [PostOp], depthwise: DepthwiseStage? = nil, algorithm: Algorithm = .direct,
-                precision: Precision = .float32, layout: ActivationLayout = .channelsLast) throws(DNNLError) {
+                precision: Precision = .float32, layout: ActivationLayout = .channelsLast,
+                readsRounded: Bool = false, roundsResult: Bool = false) throws(DNNLError) {
         self.imagesPerCall = imagesPerCall
         self.precision = precision
+        self.readsRounded = readsRounded
+        self.roundsResult = roundsResult
         let reduced = precision == .bfloat16
+        if (readsRounded || roundsResult) && (!reduced || depthwise != nil) || roundsResult && postOps.contains(.sum) {
+            throw DNNLError(call: "bfloat16 storage", status: "only for bfloat16 convolutions, and results without a residual sum")
+        }
         if reduced && algorithm == .winograd { throw DNNLError(call: "Winograd convolution", status: "no bfloat16 kernel") }
         let operandType = reduced ? dnnl_bf16 : dnnl_f32
         let context = try Context.shared.get()
@@ -187,7 +202,8 @@ public final class DNNLConvolution: @unchecked Sendable {
         let sourceDescriptor = try memoryDescriptor([imagesPerCall, g.inputChannels, g.inputHeight, g.inputWidth], userTag)
         // The 1×1 convolution's own result: the primitive's destination unless a depthwise stage
         // follows, whose result (`finalDescriptor`) the primitive then writes instead.
-        let destinationDescriptor = try memoryDescriptor([imagesPerCall, g.outputChannels, g.outputHeight, g.outputWidth], userTag)
+        let destinationDescriptor = try memoryDescriptor([imagesPerCall, g.outputChannels, g.outputHeight, g.outputWidth], userTag,
+                                                         roundsResult ? dnnl_bf16 : dnnl_f32)
         let finalDescriptor = try depthwise.map { (stage) throws(DNNLError) in
             try memoryDescriptor([imagesPerCall, g.outputChannels, stage.outputSize(g.outputHeight), stage.outputSize(g.outputWidth)], userTag)
         } ?? destinationDescriptor
@@ -289,10 +305,15 @@ public final class DNNLConvolution: @unchecked Sendable {
         } else if reduced {
             source = try handles.memory(roundedSource, engine: context.engine, handle: nil)
             destination = try handles.memory(destinationDescriptor, engine: context.engine, handle: nil)
-            let userSource = try handles.memory(sourceDescriptor, engine: context.engine, handle: nil)
-            rounding = try Reorder(from: userSource, sourceDescriptor, to: source, roundedSource, context: context, handles: handles)
+            if readsRounded {
+                rounding = nil
+                workspaceBytes = 0
+            } else {
+                let userSource = try handles.memory(sourceDescriptor, engine: context.engine, handle: nil)
+                rounding = try Reorder(from: userSource, sourceDescriptor, to: source, roundedSource, context: context, handles: handles)
+                workspaceBytes = dnnl_memory_desc_get_size([roundedSource])
+            }
             reorders = nil
-            workspaceBytes = dnnl_memory_desc_get_size([roundedSource])
         } else {
             source = try handles.memory(sourceDescriptor, engine: context.engine, handle: nil)
             destination = try handles.memory(finalDescriptor, engine: context.engine, handle: nil)
@@ -313,10 +334,11 @@ public final class DNNLConvolution: @unchecked Sendable {
                     workspace: UnsafeMutableRawPointer? = nil) {
         let g = geometry
         precondition(batch % imagesPerCall == 0, "a batch of \(batch) in calls of \(imagesPerCall) images")
-        let inputStride = g.inputHeight * g.inputWidth * g.inputChannels * imagesPerCall
-        let outputStride = outputHeight * outputWidth * g.outputChannels * imagesPerCall
+        // Bytes per call's source and result (2 an element where stored as bfloat16).
+        let inputStride = g.inputHeight * g.inputWidth * g.inputChannels * imagesPerCall * (readsRounded ? 2 : 4)
+        let outputStride = outputHeight * outputWidth * g.outputChannels * imagesPerCall * (roundsResult ? 2 : 4)
         for image in 0..<(batch / imagesPerCall) {
-            let from = UnsafeMutableRawPointer(mutating: input + image * inputStride), to = UnsafeMutableRawPointer(output + image * outputStride)
+            let from = UnsafeMutableRawPointer(mutating: input) + image * inputStride, to = UnsafeMutableRawPointer(output) + image * outputStride
             if let reorders {
                 reorders.in.run(source: from, stream: context.stream)
             } else if let rounding {

@@ -11,10 +11,15 @@ import GraftModel
 /// `channelBlocked`: a 4-D image stored as oneDNN's nChw8c, `[N][C/8][H][W][8]` (C a multiple of
 /// 8), which only oneDNN's convolutions read and write (a run of them keeps it between them);
 /// the planner converts it to the NHWC storage `order` describes for every other reader.
+///
+/// `bfloat16`: a 4-D image stored as bfloat16 (2 bytes an element, in half as many floats of its
+/// buffer), which only `--precision bf16` convolutions write and read (`PlanBuilder.storesRounded`);
+/// the planner widens it to float32 for every other reader.
 struct ValueLayout: Equatable {
     var shape: [Int]
     var order: [Int]
     var channelBlocked = false
+    var bfloat16 = false
 
     init(shape: [Int], order: [Int]? = nil, channelBlocked: Bool = false) {
         self.shape = shape

@@ -175,6 +175,27 @@ import Testing
         }
     }
 
+    /// With bfloat16 convolutions, a result that only convolutions read (residual_net's
+    /// block_conv1, after its folded normalisation and ReLU) is written as bfloat16, which the
+    /// next convolution reads as it is: the same bits as writing float32 and rounding it there
+    /// (the plan with that value requested, which keeps it float32), on NHWC and NCHW.
+    @Test(.enabled(if: Precision.bfloat16Unavailable == nil, "no native bfloat16 here"),
+          arguments: ["residual_net", "residual_net_nchw"])
+    func bfloat16ResultsBetweenConvolutionsKeepTheBits(name: String) throws {
+        let fixture = try FixtureCase(name)
+        let requests = fixture.outputs.map(\.name)
+        let shapes = fixture.inputs.values.map(\.shape)
+        let rounded = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 2, precision: .bfloat16)
+        let steps = try rounded.memoryPlan(inputShapes: shapes).steps
+        #expect(steps.contains { $0.hasPrefix("block_conv1 ") && $0.hasSuffix(", bfloat16 result)") }, "\(steps)")
+        let wide = try InferenceSession(model: fixture.model, outputs: requests + ["block_relu1"], threadCount: 2, precision: .bfloat16)
+        #expect(try !wide.memoryPlan(inputShapes: shapes).steps.contains { $0.contains("bfloat16 result") })
+        let together = try rounded.run(fixture.inputs), apart = try wide.run(fixture.inputs)
+        for (index, request) in requests.enumerated() {
+            #expect(together[index].scalars.map(\.bitPattern) == apart[index].scalars.map(\.bitPattern), "\(name) \(request)")
+        }
+    }
+
     @Test(.enabled(if: Precision.bfloat16Unavailable != nil, "this CPU has native bfloat16"))
     func bfloat16IsRefusedWhereItIsNotNative() throws {
         let fixture = try FixtureCase("conv_bn_relu")

@@ -7,7 +7,9 @@ extension PlanBuilder {
         let layout = attributes.layout
         // An nChw8c input stays so for a oneDNN convolution that keeps it (`planBlocked`), and is
         // converted to NHWC for every other kernel.
-        var (x, n, h, w, c) = if let blocked = blockedImage(item) { blocked } else { try image(item, layout: layout) }
+        // A bfloat16 input (`storesRounded`) stays so for a bfloat16 oneDNN convolution.
+        var (x, n, h, w, c) = if let blocked = blockedImage(item) { blocked }
+            else if let rounded = roundedImage(item, layout: layout) { rounded } else { try image(item, layout: layout) }
         let kernelSize = attributes.kernelSize, strides = attributes.strides, dilations = attributes.dilations
         let (kh, kw) = (kernelSize.height, kernelSize.width)
         let pads = attributes.resolvedPadding(for: Pair(h, w))
@@ -69,8 +71,24 @@ extension PlanBuilder {
             return
         }
         let fused = KernelChoice.postOps(for: activation, accumulates: false) != nil
+        // A result only bfloat16 convolutions read is written as bfloat16, as they would round it.
+        let roundsResult = precision == .bfloat16 && target == nil && item.residual == nil && fused
+            && storesRounded(item.outputs[0], layout: layout)
         if let dnnl = KernelChoice.convolution(geometry, kernel: kernel.pointer, bias: bias, activation: fused ? activation : .linear,
-                                                accumulates: target != nil, depthwise: isDepthwise, algorithm: algorithm, precision: precision) {
+                                                accumulates: target != nil, depthwise: isDepthwise, algorithm: algorithm, precision: precision,
+                                                readsRounded: x.layout.bfloat16, roundsResult: roundsResult) {
+            if roundsResult {
+                let output = newBuffer((n * oh * ow * outputChannels + 1) / 2)
+                addStep(reads: [x.buffer], writes: [output], workspace: (dnnl.workspaceBytes + 3) / 4,
+                        kind: item.op.rawValue + " (oneDNN \(dnnl.implementation), bfloat16 result)") { memory in
+                    let input = memory[x.buffer], out = memory[output], workspace = UnsafeMutableRawPointer(memory.workspace)
+                    return { dnnl.run(input: input, output: out, batch: n, workspace: workspace) }
+                }
+                var rounded = outputLayout
+                rounded.bfloat16 = true
+                define(item.outputs[0], PlannedValue(layout: rounded, buffer: output))
+                return
+            }
             let output = target ?? newBuffer(n * oh * ow * outputChannels)
             addStep(reads: target == nil ? [x.buffer] : [x.buffer, output], writes: [output], workspace: (dnnl.workspaceBytes + 3) / 4,
                     kind: (target == nil ? item.op.rawValue : "Conv2D + residual Add") + " (oneDNN \(dnnl.implementation))") { memory in
@@ -88,6 +106,8 @@ extension PlanBuilder {
             try finishResidual(item, output: output, layout: outputLayout, inPlace: target != nil)
             return
         }
+        // graft's own kernels read float32.
+        if x.layout.bfloat16 { x = try image(item, layout: layout).0 }
         if isDepthwise {
             let output = newBuffer(n * oh * ow * outputChannels)
             let depthwise = DepthwiseConvolution2D(geometry: geometry, multiplier: outputChannels / c, kernel: kernel.pointer, bias: bias, activation: item.activation)
@@ -136,6 +156,32 @@ extension PlanBuilder {
         let result = item.outputs[0]
         guard !graph.requested.contains(result), lastUse[result] == position + 1 else { return nil }
         return next
+    }
+
+    /// The 4-D input of a convolution when it is stored as bfloat16 in the storage a convolution
+    /// of `layout` reads: the value and its NHWC sizes.
+    private func roundedImage(_ item: ExecutableNode, layout: Layout) -> (PlannedValue, n: Int, h: Int, w: Int, c: Int)? {
+        guard let name = item.inputs.first, let stored = values[name], stored.layout.bfloat16 else { return nil }
+        let p = stored.layout.physicalShape
+        guard p.count == 4 else { return nil }
+        var expected = ValueLayout.image(batch: p[0], height: p[1], width: p[2], channels: p[3], layout: layout)
+        expected.bfloat16 = true
+        return stored.layout == expected ? (stored, p[0], p[1], p[2], p[3]) : nil
+    }
+
+    /// Whether a `--precision bf16` convolution's result `value` may be stored as bfloat16: when
+    /// only convolutions of the same layout read it, as their input (not as a residual), which
+    /// round their input to bfloat16 anyway, and it is not requested. In ResNets the first two
+    /// convolutions of each bottleneck block write so (the third adds the shortcut in float32).
+    /// A reader that ends up on a float32 kernel gets it widened (`value`).
+    private func storesRounded(_ value: String, layout: Layout) -> Bool {
+        guard !graph.requested.contains(value), !graph.outputs.contains(value), let users = readers[value], !users.isEmpty else { return false }
+        return users.allSatisfy { index in
+            let node = graph.nodes[index]
+            guard let attributes = node.operation.convolution, attributes.layout == layout,
+                  node.op == .conv2D || node.op == .depthwiseConv2D else { return false }
+            return node.inputs.first == value && node.residual?.shortcut != value
+        }
     }
 
     /// The 4-D input of a convolution when it is stored nChw8c: the value and its NHWC sizes.

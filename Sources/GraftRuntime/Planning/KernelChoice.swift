@@ -99,7 +99,8 @@ enum KernelChoice {
     static func convolution(_ geometry: ConvolutionGeometry, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                             activation: ActivationKernel, accumulates: Bool, depthwise: Bool,
                             algorithm: ConvolutionAlgorithm, precision: Precision = .float32,
-                            layout: DNNLConvolution.ActivationLayout = .channelsLast) -> DNNLConvolution? {
+                            layout: DNNLConvolution.ActivationLayout = .channelsLast,
+                            readsRounded: Bool = false, roundsResult: Bool = false) -> DNNLConvolution? {
         guard oneDNNEnabled, let postOps = postOps(for: activation, accumulates: accumulates) else { return nil }
         let g = geometry
         let shape = oneDNNGeometry(g, depthwise: depthwise)
@@ -107,9 +108,11 @@ enum KernelChoice {
            // Direct, on the whole batch: oneDNN's bf16 kernels, like its f32 direct ones, fix each
            // output's summation order by the shapes of one image (checked by the batch tests).
            let reduced = try? DNNLConvolution(geometry: shape, imagesPerCall: g.batch, weights: kernel, bias: bias,
-                                              postOps: postOps, precision: .bfloat16) {
+                                              postOps: postOps, precision: .bfloat16, readsRounded: readsRounded, roundsResult: roundsResult) {
             return reduced
         }
+        // A bfloat16 source or result needs the bfloat16 kernel.
+        if readsRounded || roundsResult { return nil }
         // Not with fewer than 16 input channels (an RGB input layer), as graft's own Winograd: on
         // VGG16's first layer (3 → 64 channels, 224×224) oneDNN's Winograd took 23–30 ms at batch 8
         // on the Zen 4 EPYC, its direct kernel 7.8.

@@ -1,4 +1,5 @@
 import GraftModel
+import GraftNumerics
 /// A value during planning: where it is stored and in what order.
 struct PlannedValue {
     var layout: ValueLayout
@@ -66,9 +67,11 @@ final class PlanBuilder {
                 if !matches { throw .declaredShapeMismatch(node: item.name, value: value, declared: declared, computed: computed) }
             }
         }
-        // Requested values are never left nChw8c (`readsBlocked`); converted should one be.
+        // Requested values are never left nChw8c (`readsBlocked`) or bfloat16 (`storesRounded`);
+        // converted should one be.
         let outputs = graph.outputs.map { name in
             let stored = values[name]!
+            if stored.layout.bfloat16 { return widened(name, stored) }
             return stored.layout.channelBlocked ? convertedBlocks(name, stored, toBlocked: false) : stored
         }
         return ExecutionPlan(builder: self, inputs: inputBindings, outputs: outputs)
@@ -87,12 +90,35 @@ final class PlanBuilder {
     }
 
     /// A value as every kernel but oneDNN's convolutions reads it: an nChw8c value is converted
-    /// (once) to its NHWC storage.
+    /// (once) to its NHWC storage, a bfloat16 one widened (once) to float32.
     func value(_ name: String, of item: ExecutableNode) throws(RuntimeError) -> PlannedValue {
         guard let value = values[name] else {
             throw .incompatibleShapes(node: item.name, reason: "reads '\(name)', which was not computed")
         }
+        if value.layout.bfloat16 { return widened(name, value) }
         return value.layout.channelBlocked ? convertedBlocks(name, value, toBlocked: false) : value
+    }
+
+    /// `source` (the bfloat16 image `name`) as float32, exactly (once per value).
+    func widened(_ name: String, _ source: PlannedValue) -> PlannedValue {
+        let key = name + "#f32"
+        if let converted = conversions[key] { return converted }
+        let count = source.layout.elementCount
+        let buffer = newBuffer(count)
+        addStep(reads: [source.buffer], writes: [buffer], kind: "(bfloat16 to float32)") { memory in
+            let from = UnsafeRawPointer(memory[source.buffer]).assumingMemoryBound(to: UInt16.self), to = memory[buffer], threads = memory.threads
+            return {
+                parallelFor(count, threads: threads, minimumPerThread: 1 << 14) { range in
+                    for i in range { to[i] = Float(bitPattern: UInt32(from[i]) << 16) }
+                }
+            }
+        }
+        var layout = source.layout
+        layout.bfloat16 = false
+        let converted = PlannedValue(layout: layout, buffer: buffer)
+        conversions[key] = converted
+        bufferValues[buffer, default: []].append(name)
+        return converted
     }
 
     /// `source` (the 4-D image `name`, stored NHWC) in nChw8c or nChw16c
