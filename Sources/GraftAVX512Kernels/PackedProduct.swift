@@ -17,7 +17,8 @@
 /// and one broadcast of `A`, of the 32 ZMM registers): per step of the depth, 2 loads of `B` and
 /// 8 broadcasts feed 16 fused multiply-adds, against 6 loads for 8 in the AVX2 product's 4×16
 /// tile, which left Zen 4's load ports, not its FMA units, the limit. An odd last panel runs an
-/// 8×16 tile; rows past the last group of 8 reuse the last row's data and are not stored.
+/// 8×16 tile, a last group of at most 4 rows a 4×32 one; rows past the last group reuse the
+/// last row's data and are not stored.
 @inline(never)
 public func multiplyPacked512(rows: Int, panels: Int, depth: Int, _ a: UnsafePointer<Float>, lda: Int,
                               _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -38,7 +39,19 @@ public func multiplyPacked512(rows: Int, panels: Int, depth: Int, _ a: UnsafePoi
             let a5 = a + (first + min(5, count - 1)) * lda, a6 = a + (first + min(6, count - 1)) * lda
             let a7 = a + (first + min(7, count - 1)) * lda
             let out = UnsafeMutableRawPointer(c + first * ldc + panel * 16)
-            if pair {
+            if pair && count <= 4 {
+                // A short last group (or a product of at most 4 rows: a 7×7 image's tiles at
+                // batch 1) computes 4 rows, not 8.
+                var t = Tile4x2()
+                var p = 0
+                while p < depth {
+                    let v0 = b0p.loadUnaligned(fromByteOffset: p * 64, as: SIMD16<Float>.self)
+                    let v1 = b1p.loadUnaligned(fromByteOffset: p * 64, as: SIMD16<Float>.self)
+                    t.step(a0[p], a1[p], a2[p], a3[p], v0, v1)
+                    p += 1
+                }
+                t.store(out, rowBytes: ldc * 4, count: count)
+            } else if pair {
                 var t = Tile8x2()
                 var p = 0
                 while p < depth {
@@ -102,6 +115,28 @@ private struct Tile8x2 {
     private func storeRow(_ out: UnsafeMutableRawPointer, _ i: Int, _ r: (SIMD16<Float>, SIMD16<Float>), rowBytes: Int) {
         out.storeBytes(of: r.0, toByteOffset: i * rowBytes, as: SIMD16<Float>.self)
         out.storeBytes(of: r.1, toByteOffset: i * rowBytes + 64, as: SIMD16<Float>.self)
+    }
+}
+
+/// Eight accumulators: 4 rows × 2 vectors of 16 columns (a group of at most 4 rows).
+private struct Tile4x2 {
+    var r0 = (SIMD16<Float>(), SIMD16<Float>()), r1 = (SIMD16<Float>(), SIMD16<Float>())
+    var r2 = (SIMD16<Float>(), SIMD16<Float>()), r3 = (SIMD16<Float>(), SIMD16<Float>())
+
+    @inline(__always)
+    mutating func step(_ a0: Float, _ a1: Float, _ a2: Float, _ a3: Float, _ v0: SIMD16<Float>, _ v1: SIMD16<Float>) {
+        var s = SIMD16<Float>(repeating: a0); r0.0 = r0.0.addingProduct(s, v0); r0.1 = r0.1.addingProduct(s, v1)
+        s = SIMD16<Float>(repeating: a1); r1.0 = r1.0.addingProduct(s, v0); r1.1 = r1.1.addingProduct(s, v1)
+        s = SIMD16<Float>(repeating: a2); r2.0 = r2.0.addingProduct(s, v0); r2.1 = r2.1.addingProduct(s, v1)
+        s = SIMD16<Float>(repeating: a3); r3.0 = r3.0.addingProduct(s, v0); r3.1 = r3.1.addingProduct(s, v1)
+    }
+
+    @inline(__always)
+    func store(_ out: UnsafeMutableRawPointer, rowBytes: Int, count: Int) {
+        out.storeBytes(of: r0.0, toByteOffset: 0, as: SIMD16<Float>.self); out.storeBytes(of: r0.1, toByteOffset: 64, as: SIMD16<Float>.self)
+        if count > 1 { out.storeBytes(of: r1.0, toByteOffset: rowBytes, as: SIMD16<Float>.self); out.storeBytes(of: r1.1, toByteOffset: rowBytes + 64, as: SIMD16<Float>.self) }
+        if count > 2 { out.storeBytes(of: r2.0, toByteOffset: 2 * rowBytes, as: SIMD16<Float>.self); out.storeBytes(of: r2.1, toByteOffset: 2 * rowBytes + 64, as: SIMD16<Float>.self) }
+        if count > 3 { out.storeBytes(of: r3.0, toByteOffset: 3 * rowBytes, as: SIMD16<Float>.self); out.storeBytes(of: r3.1, toByteOffset: 3 * rowBytes + 64, as: SIMD16<Float>.self) }
     }
 }
 
