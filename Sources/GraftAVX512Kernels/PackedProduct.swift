@@ -166,3 +166,151 @@ private struct Tile8x1 {
         if count > 7 { out.storeBytes(of: r7, toByteOffset: 7 * rowBytes, as: SIMD16<Float>.self) }
     }
 }
+
+/// `C[rows × columns] (+)= A[rows × depth] · B[depth × columns]`, all three row-major with
+/// leading dimensions `lda`, `ldb`, `ldc`, `B` read in place: `GraftAVX2Kernels.multiplyStrided`
+/// (a Dense layer's product, streaming its weights once) with AVX-512 register tiles.
+///
+/// Numerics: the AVX2 product's, bit for bit: every element of `C` is one chain of fused
+/// multiply-adds over the depth in order, starting from `C`'s value when `accumulate`, else from
+/// zero, continued exactly across depth blocks (accumulators stored after a block and loaded
+/// before the next), whatever the rows, columns and blocking.
+///
+/// Order: the depth in blocks of 16 rows of `B`, as the AVX2 product; within a block, groups of
+/// 8 rows of `A` (a batch of 8 images reads each block of weights once, where the AVX2 product's
+/// groups of 4 read it twice), columns 32 at a time (an 8×32 tile), then 16, then 8, then one
+/// by one. VGG16's fc6 (25,088 × 4,096) at batch 8 on 2 threads of the Zen 4 EPYC: 16.7 ms
+/// against the AVX2 product's 21.2, fc7 2.7 against 3.4.
+@inline(never)
+public func multiplyStrided512(rows: Int, columns: Int, depth: Int, _ a: UnsafePointer<Float>, lda: Int,
+                               _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int,
+                               accumulate: Bool) {
+    guard rows > 0, columns > 0 else { return }
+    let depthBlock = 16
+    var k0 = 0
+    repeat {
+        let k1 = min(depth, k0 + depthBlock)
+        let continuing = accumulate || k0 > 0
+        var first = 0
+        while first < rows {
+            let count = min(8, rows - first)
+            let a0 = a + first * lda
+            let a1 = a + (first + min(1, count - 1)) * lda, a2 = a + (first + min(2, count - 1)) * lda
+            let a3 = a + (first + min(3, count - 1)) * lda, a4 = a + (first + min(4, count - 1)) * lda
+            let a5 = a + (first + min(5, count - 1)) * lda, a6 = a + (first + min(6, count - 1)) * lda
+            let a7 = a + (first + min(7, count - 1)) * lda
+            let rowBytes = ldc * 4
+            var column = 0
+            while column + 32 <= columns {
+                let out = UnsafeMutableRawPointer(c + first * ldc + column)
+                var t = Tile8x2()
+                if continuing { t.load(out, rowBytes: rowBytes, count: count) }
+                let bp = UnsafeRawPointer(b + column)
+                var k = k0
+                while k < k1 {
+                    let v0 = bp.loadUnaligned(fromByteOffset: k * ldb * 4, as: SIMD16<Float>.self)
+                    let v1 = bp.loadUnaligned(fromByteOffset: k * ldb * 4 + 64, as: SIMD16<Float>.self)
+                    t.step(a0[k], a1[k], a2[k], a3[k], a4[k], a5[k], a6[k], a7[k], v0, v1)
+                    k += 1
+                }
+                t.store(out, rowBytes: rowBytes, count: count)
+                column += 32
+            }
+            while column + 16 <= columns {
+                let out = UnsafeMutableRawPointer(c + first * ldc + column)
+                var t = Tile8x1()
+                if continuing { t.load(out, rowBytes: rowBytes, count: count) }
+                let bp = UnsafeRawPointer(b + column)
+                var k = k0
+                while k < k1 {
+                    let v0 = bp.loadUnaligned(fromByteOffset: k * ldb * 4, as: SIMD16<Float>.self)
+                    t.step(a0[k], a1[k], a2[k], a3[k], a4[k], a5[k], a6[k], a7[k], v0)
+                    k += 1
+                }
+                t.store(out, rowBytes: rowBytes, count: count)
+                column += 16
+            }
+            while column + 8 <= columns {
+                let out = c + first * ldc + column
+                var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
+                var c4 = SIMD8<Float>(), c5 = SIMD8<Float>(), c6 = SIMD8<Float>(), c7 = SIMD8<Float>()
+                let o = UnsafeMutableRawPointer(out)
+                if continuing {
+                    c0 = o.loadUnaligned(as: SIMD8<Float>.self)
+                    if count > 1 { c1 = o.loadUnaligned(fromByteOffset: rowBytes, as: SIMD8<Float>.self) }
+                    if count > 2 { c2 = o.loadUnaligned(fromByteOffset: 2 * rowBytes, as: SIMD8<Float>.self) }
+                    if count > 3 { c3 = o.loadUnaligned(fromByteOffset: 3 * rowBytes, as: SIMD8<Float>.self) }
+                    if count > 4 { c4 = o.loadUnaligned(fromByteOffset: 4 * rowBytes, as: SIMD8<Float>.self) }
+                    if count > 5 { c5 = o.loadUnaligned(fromByteOffset: 5 * rowBytes, as: SIMD8<Float>.self) }
+                    if count > 6 { c6 = o.loadUnaligned(fromByteOffset: 6 * rowBytes, as: SIMD8<Float>.self) }
+                    if count > 7 { c7 = o.loadUnaligned(fromByteOffset: 7 * rowBytes, as: SIMD8<Float>.self) }
+                }
+                let bp = UnsafeRawPointer(b + column)
+                var k = k0
+                while k < k1 {
+                    let v = bp.loadUnaligned(fromByteOffset: k * ldb * 4, as: SIMD8<Float>.self)
+                    c0 = c0.addingProduct(SIMD8<Float>(repeating: a0[k]), v); c1 = c1.addingProduct(SIMD8<Float>(repeating: a1[k]), v)
+                    c2 = c2.addingProduct(SIMD8<Float>(repeating: a2[k]), v); c3 = c3.addingProduct(SIMD8<Float>(repeating: a3[k]), v)
+                    c4 = c4.addingProduct(SIMD8<Float>(repeating: a4[k]), v); c5 = c5.addingProduct(SIMD8<Float>(repeating: a5[k]), v)
+                    c6 = c6.addingProduct(SIMD8<Float>(repeating: a6[k]), v); c7 = c7.addingProduct(SIMD8<Float>(repeating: a7[k]), v)
+                    k += 1
+                }
+                o.storeBytes(of: c0, as: SIMD8<Float>.self)
+                if count > 1 { o.storeBytes(of: c1, toByteOffset: rowBytes, as: SIMD8<Float>.self) }
+                if count > 2 { o.storeBytes(of: c2, toByteOffset: 2 * rowBytes, as: SIMD8<Float>.self) }
+                if count > 3 { o.storeBytes(of: c3, toByteOffset: 3 * rowBytes, as: SIMD8<Float>.self) }
+                if count > 4 { o.storeBytes(of: c4, toByteOffset: 4 * rowBytes, as: SIMD8<Float>.self) }
+                if count > 5 { o.storeBytes(of: c5, toByteOffset: 5 * rowBytes, as: SIMD8<Float>.self) }
+                if count > 6 { o.storeBytes(of: c6, toByteOffset: 6 * rowBytes, as: SIMD8<Float>.self) }
+                if count > 7 { o.storeBytes(of: c7, toByteOffset: 7 * rowBytes, as: SIMD8<Float>.self) }
+                column += 8
+            }
+            // The last columns, one at a time: the same chain per element.
+            while column < columns {
+                for r in 0..<count {
+                    let rowA = a + (first + r) * lda, out = c + (first + r) * ldc + column
+                    var sum: Float = continuing ? out.pointee : 0
+                    for k in k0..<k1 { sum = sum.addingProduct(rowA[k], b[k * ldb + column]) }
+                    out.pointee = sum
+                }
+                column += 1
+            }
+            first += 8
+        }
+        k0 = k1
+    } while k0 < depth
+}
+
+extension Tile8x2 {
+    /// Loads the first `count` rows (the others stay zero and are never stored).
+    @inline(__always)
+    mutating func load(_ out: UnsafeMutableRawPointer, rowBytes: Int, count: Int) {
+        func row(_ i: Int) -> (SIMD16<Float>, SIMD16<Float>) {
+            (out.loadUnaligned(fromByteOffset: i * rowBytes, as: SIMD16<Float>.self),
+             out.loadUnaligned(fromByteOffset: i * rowBytes + 64, as: SIMD16<Float>.self))
+        }
+        r0 = row(0)
+        if count > 1 { r1 = row(1) }
+        if count > 2 { r2 = row(2) }
+        if count > 3 { r3 = row(3) }
+        if count > 4 { r4 = row(4) }
+        if count > 5 { r5 = row(5) }
+        if count > 6 { r6 = row(6) }
+        if count > 7 { r7 = row(7) }
+    }
+}
+
+extension Tile8x1 {
+    /// Loads the first `count` rows (the others stay zero and are never stored).
+    @inline(__always)
+    mutating func load(_ out: UnsafeMutableRawPointer, rowBytes: Int, count: Int) {
+        r0 = out.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+        if count > 1 { r1 = out.loadUnaligned(fromByteOffset: rowBytes, as: SIMD16<Float>.self) }
+        if count > 2 { r2 = out.loadUnaligned(fromByteOffset: 2 * rowBytes, as: SIMD16<Float>.self) }
+        if count > 3 { r3 = out.loadUnaligned(fromByteOffset: 3 * rowBytes, as: SIMD16<Float>.self) }
+        if count > 4 { r4 = out.loadUnaligned(fromByteOffset: 4 * rowBytes, as: SIMD16<Float>.self) }
+        if count > 5 { r5 = out.loadUnaligned(fromByteOffset: 5 * rowBytes, as: SIMD16<Float>.self) }
+        if count > 6 { r6 = out.loadUnaligned(fromByteOffset: 6 * rowBytes, as: SIMD16<Float>.self) }
+        if count > 7 { r7 = out.loadUnaligned(fromByteOffset: 7 * rowBytes, as: SIMD16<Float>.self) }
+    }
+}

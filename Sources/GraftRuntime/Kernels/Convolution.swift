@@ -1,4 +1,5 @@
 internal import GraftAVX2Kernels
+internal import GraftAVX512Kernels
 import GraftNumerics
 /// The sizes of a 2-D convolution over NHWC data (any of the three convolution ops).
 ///
@@ -248,8 +249,14 @@ struct DenseProduct {
                 let columns = (panels * item / count * 8)..<min(features, panels * (item + 1) / count * 8)
                 guard !columns.isEmpty else { return }
                 fillBlock(output, rowLength: features, rows: 0..<rows, columns: columns, with: bias)
-                multiplyStrided(rows: rows, columns: columns.count, depth: inputFeatures, input, lda: inputFeatures,
-                                kernel + columns.lowerBound, ldb: features, output + columns.lowerBound, ldc: features, accumulate: true)
+                // The AVX-512 product gives the AVX2 product's bits (one FMA chain per element).
+                if CPUFeatures.hasAVX512 {
+                    multiplyStrided512(rows: rows, columns: columns.count, depth: inputFeatures, input, lda: inputFeatures,
+                                       kernel + columns.lowerBound, ldb: features, output + columns.lowerBound, ldc: features, accumulate: true)
+                } else {
+                    multiplyStrided(rows: rows, columns: columns.count, depth: inputFeatures, input, lda: inputFeatures,
+                                    kernel + columns.lowerBound, ldb: features, output + columns.lowerBound, ldc: features, accumulate: true)
+                }
                 finishBlock(output, rowLength: features, rows: 0..<rows, columns: columns, bias: nil, activation: activation)
             }
             return
