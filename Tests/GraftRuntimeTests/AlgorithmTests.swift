@@ -144,6 +144,21 @@ import Testing
         #expect(oneThread.scalars.map(\.bitPattern) == together.scalars.map(\.bitPattern), "\(name): 1 thread against 2")
     }
 
+    /// A strided, unpadded 1×1 convolution runs on oneDNN as a stride-1 one on its input's every
+    /// second pixel, subsampled once: the results still match Keras (the parity suite runs the
+    /// fixture) and the strided primitive's bits.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["GRAFT_KERNELS"] != "graft", "oneDNN is off"))
+    func stridedPointwiseConvolutionsReadASubsampledInput() throws {
+        let fixture = try FixtureCase("conv_1x1_stride2")
+        let requests = fixture.outputs.map(\.name)
+        let session = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 2)
+        let steps = try session.memoryPlan(inputShapes: fixture.inputs.values.map(\.shape)).steps
+        #expect(steps.contains { $0.contains("(every 2x2 pixel)") }, "\(steps)")
+        for (result, output) in zip(try session.run(fixture.inputs), fixture.outputs) {
+            #expect(result.relativeMaxError(to: output.expected) <= parityTolerance, "\(output.name)")
+        }
+    }
+
     /// A fixture planned with Winograd on 2 threads for its own inputs and requests, and the
     /// plan's step labels.
     private func winogradPlan(_ name: String) throws

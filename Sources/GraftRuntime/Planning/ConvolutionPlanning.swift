@@ -38,11 +38,23 @@ extension PlanBuilder {
             throw .incompatibleShapes(node: item.name, reason: "its \(kh)x\(kw) kernel does not fit the padded \(h)x\(w) input")
         }
         let (oh, ow) = (size.height, size.width)
-        let geometry = ConvolutionGeometry(batch: n, inputHeight: h, inputWidth: w, inputChannels: c,
+        var geometry = ConvolutionGeometry(batch: n, inputHeight: h, inputWidth: w, inputChannels: c,
                                            outputHeight: oh, outputWidth: ow, outputChannels: outputChannels,
                                            kernelHeight: kh, kernelWidth: kw, strideHeight: strides.height, strideWidth: strides.width,
                                            dilationHeight: dilations.height, dilationWidth: dilations.width,
                                            padTop: pads.top, padLeft: pads.left, groups: isDepthwise ? 1 : groups)
+        // A strided, unpadded 1×1 convolution is a stride-1 one on the input's every s-th pixel:
+        // subsampled once (ResNet50's projection and first 1×1 layers of a stage read the same
+        // input), it runs on oneDNN's stride-1 kernel. On the Zen 4 EPYC at batch 8, ResNet50's
+        // 28×28×512 → 14×14×1024 projection took 11.0 ms strided against about 7.8 for the same
+        // work at stride 1.
+        if KernelChoice.oneDNNEnabled, !isDepthwise, kh == 1, kw == 1, geometry.strideHeight * geometry.strideWidth > 1,
+           geometry.dilationHeight == 1, geometry.dilationWidth == 1, pads.top == 0, pads.left == 0, pads.bottom == 0, pads.right == 0,
+           !x.layout.channelBlocked, !x.layout.bfloat16 {
+            x = subsampled(item.inputs[0], x, strides: (geometry.strideHeight, geometry.strideWidth), height: oh, width: ow)
+            (h, w) = (oh, ow)
+            (geometry.inputHeight, geometry.inputWidth, geometry.strideHeight, geometry.strideWidth) = (oh, ow, 1, 1)
+        }
         let bias = item.weights["bias"]?.pointer
         if try planBlocked(item, layout: layout, geometry: geometry, input: x, kernel: kernel.pointer, bias: bias, depthwise: isDepthwise) { return }
         if x.layout.channelBlocked { x = try image(item, layout: layout).0 }

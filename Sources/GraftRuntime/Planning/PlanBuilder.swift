@@ -99,6 +99,35 @@ final class PlanBuilder {
         return value.layout.channelBlocked ? convertedBlocks(name, value, toBlocked: false) : value
     }
 
+    /// Every `strides`-th pixel of `source` (the NHWC image `name`), `height` × `width` of them
+    /// from the first: a strided 1×1 convolution's input (once per value and stride).
+    func subsampled(_ name: String, _ source: PlannedValue, strides: (Int, Int), height: Int, width: Int) -> PlannedValue {
+        let key = name + "#every\(strides.0)x\(strides.1)"
+        if let converted = conversions[key] { return converted }
+        let p = source.layout.physicalShape
+        let (n, h, w, c) = (p[0], p[1], p[2], p[3])
+        let buffer = newBuffer(n * height * width * c)
+        addStep(reads: [source.buffer], writes: [buffer], kind: "(every \(strides.0)x\(strides.1) pixel)") { memory in
+            let from = memory[source.buffer], to = memory[buffer], threads = memory.threads
+            return {
+                parallelFor(n * height, threads: threads, minimumPerThread: 8) { rows in
+                    for row in rows {
+                        let (image, y) = (row / height, row % height)
+                        let input = from + ((image * h + y * strides.0) * w) * c, output = to + row * width * c
+                        for x in 0..<width { (output + x * c).update(from: input + x * strides.1 * c, count: c) }
+                    }
+                }
+            }
+        }
+        var layout = source.layout
+        layout.shape = layout.order.count == 4 && layout.order == [0, 2, 3, 1]
+            ? [n, c, height, width] : [n, height, width, c]
+        let converted = PlannedValue(layout: layout, buffer: buffer)
+        conversions[key] = converted
+        bufferValues[buffer, default: []].append(name)
+        return converted
+    }
+
     /// `source` (the bfloat16 image `name`) as float32, exactly (once per value).
     func widened(_ name: String, _ source: PlannedValue) -> PlannedValue {
         let key = name + "#f32"
