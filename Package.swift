@@ -71,7 +71,7 @@ let package = Package(
         // has them (the rest of graft is built for plain x86-64). Optimised in debug builds too:
         // unoptimised SIMD code is hundreds of times slower.
         .target(name: "GraftAVX2Kernels", swiftSettings: avx2Settings),
-        .target(name: "GraftAVX512Kernels", swiftSettings: avx512Settings),
+        .target(name: "GraftAVX512Kernels", dependencies: ["GraftAVX2Kernels"], swiftSettings: avx512Settings),
         // oneDNN's primitives behind a small Swift API (one owner per handle).
         .target(name: "GraftDNNL", dependencies: ["CGraftDNNL"]),
         .target(name: "GraftHDF5", dependencies: ["CGraftHDF5", "GraftSupport"]),

@@ -1,3 +1,5 @@
+internal import GraftAVX2Kernels
+
 // This module is compiled for AVX-512 (`-target-cpu skylake-avx512` in Package.swift: F, CD, BW,
 // DQ, VL); callers must check `CPUFeatures.hasAVX512` first. Like GraftAVX2Kernels it holds only
 // non-generic functions on raw pointers that never inline into other modules, so nothing
@@ -33,11 +35,7 @@ public func multiplyPacked512(rows: Int, panels: Int, depth: Int, _ a: UnsafePoi
         var first = 0
         while first < rows {
             let count = min(8, rows - first)
-            let a0 = a + first * lda
-            let a1 = a + (first + min(1, count - 1)) * lda, a2 = a + (first + min(2, count - 1)) * lda
-            let a3 = a + (first + min(3, count - 1)) * lda, a4 = a + (first + min(4, count - 1)) * lda
-            let a5 = a + (first + min(5, count - 1)) * lda, a6 = a + (first + min(6, count - 1)) * lda
-            let a7 = a + (first + min(7, count - 1)) * lda
+            let (a0, a1, a2, a3, a4, a5, a6, a7) = rowGroup(a, first: first, count: count, lda: lda)
             let out = UnsafeMutableRawPointer(c + first * ldc + panel * 16)
             if pair && count <= 4 {
                 // A short last group (or a product of at most 4 rows: a 7×7 image's tiles at
@@ -75,6 +73,16 @@ public func multiplyPacked512(rows: Int, panels: Int, depth: Int, _ a: UnsafePoi
         }
         panel += pair ? 2 : 1
     }
+}
+
+/// Pointers to rows `first ..< first + 8` of `A`; rows past `count` repeat the last one (their
+/// results are computed and never stored).
+@inline(__always)
+private func rowGroup(_ a: UnsafePointer<Float>, first: Int, count: Int, lda: Int)
+    -> (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+        UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>) {
+    func row(_ r: Int) -> UnsafePointer<Float> { a + (first + min(r, count - 1)) * lda }
+    return (row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
 }
 
 /// Sixteen accumulators: 8 rows × 2 vectors of 16 columns.
@@ -178,14 +186,21 @@ private struct Tile8x1 {
 ///
 /// Order: the depth in blocks of 16 rows of `B`, as the AVX2 product; within a block, groups of
 /// 8 rows of `A` (a batch of 8 images reads each block of weights once, where the AVX2 product's
-/// groups of 4 read it twice), columns 32 at a time (an 8×32 tile), then 16, then 8, then one
-/// by one. VGG16's fc6 (25,088 × 4,096) at batch 8 on 2 threads of the Zen 4 EPYC: 16.7 ms
+/// groups of 4 read it twice), columns 32 at a time (an 8×32 tile), then 16; columns past the
+/// last whole 16 go to the AVX2 product itself. VGG16's fc6 (25,088 × 4,096) at batch 8 on 2 threads of the Zen 4 EPYC: 16.7 ms
 /// against the AVX2 product's 21.2, fc7 2.7 against 3.4.
 @inline(never)
 public func multiplyStrided512(rows: Int, columns: Int, depth: Int, _ a: UnsafePointer<Float>, lda: Int,
                                _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int,
                                accumulate: Bool) {
     guard rows > 0, columns > 0 else { return }
+    // Columns past the last whole 16: the AVX2 product's own order, over the whole depth.
+    let wide = columns - columns % 16
+    if wide < columns {
+        multiplyStrided(rows: rows, columns: columns - wide, depth: depth, a, lda: lda, b + wide, ldb: ldb, c + wide, ldc: ldc,
+                        accumulate: accumulate)
+    }
+    guard wide > 0 else { return }
     let depthBlock = 16
     var k0 = 0
     repeat {
@@ -194,14 +209,10 @@ public func multiplyStrided512(rows: Int, columns: Int, depth: Int, _ a: UnsafeP
         var first = 0
         while first < rows {
             let count = min(8, rows - first)
-            let a0 = a + first * lda
-            let a1 = a + (first + min(1, count - 1)) * lda, a2 = a + (first + min(2, count - 1)) * lda
-            let a3 = a + (first + min(3, count - 1)) * lda, a4 = a + (first + min(4, count - 1)) * lda
-            let a5 = a + (first + min(5, count - 1)) * lda, a6 = a + (first + min(6, count - 1)) * lda
-            let a7 = a + (first + min(7, count - 1)) * lda
+            let (a0, a1, a2, a3, a4, a5, a6, a7) = rowGroup(a, first: first, count: count, lda: lda)
             let rowBytes = ldc * 4
             var column = 0
-            while column + 32 <= columns {
+            while column + 32 <= wide {
                 let out = UnsafeMutableRawPointer(c + first * ldc + column)
                 var t = Tile8x2()
                 if continuing { t.load(out, rowBytes: rowBytes, count: count) }
@@ -216,7 +227,7 @@ public func multiplyStrided512(rows: Int, columns: Int, depth: Int, _ a: UnsafeP
                 t.store(out, rowBytes: rowBytes, count: count)
                 column += 32
             }
-            while column + 16 <= columns {
+            while column + 16 <= wide {
                 let out = UnsafeMutableRawPointer(c + first * ldc + column)
                 var t = Tile8x1()
                 if continuing { t.load(out, rowBytes: rowBytes, count: count) }
@@ -229,51 +240,6 @@ public func multiplyStrided512(rows: Int, columns: Int, depth: Int, _ a: UnsafeP
                 }
                 t.store(out, rowBytes: rowBytes, count: count)
                 column += 16
-            }
-            while column + 8 <= columns {
-                let out = c + first * ldc + column
-                var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
-                var c4 = SIMD8<Float>(), c5 = SIMD8<Float>(), c6 = SIMD8<Float>(), c7 = SIMD8<Float>()
-                let o = UnsafeMutableRawPointer(out)
-                if continuing {
-                    c0 = o.loadUnaligned(as: SIMD8<Float>.self)
-                    if count > 1 { c1 = o.loadUnaligned(fromByteOffset: rowBytes, as: SIMD8<Float>.self) }
-                    if count > 2 { c2 = o.loadUnaligned(fromByteOffset: 2 * rowBytes, as: SIMD8<Float>.self) }
-                    if count > 3 { c3 = o.loadUnaligned(fromByteOffset: 3 * rowBytes, as: SIMD8<Float>.self) }
-                    if count > 4 { c4 = o.loadUnaligned(fromByteOffset: 4 * rowBytes, as: SIMD8<Float>.self) }
-                    if count > 5 { c5 = o.loadUnaligned(fromByteOffset: 5 * rowBytes, as: SIMD8<Float>.self) }
-                    if count > 6 { c6 = o.loadUnaligned(fromByteOffset: 6 * rowBytes, as: SIMD8<Float>.self) }
-                    if count > 7 { c7 = o.loadUnaligned(fromByteOffset: 7 * rowBytes, as: SIMD8<Float>.self) }
-                }
-                let bp = UnsafeRawPointer(b + column)
-                var k = k0
-                while k < k1 {
-                    let v = bp.loadUnaligned(fromByteOffset: k * ldb * 4, as: SIMD8<Float>.self)
-                    c0 = c0.addingProduct(SIMD8<Float>(repeating: a0[k]), v); c1 = c1.addingProduct(SIMD8<Float>(repeating: a1[k]), v)
-                    c2 = c2.addingProduct(SIMD8<Float>(repeating: a2[k]), v); c3 = c3.addingProduct(SIMD8<Float>(repeating: a3[k]), v)
-                    c4 = c4.addingProduct(SIMD8<Float>(repeating: a4[k]), v); c5 = c5.addingProduct(SIMD8<Float>(repeating: a5[k]), v)
-                    c6 = c6.addingProduct(SIMD8<Float>(repeating: a6[k]), v); c7 = c7.addingProduct(SIMD8<Float>(repeating: a7[k]), v)
-                    k += 1
-                }
-                o.storeBytes(of: c0, as: SIMD8<Float>.self)
-                if count > 1 { o.storeBytes(of: c1, toByteOffset: rowBytes, as: SIMD8<Float>.self) }
-                if count > 2 { o.storeBytes(of: c2, toByteOffset: 2 * rowBytes, as: SIMD8<Float>.self) }
-                if count > 3 { o.storeBytes(of: c3, toByteOffset: 3 * rowBytes, as: SIMD8<Float>.self) }
-                if count > 4 { o.storeBytes(of: c4, toByteOffset: 4 * rowBytes, as: SIMD8<Float>.self) }
-                if count > 5 { o.storeBytes(of: c5, toByteOffset: 5 * rowBytes, as: SIMD8<Float>.self) }
-                if count > 6 { o.storeBytes(of: c6, toByteOffset: 6 * rowBytes, as: SIMD8<Float>.self) }
-                if count > 7 { o.storeBytes(of: c7, toByteOffset: 7 * rowBytes, as: SIMD8<Float>.self) }
-                column += 8
-            }
-            // The last columns, one at a time: the same chain per element.
-            while column < columns {
-                for r in 0..<count {
-                    let rowA = a + (first + r) * lda, out = c + (first + r) * ldc + column
-                    var sum: Float = continuing ? out.pointee : 0
-                    for k in k0..<k1 { sum = sum.addingProduct(rowA[k], b[k * ldb + column]) }
-                    out.pointee = sum
-                }
-                column += 1
             }
             first += 8
         }

@@ -12,15 +12,11 @@ import Testing
     @Test(.enabled(if: CPUFeatures.hasAVX512, "needs a CPU with AVX-512 (F, CD, BW, DQ, VL)"),
           arguments: [(13, 5, 37), (8, 2, 64), (1, 1, 16), (29, 4, 272)])
     func avx512ProductGivesTheAVX2ProductsBits(rows: Int, panels: Int, depth: Int) {
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(rows * 1000 + depth)
-        func value() -> Float {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
-        }
+        var value = SeededValues(seed: 0x9E37_79B9_7F4A_7C15 &+ UInt64(rows * 1000 + depth))
         let (lda, columns) = (depth + 3, panels * 16)
         let ldc = columns + 5
-        let a = (0..<(rows * lda)).map { _ in value() }
-        let b = (0..<(panels * depth * 16)).map { _ in value() }
+        let a = (0..<(rows * lda)).map { _ in value.next() }
+        let b = (0..<(panels * depth * 16)).map { _ in value.next() }
         var wide = [Float](repeating: .nan, count: rows * ldc), narrow = wide
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
@@ -57,15 +53,11 @@ extension PackedProducts {
     @Test(.enabled(if: CPUFeatures.hasAVX512, "needs a CPU with AVX-512 (F, CD, BW, DQ, VL)"),
           arguments: [(11, 61, 37), (8, 64, 512), (1, 40, 16), (3, 1000, 100)])
     func avx512DenseProductGivesTheAVX2ProductsBits(rows: Int, columns: Int, depth: Int) {
-        var state: UInt64 = 0x2545_F491_4F6C_DD1D &+ UInt64(rows * 10_000 + columns)
-        func value() -> Float {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
-        }
+        var value = SeededValues(seed: 0x2545_F491_4F6C_DD1D &+ UInt64(rows * 10_000 + columns))
         let (lda, ldb, ldc) = (depth + 1, columns + 3, columns + 2)
-        let a = (0..<(rows * lda)).map { _ in value() }
-        let b = (0..<(depth * ldb)).map { _ in value() }
-        let start = (0..<(rows * ldc)).map { _ in value() }
+        let a = (0..<(rows * lda)).map { _ in value.next() }
+        let b = (0..<(depth * ldb)).map { _ in value.next() }
+        let start = (0..<(rows * ldc)).map { _ in value.next() }
         var wide = start, narrow = start
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
@@ -90,5 +82,15 @@ extension PackedProducts {
             for j in columns..<ldc { #expect(wide[r * ldc + j] == start[r * ldc + j], "row \(r), padding column \(j)") }
         }
         #expect(worst < 1e-5, "largest error against the float64 sums, per unit of √depth: \(worst)")
+    }
+}
+
+/// Uniform values in [-1, 1] in steps of 1e-6 from a 64-bit linear congruential generator.
+private struct SeededValues {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> Float {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
     }
 }

@@ -102,81 +102,71 @@ final class PlanBuilder {
     /// Every `strides`-th pixel of `source` (the NHWC image `name`), `height` × `width` of them
     /// from the first: a strided 1×1 convolution's input (once per value and stride).
     func subsampled(_ name: String, _ source: PlannedValue, strides: (Int, Int), height: Int, width: Int) -> PlannedValue {
-        let key = name + "#every\(strides.0)x\(strides.1)"
-        if let converted = conversions[key] { return converted }
         let p = source.layout.physicalShape
         let (n, h, w, c) = (p[0], p[1], p[2], p[3])
-        let buffer = newBuffer(n * height * width * c)
-        addStep(reads: [source.buffer], writes: [buffer], kind: "(every \(strides.0)x\(strides.1) pixel)") { memory in
-            let from = memory[source.buffer], to = memory[buffer], threads = memory.threads
-            return {
-                parallelFor(n * height, threads: threads, minimumPerThread: 8) { rows in
-                    for row in rows {
-                        let (image, y) = (row / height, row % height)
-                        let input = from + ((image * h + y * strides.0) * w) * c, output = to + row * width * c
-                        for x in 0..<width { (output + x * c).update(from: input + x * strides.1 * c, count: c) }
-                    }
+        var layout = source.layout
+        layout.shape = layout.order == [0, 2, 3, 1] ? [n, c, height, width] : [n, height, width, c]
+        return converted(name, source, key: "every\(strides.0)x\(strides.1)", layout: layout, floats: n * height * width * c,
+                         kind: "(every \(strides.0)x\(strides.1) pixel)") { from, to, threads in
+            parallelFor(n * height, threads: threads, minimumPerThread: 8) { rows in
+                for row in rows {
+                    let (image, y) = (row / height, row % height)
+                    let input = from + ((image * h + y * strides.0) * w) * c, output = to + row * width * c
+                    for x in 0..<width { (output + x * c).update(from: input + x * strides.1 * c, count: c) }
                 }
             }
         }
-        var layout = source.layout
-        layout.shape = layout.order.count == 4 && layout.order == [0, 2, 3, 1]
-            ? [n, c, height, width] : [n, height, width, c]
-        let converted = PlannedValue(layout: layout, buffer: buffer)
-        conversions[key] = converted
-        bufferValues[buffer, default: []].append(name)
-        return converted
     }
 
     /// `source` (the bfloat16 image `name`) as float32, exactly (once per value).
     func widened(_ name: String, _ source: PlannedValue) -> PlannedValue {
-        let key = name + "#f32"
-        if let converted = conversions[key] { return converted }
         let count = source.layout.elementCount
-        let buffer = newBuffer(count)
-        addStep(reads: [source.buffer], writes: [buffer], kind: "(bfloat16 to float32)") { memory in
-            let from = UnsafeRawPointer(memory[source.buffer]).assumingMemoryBound(to: UInt16.self), to = memory[buffer], threads = memory.threads
-            return {
-                parallelFor(count, threads: threads, minimumPerThread: 1 << 14) { range in
-                    for i in range { to[i] = Float(bitPattern: UInt32(from[i]) << 16) }
-                }
-            }
-        }
         var layout = source.layout
         layout.bfloat16 = false
-        let converted = PlannedValue(layout: layout, buffer: buffer)
-        conversions[key] = converted
-        bufferValues[buffer, default: []].append(name)
-        return converted
+        return converted(name, source, key: "f32", layout: layout, floats: count, kind: "(bfloat16 to float32)") { from, to, threads in
+            let halves = UnsafeRawPointer(from).assumingMemoryBound(to: UInt16.self)
+            parallelFor(count, threads: threads, minimumPerThread: 1 << 14) { range in
+                for i in range { to[i] = Float(bitPattern: UInt32(halves[i]) << 16) }
+            }
+        }
     }
 
     /// `source` (the 4-D image `name`, stored NHWC) in nChw8c or nChw16c
     /// (`KernelChoice.channelBlock`), or back (once per value and way).
     func convertedBlocks(_ name: String, _ source: PlannedValue, toBlocked: Bool) -> PlannedValue {
         let blocked = KernelChoice.blockedName
-        let key = name + (toBlocked ? "#" + blocked : "#nhwc")
-        if let converted = conversions[key] { return converted }
+        let key = toBlocked ? blocked : "nhwc"
+        var layout = source.layout
+        layout.channelBlocked = toBlocked
         let p = source.layout.physicalShape
         if p[3] == KernelChoice.channelBlock {
             // One block: [N][1][H][W][C] is NHWC itself, so the value is read in place.
-            var layout = source.layout
-            layout.channelBlocked = toBlocked
-            let same = PlannedValue(layout: layout, buffer: source.buffer)
-            conversions[key] = same
+            let same = conversions[name + "#" + key] ?? PlannedValue(layout: layout, buffer: source.buffer)
+            conversions[name + "#" + key] = same
             return same
         }
         let copy = ChannelBlockCopy(batch: p[0], height: p[1], width: p[2], channels: p[3], block: KernelChoice.channelBlock, toBlocked: toBlocked)
-        let buffer = newBuffer(source.layout.elementCount)
-        addStep(reads: [source.buffer], writes: [buffer], kind: toBlocked ? "(NHWC to \(blocked))" : "(\(blocked) to NHWC)") { memory in
-            let from = memory[source.buffer], to = memory[buffer], threads = memory.threads
-            return { copy.run(source: from, output: to, threads: threads) }
+        return converted(name, source, key: key, layout: layout, floats: source.layout.elementCount,
+                         kind: toBlocked ? "(NHWC to \(blocked))" : "(\(blocked) to NHWC)") { from, to, threads in
+            copy.run(source: from, output: to, threads: threads)
         }
-        var layout = source.layout
-        layout.channelBlocked = toBlocked
-        let converted = PlannedValue(layout: layout, buffer: buffer)
-        conversions[key] = converted
+    }
+
+    /// `source` (the value `name`) made over by `kernel` into a new buffer of `floats`, stored as
+    /// `layout`: planned once per value and `key`, later readers get the same copy.
+    private func converted(_ name: String, _ source: PlannedValue, key: String, layout: ValueLayout, floats: Int, kind: String,
+                           _ kernel: @escaping (_ from: UnsafeMutablePointer<Float>, _ to: UnsafeMutablePointer<Float>, _ threads: Int) -> Void)
+        -> PlannedValue {
+        if let done = conversions[name + "#" + key] { return done }
+        let buffer = newBuffer(floats)
+        addStep(reads: [source.buffer], writes: [buffer], kind: kind) { memory in
+            let from = memory[source.buffer], to = memory[buffer], threads = memory.threads
+            return { kernel(from, to, threads) }
+        }
+        let value = PlannedValue(layout: layout, buffer: buffer)
+        conversions[name + "#" + key] = value
         bufferValues[buffer, default: []].append(name)
-        return converted
+        return value
     }
 
     /// Records one kernel call, labelled by the node being planned (or `name`) and `kind` (the op
