@@ -147,15 +147,16 @@ import Testing
     /// A strided, unpadded 1×1 convolution runs on oneDNN as a stride-1 one on its input's every
     /// second pixel, subsampled once: the results still match Keras (the parity suite runs the
     /// fixture) and the strided primitive's bits.
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["GRAFT_KERNELS"] != "graft", "oneDNN is off"))
-    func stridedPointwiseConvolutionsReadASubsampledInput() throws {
-        let fixture = try FixtureCase("conv_1x1_stride2")
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["GRAFT_KERNELS"] != "graft", "oneDNN is off"),
+          arguments: ["conv_1x1_stride2", "conv_1x1_stride2_nchw"])
+    func stridedPointwiseConvolutionsReadASubsampledInput(name: String) throws {
+        let fixture = try FixtureCase(name)
         let requests = fixture.outputs.map(\.name)
         let session = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 2)
         let steps = try session.memoryPlan(inputShapes: fixture.inputs.values.map(\.shape)).steps
         #expect(steps.contains { $0.contains("(every 2x2 pixel)") }, "\(steps)")
         for (result, output) in zip(try session.run(fixture.inputs), fixture.outputs) {
-            #expect(result.relativeMaxError(to: output.expected) <= parityTolerance, "\(output.name)")
+            #expect(result.relativeMaxError(to: output.expected) <= parityTolerance, "\(name) \(output.name)")
         }
     }
 
