@@ -8,8 +8,9 @@ import GraftModel
 /// and ops whose result depends on element order (Flatten, Reshape, Dense's last axis, outputs
 /// handed back to the caller) first make the storage match the logical order.
 ///
-/// `channelBlocked`: a 4-D image stored as oneDNN's nChw8c, `[N][C/8][H][W][8]` (C a multiple of
-/// 8), which only oneDNN's convolutions read and write (a run of them keeps it between them);
+/// `channelBlocked`: a 4-D image stored as oneDNN's nChw8c or nChw16c, `[N][C/b][H][W][b]` with
+/// b = `KernelChoice.channelBlock` (C a multiple of b), which only oneDNN's convolutions read and
+/// write (a run of them keeps it between them);
 /// the planner converts it to the NHWC storage `order` describes for every other reader.
 ///
 /// `bfloat16`: a 4-D image stored as bfloat16 (2 bytes an element, in half as many floats of its
@@ -52,7 +53,7 @@ struct ValueLayout: Equatable {
         }
     }
 
-    /// A 4-D value computed by an NHWC kernel (or, `channelBlocked`, an nChw8c one), described in `layout`.
+    /// A 4-D value computed by an NHWC kernel (or, `channelBlocked`, an nChw8c or nChw16c one), described in `layout`.
     static func image(batch: Int, height: Int, width: Int, channels: Int, layout: Layout, channelBlocked: Bool = false) -> ValueLayout {
         layout == .nchw
             ? ValueLayout(shape: [batch, channels, height, width], order: [0, 2, 3, 1], channelBlocked: channelBlocked)

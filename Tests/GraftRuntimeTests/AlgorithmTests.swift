@@ -209,6 +209,9 @@ import Testing
         let together = try rounded.run(fixture.inputs), apart = try wide.run(fixture.inputs)
         for (index, request) in requests.enumerated() {
             #expect(together[index].scalars.map(\.bitPattern) == apart[index].scalars.map(\.bitPattern), "\(name) \(request)")
+            // And near Keras's float32 result, as every bf16 plan (`bfloat16StaysNearTheFramework`).
+            let error = together[index].relativeMaxError(to: fixture.outputs[index].expected)
+            #expect(error <= 2e-2, "\(name) \(request) in bf16: relative max error \(error)")
         }
     }
 

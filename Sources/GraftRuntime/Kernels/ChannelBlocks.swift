@@ -7,7 +7,7 @@ struct ChannelBlockCopy {
     let batch: Int, height: Int, width: Int, channels: Int
     /// Channels per block: 8 or 16.
     let block: Int
-    /// From NHWC to nChw8c, or back.
+    /// From NHWC to the blocked layout, or back.
     let toBlocked: Bool
 
     func run(source: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, threads: Int) {

@@ -5,8 +5,8 @@ extension PlanBuilder {
     /// memory allows (`residualTarget`), and otherwise runs the Add as a step of its own.
     func planConvolution(_ item: ExecutableNode, _ attributes: Operation.Convolution) throws(RuntimeError) {
         let layout = attributes.layout
-        // An nChw8c input stays so for a oneDNN convolution that keeps it (`planBlocked`), and is
-        // converted to NHWC for every other kernel.
+        // A blocked (nChw8c, nChw16c) input stays so for a oneDNN convolution that keeps it
+        // (`planBlocked`), and is converted to NHWC for every other kernel.
         // A bfloat16 input (`storesRounded`) stays so for a bfloat16 oneDNN convolution.
         var (x, n, h, w, c) = if let blocked = blockedImage(item) { blocked }
             else if let rounded = roundedImage(item, layout: layout) { rounded } else { try image(item, layout: layout) }
@@ -196,7 +196,7 @@ extension PlanBuilder {
         }
     }
 
-    /// The 4-D input of a convolution when it is stored nChw8c: the value and its NHWC sizes.
+    /// The 4-D input of a convolution when it is stored blocked: the value and its NHWC sizes.
     private func blockedImage(_ item: ExecutableNode) -> (PlannedValue, n: Int, h: Int, w: Int, c: Int)? {
         guard let name = item.inputs.first, let stored = values[name], stored.layout.channelBlocked else { return nil }
         let p = stored.layout.physicalShape

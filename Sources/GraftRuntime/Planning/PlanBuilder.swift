@@ -67,7 +67,7 @@ final class PlanBuilder {
                 if !matches { throw .declaredShapeMismatch(node: item.name, value: value, declared: declared, computed: computed) }
             }
         }
-        // Requested values are never left nChw8c (`readsBlocked`) or bfloat16 (`storesRounded`);
+        // Requested values are never left blocked (`readsBlocked`) or bfloat16 (`storesRounded`);
         // converted should one be.
         let outputs = graph.outputs.map { name in
             let stored = values[name]!
@@ -89,7 +89,7 @@ final class PlanBuilder {
         bufferValues[value.buffer, default: []].append(name)
     }
 
-    /// A value as every kernel but oneDNN's convolutions reads it: an nChw8c value is converted
+    /// A value as every kernel but oneDNN's convolutions reads it: a blocked (nChw8c, nChw16c) value is converted
     /// (once) to its NHWC storage, a bfloat16 one widened (once) to float32.
     func value(_ name: String, of item: ExecutableNode) throws(RuntimeError) -> PlannedValue {
         guard let value = values[name] else {
@@ -139,12 +139,8 @@ final class PlanBuilder {
         var layout = source.layout
         layout.channelBlocked = toBlocked
         let p = source.layout.physicalShape
-        if p[3] == KernelChoice.channelBlock {
-            // One block: [N][1][H][W][C] is NHWC itself, so the value is read in place.
-            let same = conversions[name + "#" + key] ?? PlannedValue(layout: layout, buffer: source.buffer)
-            conversions[name + "#" + key] = same
-            return same
-        }
+        // One block: [N][1][H][W][C] is NHWC itself, so the value is read in place.
+        if p[3] == KernelChoice.channelBlock { return PlannedValue(layout: layout, buffer: source.buffer) }
         let copy = ChannelBlockCopy(batch: p[0], height: p[1], width: p[2], channels: p[3], block: KernelChoice.channelBlock, toBlocked: toBlocked)
         return converted(name, source, key: key, layout: layout, floats: source.layout.elementCount,
                          kind: toBlocked ? "(NHWC to \(blocked))" : "(\(blocked) to NHWC)") { from, to, threads in
