@@ -1,4 +1,5 @@
 internal import CGraftDNNL
+import Synchronization
 
 /// A 2-D convolution run by oneDNN on channels-last (NHWC) data, or on its nChw8c layout
 /// (`ActivationLayout`), optionally followed by a 3×3 depthwise convolution in the same
@@ -127,8 +128,19 @@ public final class DNNLConvolution: @unchecked Sendable {
     public let geometry: Geometry
     /// The operands' element type.
     public let precision: Precision
-    /// The scratch bytes `run` needs (`workspace`): the bfloat16 copy of one call's source.
+    /// The scratch bytes `run` needs (`workspace`): the bfloat16 copy of one call's source, then
+    /// the kernel's own scratchpad.
     public let workspaceBytes: Int
+    /// Where the scratchpad starts in the workspace (after the bfloat16 copy, 64-byte aligned).
+    private let roundingBytes: Int
+    /// The kernel's scratchpad, bound to the caller's workspace on every run (nil when the kernel
+    /// needs none).
+    ///
+    /// graft gives oneDNN its scratch memory (`dnnl_scratchpad_mode_user`) instead of letting it
+    /// allocate its own: in its library mode some kernels (its Winograd among them) share one
+    /// buffer per thread that created them, which is wrong memory when a session runs on another
+    /// thread than the one that planned it.
+    private let scratchpad: dnnl_memory_t?
     /// oneDNN's name of the kernel it chose (`brgconv:avx512_core`, `jit_wino_4x3:…`, …).
     public let implementation: String
     private let handles = Handles()
@@ -242,8 +254,16 @@ public final class DNNLConvolution: @unchecked Sendable {
         let attributes = try PostOp.attributes(postOps, depthwise: depthwise)
         defer { dnnl_primitive_attr_destroy(attributes) }
         var descriptor: dnnl_primitive_desc_t?
-        try check(dnnl_primitive_desc_create(&descriptor, &operation, attributes, context.engine, nil), "dnnl_primitive_desc_create (convolution)")
-        handles.descriptors.append(descriptor!)
+        var created: dnnl_primitive_t?
+        let engine = context.engine
+        let status = creatingPrimitives { () -> (dnnl_status_t, String) in
+            let made = dnnl_primitive_desc_create(&descriptor, &operation, attributes, engine, nil)
+            guard made == dnnl_success else { return (made, "dnnl_primitive_desc_create (convolution)") }
+            return (dnnl_primitive_create(&created, descriptor), "dnnl_primitive_create (convolution)")
+        }
+        if let descriptor { handles.descriptors.append(descriptor) }
+        try check(status.0, status.1)
+        handles.primitives.append(created!)
         var implementationName: UnsafePointer<CChar>?
         _ = dnnl_primitive_desc_query(descriptor, dnnl_query_impl_info_str, 0, &implementationName)
         implementation = implementationName.map { String(cString: $0) } ?? "unknown"
@@ -251,10 +271,12 @@ public final class DNNLConvolution: @unchecked Sendable {
         if reduced && !implementation.contains("bf16") {
             throw DNNLError(call: "bfloat16 convolution", status: "no native kernel (\(implementation))")
         }
-        var created: dnnl_primitive_t?
-        try check(dnnl_primitive_create(&created, descriptor), "dnnl_primitive_create (convolution)")
-        handles.primitives.append(created!)
         primitive = created!
+        // The scratch memory the kernel wants (padded copies, per-thread accumulators, Winograd's
+        // transformed tiles), which the caller provides in its workspace after the bfloat16 copy.
+        let scratchDescriptor = dnnl_primitive_desc_query_md(descriptor, dnnl_query_scratchpad_md, 0)!.pointee
+        let scratchBytes = dnnl_memory_desc_get_size([scratchDescriptor])
+        scratchpad = scratchBytes > 0 ? try handles.memory(scratchDescriptor, engine: context.engine, handle: nil) : nil
 
         // Weights: graft's layout -> the kernel's, once.
         let chosenWeights = dnnl_primitive_desc_query_md(descriptor, dnnl_query_weights_md, 0)!.pointee
@@ -301,17 +323,17 @@ public final class DNNLConvolution: @unchecked Sendable {
             reorders = (try Reorder(from: userSource, sourceDescriptor, to: source, innerSource, context: context, handles: handles),
                         try Reorder(from: destination, innerDestination, to: userDestination, finalDescriptor, context: context, handles: handles))
             rounding = nil
-            workspaceBytes = 0
+            roundingBytes = 0
         } else if reduced {
             source = try handles.memory(roundedSource, engine: context.engine, handle: nil)
             destination = try handles.memory(destinationDescriptor, engine: context.engine, handle: nil)
             if readsRounded {
                 rounding = nil
-                workspaceBytes = 0
+                roundingBytes = 0
             } else {
                 let userSource = try handles.memory(sourceDescriptor, engine: context.engine, handle: nil)
                 rounding = try Reorder(from: userSource, sourceDescriptor, to: source, roundedSource, context: context, handles: handles)
-                workspaceBytes = dnnl_memory_desc_get_size([roundedSource])
+                roundingBytes = (dnnl_memory_desc_get_size([roundedSource]) + 63) / 64 * 64
             }
             reorders = nil
         } else {
@@ -319,8 +341,9 @@ public final class DNNLConvolution: @unchecked Sendable {
             destination = try handles.memory(finalDescriptor, engine: context.engine, handle: nil)
             reorders = nil
             rounding = nil
-            workspaceBytes = 0
+            roundingBytes = 0
         }
+        workspaceBytes = roundingBytes + scratchBytes
     }
 
     /// The height and width of the primitive's result: the depthwise stage's when there is one.
@@ -334,6 +357,7 @@ public final class DNNLConvolution: @unchecked Sendable {
                     workspace: UnsafeMutableRawPointer? = nil) {
         let g = geometry
         precondition(batch % imagesPerCall == 0, "a batch of \(batch) in calls of \(imagesPerCall) images")
+        precondition(workspaceBytes == 0 || workspace != nil, "oneDNN convolution run without its workspace")
         // Bytes per call's source and result (2 an element where stored as bfloat16).
         let inputStride = g.inputHeight * g.inputWidth * g.inputChannels * imagesPerCall * (readsRounded ? 2 : 4)
         let outputStride = outputHeight * outputWidth * g.outputChannels * imagesPerCall * (roundsResult ? 2 : 4)
@@ -353,6 +377,10 @@ public final class DNNLConvolution: @unchecked Sendable {
                              dnnl_exec_arg_t(arg: graft_dnnl_arg_weights(), memory: weights),
                              dnnl_exec_arg_t(arg: graft_dnnl_arg_dst(), memory: destination)]
             if let bias { arguments.append(dnnl_exec_arg_t(arg: graft_dnnl_arg_bias(), memory: bias)) }
+            if let scratchpad {
+                dnnl_memory_set_data_handle(scratchpad, workspace! + roundingBytes)
+                arguments.append(dnnl_exec_arg_t(arg: graft_dnnl_arg_scratchpad(), memory: scratchpad))
+            }
             if let depthwiseOperands {
                 arguments.append(dnnl_exec_arg_t(arg: graft_dnnl_arg_depthwise_weights(), memory: depthwiseOperands.weights))
                 arguments.append(dnnl_exec_arg_t(arg: graft_dnnl_arg_depthwise_bias(), memory: depthwiseOperands.bias))
@@ -362,6 +390,21 @@ public final class DNNLConvolution: @unchecked Sendable {
             reorders?.out.run(destination: to, stream: context.stream)
         }
     }
+}
+
+/// Serializes the making of oneDNN primitives in this process.
+///
+/// oneDNN 2.6 chooses a convolution kernel's blocking (`brgconv`) through a global variable
+/// that each choice sets for its data type and then reads (`brg_blocking_t::last_ic_block_size`,
+/// made thread-local in oneDNN 2.7): a float32 convolution planned while a bfloat16 one is being
+/// planned on another thread can get the bfloat16 rounding of its input channels, and computes
+/// wrong results from then on (seen in graft's tests, which plan sessions of both precisions at
+/// once, on a 9-channel float32 convolution). Making primitives is a small part of planning.
+private let primitiveCreation = Mutex<Void>(())
+
+/// Runs `body`, which makes oneDNN primitive descriptors and primitives, alone in the process.
+func creatingPrimitives<Result>(_ body: () -> Result) -> Result {
+    primitiveCreation.withLock { _ in body() }
 }
 
 /// What a primitive does after its product, in order.
@@ -379,6 +422,7 @@ public enum PostOp: Sendable, Hashable {
     static func attributes(_ operations: [PostOp], depthwise: DNNLConvolution.DepthwiseStage? = nil) throws(DNNLError) -> dnnl_primitive_attr_t {
         var attributes: dnnl_primitive_attr_t?
         try check(dnnl_primitive_attr_create(&attributes), "dnnl_primitive_attr_create")
+        try check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "dnnl_primitive_attr_set_scratchpad_mode")
         guard !operations.isEmpty || depthwise != nil else { return attributes! }
         var postOps: dnnl_post_ops_t?
         try check(dnnl_post_ops_create(&postOps), "dnnl_post_ops_create")

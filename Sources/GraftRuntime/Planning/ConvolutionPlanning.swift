@@ -246,10 +246,10 @@ extension PlanBuilder {
                                                 stride: stride, padding: padding, precision: precision) {
             let source = blockedInput()
             let output = newBuffer(n * fused.outputHeight * fused.outputWidth * g.outputChannels)
-            addStep(reads: [source.buffer], writes: [output],
+            addStep(reads: [source.buffer], writes: [output], workspace: (fused.workspaceBytes + 3) / 4,
                     kind: "\(item.op.rawValue) + \(next.op.rawValue) (oneDNN \(fused.implementation), depthwise post-op, \(blockedName))") { memory in
-                let input = memory[source.buffer], out = memory[output]
-                return { fused.run(input: input, output: out, batch: n) }
+                let input = memory[source.buffer], out = memory[output], workspace = UnsafeMutableRawPointer(memory.workspace)
+                return { fused.run(input: input, output: out, batch: n, workspace: workspace) }
             }
             define(next.outputs[0], PlannedValue(layout: .image(batch: n, height: fused.outputHeight, width: fused.outputWidth, channels: g.outputChannels,
                                                                 layout: layout, channelBlocked: true), buffer: output))
@@ -268,10 +268,10 @@ extension PlanBuilder {
               !dnnl.implementation.hasPrefix("ref") else { return false }
         let source = blockedInput()
         let output = target ?? newBuffer(n * g.outputHeight * g.outputWidth * g.outputChannels)
-        addStep(reads: target == nil ? [source.buffer] : [source.buffer, output], writes: [output],
+        addStep(reads: target == nil ? [source.buffer] : [source.buffer, output], writes: [output], workspace: (dnnl.workspaceBytes + 3) / 4,
                 kind: (target == nil ? item.op.rawValue : "Conv2D + residual Add") + " (oneDNN \(dnnl.implementation), \(blockedName))") { memory in
-            let input = memory[source.buffer], out = memory[output]
-            return { dnnl.run(input: input, output: out, batch: n) }
+            let input = memory[source.buffer], out = memory[output], workspace = UnsafeMutableRawPointer(memory.workspace)
+            return { dnnl.run(input: input, output: out, batch: n, workspace: workspace) }
         }
         try finishResidual(item, output: output, layout: outputLayout, inPlace: target != nil)
         if keepsPair && pair != nil { blockedPairEnds.insert(position + 1) }
