@@ -47,31 +47,19 @@ struct FoldAffineNormalization: GraphPass {
         graph.nodes[index].outputs = graph.nodes[last].outputs
         graph.nodes[index].declaredShapes = graph.nodes[last].declaredShapes
 
-        // kernel[..., o] ·= scale[o] (o is the fastest axis of every folded kernel layout).
-        guard kernel.values.count % outputChannels == 0 else { return }
+        // kernel[..., o] ·= scale[o] (o is the fastest axis of every folded kernel layout),
+        // deferred until a kernel reads the values (`WeightView`).
+        guard kernel.count % outputChannels == 0 else { return }
         let bias = item.weights["bias"]
-        if let bias, bias.values.count != outputChannels {
+        if let bias, bias.count != outputChannels {
             throw .weightShapeMismatch(node: item.name, role: "bias", tensor: bias.tensor, expected: [outputChannels], actual: bias.shape)
-        }
-        // Written straight into the session's storage: every element is set below.
-        let foldedKernel = context.storage.allocate(count: kernel.values.count)
-        scale.withUnsafeBufferPointer { scale in
-            let target = foldedKernel.baseAddress!, source = kernel.pointer, factors = scale.baseAddress!
-            parallelFor(kernel.values.count / outputChannels, threads: context.threads, minimumPerThread: 64) { rows in
-                for row in rows {
-                    let offset = row * outputChannels
-                    for o in 0..<outputChannels {
-                        target[offset + o] = Float(Double(source[offset + o]) * factors[o])
-                    }
-                }
-            }
         }
         var foldedBias = [Float](repeating: 0, count: outputChannels)
         for c in 0..<outputChannels {
             foldedBias[c] = Float(Double(bias?.values[c] ?? 0) * scale[c] + shift[c])
         }
-        graph.nodes[index].weights["kernel"] = WeightView(values: UnsafeBufferPointer(foldedKernel), shape: kernel.shape,
-                                                          tensor: kernel.tensor + " (folded)")
+        graph.nodes[index].weights["kernel"] = WeightView(values: kernel.values, shape: kernel.shape, tensor: kernel.tensor + " (folded)",
+                                                          fold: DeferredFold(factors: scale, storage: context.storage, threads: context.threads))
         graph.nodes[index].weights["bias"] = WeightView(values: context.storage.store(foldedBias), shape: [outputChannels],
                                                         tensor: (bias?.tensor ?? item.name + "/bias") + " (folded)")
     }

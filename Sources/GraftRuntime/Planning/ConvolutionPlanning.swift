@@ -56,7 +56,11 @@ extension PlanBuilder {
             (geometry.inputHeight, geometry.inputWidth, geometry.strideHeight, geometry.strideWidth) = (oh, ow, 1, 1)
         }
         let bias = item.weights["bias"]?.pointer
-        if try planBlocked(item, layout: layout, geometry: geometry, input: x, kernel: kernel.pointer, bias: bias, depthwise: isDepthwise) { return }
+        // oneDNN and graft's Winograd copy the kernel into their own layouts when they are made:
+        // they read a folded kernel from scratch memory; graft's other kernels read theirs while
+        // they run, from a copy the session keeps (`kernel.pointer`).
+        let copiedKernel = kernel.folded(into: foldScratch)
+        if try planBlocked(item, layout: layout, geometry: geometry, input: x, kernel: copiedKernel, bias: bias, depthwise: isDepthwise) { return }
         if x.layout.channelBlocked { x = try image(item, layout: layout).0 }
         let outputLayout = ValueLayout.image(batch: n, height: oh, width: ow, channels: outputChannels, layout: layout)
         let target = item.residual.flatMap { residualTarget($0, layout: outputLayout, input: x.buffer) }
@@ -64,7 +68,7 @@ extension PlanBuilder {
         if KernelChoice.usesGraftWinograd(geometry, depthwise: isDepthwise, algorithm: algorithm, precision: precision) {
             // A 2×2 max pooling after the convolution runs in its output transform (`pool`).
             let pool = item.residual == nil ? fusablePooling(after: item, height: oh, width: ow, layout: layout) : nil
-            let winograd = WinogradConvolution(geometry: geometry, kernel: kernel.pointer, bias: bias, activation: activation,
+            let winograd = WinogradConvolution(geometry: geometry, kernel: copiedKernel, bias: bias, activation: activation,
                                                threads: threads, accumulates: target != nil, pooled: pool != nil)
             let output = target ?? newBuffer(n * (pool == nil ? oh * ow : (oh / 2) * (ow / 2)) * outputChannels)
             let kind = target != nil ? "Conv2D + residual Add" : pool != nil ? "\(item.op.rawValue) + MaxPooling2D" : item.op.rawValue
@@ -86,7 +90,7 @@ extension PlanBuilder {
         // A result only bfloat16 convolutions read is written as bfloat16, as they would round it.
         let roundsResult = precision == .bfloat16 && target == nil && item.residual == nil && fused
             && storesRounded(item.outputs[0], layout: layout)
-        if let dnnl = KernelChoice.convolution(geometry, kernel: kernel.pointer, bias: bias, activation: fused ? activation : .linear,
+        if let dnnl = KernelChoice.convolution(geometry, kernel: copiedKernel, bias: bias, activation: fused ? activation : .linear,
                                                 accumulates: target != nil, depthwise: isDepthwise, algorithm: algorithm, precision: precision,
                                                 readsRounded: x.layout.bfloat16, roundsResult: roundsResult) {
             if roundsResult {
@@ -323,8 +327,9 @@ extension PlanBuilder {
               attributes.outputSize(for: size) == Pair((size.height + stride - 1) / stride, (size.width + stride - 1) / stride),
               let kernel = next.weights["kernel"], kernel.shape == [3, 3, g.outputChannels, 1] else { return nil }
         let bias = next.weights["bias"]
-        guard bias == nil || bias!.values.count == g.outputChannels else { return nil }
-        return (next, (kernel.pointer, bias?.pointer), stride, pads.top)
+        guard bias == nil || bias!.count == g.outputChannels else { return nil }
+        // oneDNN copies the depthwise kernel when the fused primitive is made.
+        return (next, (kernel.folded(into: stageFoldScratch), bias?.pointer), stride, pads.top)
     }
 
     /// Defines a convolution's result: the node's output, or, when its folded residual Add could

@@ -16,6 +16,10 @@ final class PlanBuilder {
     private(set) var workspaceFloats = 0
     /// Small per-plan constants (batch-normalisation scale and shift), freed with the plan.
     private(set) var constants: [UnsafeMutableBufferPointer<Float>] = []
+    /// Scratch memory for the folded kernel of the convolution being planned, and for that of a
+    /// depthwise convolution fused into it, when the kernel copying them is oneDNN's or graft's
+    /// Winograd (`WeightView.folded(into:)`).
+    let foldScratch = FoldScratch(), stageFoldScratch = FoldScratch()
 
     private(set) var values: [String: PlannedValue] = [:]
     /// Values stored in each buffer (aliases share one), to know when a buffer may be overwritten.
@@ -249,7 +253,7 @@ final class PlanBuilder {
 
     func checkCount(_ weight: WeightView?, _ item: ExecutableNode, role: String, expected: [Int]) throws(RuntimeError) {
         guard let weight else { return }
-        if weight.values.count != expected.reduce(1, *) {
+        if weight.count != expected.reduce(1, *) {
             throw .weightShapeMismatch(node: item.name, role: role, tensor: weight.tensor, expected: expected, actual: weight.shape)
         }
     }
