@@ -131,8 +131,9 @@ public final class DNNLConvolution: @unchecked Sendable {
     /// The scratch bytes `run` needs (`workspace`): the bfloat16 copy of one call's source, then
     /// the kernel's own scratchpad.
     public let workspaceBytes: Int
-    /// Where the scratchpad starts in the workspace (after the bfloat16 copy, 64-byte aligned).
-    private let roundingBytes: Int
+    /// Where the scratchpad starts in the workspace: after the bfloat16 copy of the source, if
+    /// any, 64-byte aligned.
+    private let scratchpadOffset: Int
     /// The kernel's scratchpad, bound to the caller's workspace on every run (nil when the kernel
     /// needs none).
     ///
@@ -253,16 +254,18 @@ public final class DNNLConvolution: @unchecked Sendable {
 
         let attributes = try PostOp.attributes(postOps, depthwise: depthwise)
         defer { dnnl_primitive_attr_destroy(attributes) }
+        // The caller provides the scratch memory (`scratchpad`).
+        try check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "dnnl_primitive_attr_set_scratchpad_mode")
         var descriptor: dnnl_primitive_desc_t?
         var created: dnnl_primitive_t?
         let engine = context.engine
-        let status = creatingPrimitives { () -> (dnnl_status_t, String) in
-            let made = dnnl_primitive_desc_create(&descriptor, &operation, attributes, engine, nil)
-            guard made == dnnl_success else { return (made, "dnnl_primitive_desc_create (convolution)") }
-            return (dnnl_primitive_create(&created, descriptor), "dnnl_primitive_create (convolution)")
+        let (described, made) = creatingPrimitives { () -> (dnnl_status_t, dnnl_status_t) in
+            let described = dnnl_primitive_desc_create(&descriptor, &operation, attributes, engine, nil)
+            return (described, described == dnnl_success ? dnnl_primitive_create(&created, descriptor) : described)
         }
         if let descriptor { handles.descriptors.append(descriptor) }
-        try check(status.0, status.1)
+        try check(described, "dnnl_primitive_desc_create (convolution)")
+        try check(made, "dnnl_primitive_create (convolution)")
         handles.primitives.append(created!)
         var implementationName: UnsafePointer<CChar>?
         _ = dnnl_primitive_desc_query(descriptor, dnnl_query_impl_info_str, 0, &implementationName)
@@ -323,17 +326,17 @@ public final class DNNLConvolution: @unchecked Sendable {
             reorders = (try Reorder(from: userSource, sourceDescriptor, to: source, innerSource, context: context, handles: handles),
                         try Reorder(from: destination, innerDestination, to: userDestination, finalDescriptor, context: context, handles: handles))
             rounding = nil
-            roundingBytes = 0
+            scratchpadOffset = 0
         } else if reduced {
             source = try handles.memory(roundedSource, engine: context.engine, handle: nil)
             destination = try handles.memory(destinationDescriptor, engine: context.engine, handle: nil)
             if readsRounded {
                 rounding = nil
-                roundingBytes = 0
+                scratchpadOffset = 0
             } else {
                 let userSource = try handles.memory(sourceDescriptor, engine: context.engine, handle: nil)
                 rounding = try Reorder(from: userSource, sourceDescriptor, to: source, roundedSource, context: context, handles: handles)
-                roundingBytes = (dnnl_memory_desc_get_size([roundedSource]) + 63) / 64 * 64
+                scratchpadOffset = (dnnl_memory_desc_get_size([roundedSource]) + 63) / 64 * 64
             }
             reorders = nil
         } else {
@@ -341,9 +344,9 @@ public final class DNNLConvolution: @unchecked Sendable {
             destination = try handles.memory(finalDescriptor, engine: context.engine, handle: nil)
             reorders = nil
             rounding = nil
-            roundingBytes = 0
+            scratchpadOffset = 0
         }
-        workspaceBytes = roundingBytes + scratchBytes
+        workspaceBytes = scratchpadOffset + scratchBytes
     }
 
     /// The height and width of the primitive's result: the depthwise stage's when there is one.
@@ -378,7 +381,7 @@ public final class DNNLConvolution: @unchecked Sendable {
                              dnnl_exec_arg_t(arg: graft_dnnl_arg_dst(), memory: destination)]
             if let bias { arguments.append(dnnl_exec_arg_t(arg: graft_dnnl_arg_bias(), memory: bias)) }
             if let scratchpad {
-                dnnl_memory_set_data_handle(scratchpad, workspace! + roundingBytes)
+                dnnl_memory_set_data_handle(scratchpad, workspace! + scratchpadOffset)
                 arguments.append(dnnl_exec_arg_t(arg: graft_dnnl_arg_scratchpad(), memory: scratchpad))
             }
             if let depthwiseOperands {
@@ -392,7 +395,7 @@ public final class DNNLConvolution: @unchecked Sendable {
     }
 }
 
-/// Serializes the making of oneDNN primitives in this process.
+/// Serializes the making of oneDNN convolution primitives in this process.
 ///
 /// oneDNN 2.6 chooses a convolution kernel's blocking (`brgconv`) through a global variable
 /// that each choice sets for its data type and then reads (`brg_blocking_t::last_ic_block_size`,
@@ -402,7 +405,7 @@ public final class DNNLConvolution: @unchecked Sendable {
 /// once, on a 9-channel float32 convolution). Making primitives is a small part of planning.
 private let primitiveCreation = Mutex<Void>(())
 
-/// Runs `body`, which makes oneDNN primitive descriptors and primitives, alone in the process.
+/// Runs `body`, which makes a convolution's primitive descriptor and primitive, alone in the process.
 func creatingPrimitives<Result>(_ body: () -> Result) -> Result {
     primitiveCreation.withLock { _ in body() }
 }
@@ -422,7 +425,6 @@ public enum PostOp: Sendable, Hashable {
     static func attributes(_ operations: [PostOp], depthwise: DNNLConvolution.DepthwiseStage? = nil) throws(DNNLError) -> dnnl_primitive_attr_t {
         var attributes: dnnl_primitive_attr_t?
         try check(dnnl_primitive_attr_create(&attributes), "dnnl_primitive_attr_create")
-        try check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "dnnl_primitive_attr_set_scratchpad_mode")
         guard !operations.isEmpty || depthwise != nil else { return attributes! }
         var postOps: dnnl_post_ops_t?
         try check(dnnl_post_ops_create(&postOps), "dnnl_post_ops_create")

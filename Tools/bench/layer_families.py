@@ -9,8 +9,8 @@ once first): `<model>.graft`, `<model>.onnx`, `<model>.input.b<batch>.npy`. Then
 
   * graft: `GRAFT_PROFILE=1 graft run --repeat runs+1`, which prints every step's wall time; the
     first run (planning) is dropped and each step keeps its best time over the others;
-  * OpenVINO (CPU plugin, `PERF_COUNT` on, the same settings as runtime.py: INFERENCE_NUM_THREADS,
-    one stream, LATENCY, f32): `get_profiling_info()` after each call, each layer's best time.
+  * OpenVINO (CPU plugin, runtime.py's `openvino_config` with `PERF_COUNT` on):
+    `get_profiling_info()` after each call, each layer's best time.
 
 Prints the sum per family, for both engines: 1x1 convolutions, other convolutions (3x3 and the
 7x7 input layer), and the rest. On ResNet50 this shows where graft wins (its Winograd 3x3 layers)
@@ -26,7 +26,8 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from runtime import ROOT, openvino_config  # noqa: E402
 
 
 def graft_families(graft, model, input_path, threads, runs):
@@ -66,8 +67,7 @@ def openvino_families(onnx_path, input_path, threads, runs):
     x = np.load(input_path)
     model = core.read_model(onnx_path)
     model.reshape(list(x.shape))
-    compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
-                                                 "INFERENCE_PRECISION_HINT": "f32", "PERF_COUNT": True})
+    compiled = core.compile_model(model, "CPU", openvino_config(threads, PERF_COUNT=True))
     request = compiled.create_infer_request()
     request.infer({0: x})
     best = {}

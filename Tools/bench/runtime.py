@@ -287,9 +287,15 @@ class OnnxRuntimeEngine:
         return self.session.run([self.output_name], {"input_nhwc": x})[0]
 
 
+def openvino_config(threads, **extra):
+    """OpenVINO's CPU plugin settings every bench script uses: one stream, the LATENCY hint, the
+    given threads, and f32 pinned (on CPUs with bf16 it would otherwise switch to bf16 by itself)."""
+    return {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_PRECISION_HINT": "f32", **extra}
+
+
 class OpenVinoEngine:
-    """OpenVINO's CPU plugin on the same ONNX file: one stream, the LATENCY hint, the given
-    threads, and f32 pinned (on CPUs with bf16 it would otherwise switch to bf16 by itself)."""
+    """OpenVINO's CPU plugin on the same ONNX file, with `openvino_config`."""
     name = "openvino"
 
     def __init__(self, path, threads, batches):
@@ -299,9 +305,7 @@ class OpenVinoEngine:
         for batch in batches:
             model = core.read_model(path)
             model.reshape([batch, 224, 224, 3])
-            self.compiled[batch] = core.compile_model(model, "CPU", {
-                "INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
-                "INFERENCE_PRECISION_HINT": "f32"})
+            self.compiled[batch] = core.compile_model(model, "CPU", openvino_config(threads))
         self.version = ov.__version__
 
     def time(self, x, calls):

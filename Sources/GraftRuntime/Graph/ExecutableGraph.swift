@@ -16,7 +16,7 @@ struct WeightView {
     let shape: [Int]
     let tensor: String
     /// The deferred per-channel factors of a folded kernel.
-    let fold: DeferredFold?
+    private let fold: DeferredFold?
 
     init(values: UnsafeBufferPointer<Float>, shape: [Int], tensor: String, fold: DeferredFold? = nil) {
         source = values
