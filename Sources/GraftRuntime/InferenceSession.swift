@@ -32,6 +32,11 @@ import Foundation
 /// memory and an NCHW value is stored transposed; ops whose results depend on element order
 /// (Flatten, Reshape, Dense on the last axis, axis attributes) see the declared layout.
 ///
+/// A batch's first layers, where its activations are large and the weights small, run one image
+/// at a time so that each image's values stay in the caches from layer to layer; the rest runs
+/// the whole batch (`BatchSchedule`, `DepthFirstPolicy`). The results are the same bits either
+/// way.
+///
 /// A session may be shared between threads; runs are serialised. With `GRAFT_PROFILE=1` in the
 /// environment, each run prints every step's wall time and a total per op to stderr.
 public final class InferenceSession: @unchecked Sendable {
@@ -56,6 +61,8 @@ public final class InferenceSession: @unchecked Sendable {
     public let algorithm: ConvolutionAlgorithm
     /// The element type of the convolutions' operands.
     public let precision: Precision
+    /// Whether a batch's first layers run image by image (results are the same bits either way).
+    public let schedule: BatchSchedule
 
     private let graph: ExecutableGraph
     private let storage = OwnedWeights()
@@ -71,13 +78,15 @@ public final class InferenceSession: @unchecked Sendable {
     /// - Throws: `RuntimeError` for an unknown name, for a weight that cannot be folded, and
     ///   `.precisionUnavailable` for bfloat16 on a CPU without native bf16.
     public init(model: ModelFile, outputs: [String]? = nil, threadCount: Int = 1,
-                algorithm: ConvolutionAlgorithm = .standard, precision: Precision = .float32) throws(RuntimeError) {
+                algorithm: ConvolutionAlgorithm = .standard, precision: Precision = .float32,
+                schedule: BatchSchedule = .automatic) throws(RuntimeError) {
         if precision == .bfloat16, let reason = Precision.bfloat16Unavailable {
             throw .precisionUnavailable(precision: precision.rawValue, reason: reason)
         }
         self.model = model
         self.algorithm = algorithm
         self.precision = precision
+        self.schedule = schedule
         self.threadCount = max(1, threadCount)
         graph = try GraphCompiler.compile(model: model, requests: outputs, storage: storage, threads: self.threadCount)
         outputNames = graph.outputs
@@ -124,8 +133,11 @@ public final class InferenceSession: @unchecked Sendable {
         defer { lock.unlock() }
         let plan = try plan(for: inputShapes)
         let size = MemoryLayout<Float>.size
-        return MemoryPlan(activationBytes: plan.arenaFloats * size, workspaceBytes: plan.workspaceFloats * size,
-                          unsharedActivationBytes: plan.unsharedFloats * size, steps: plan.labels)
+        let prefix = plan.prefix?.plan
+        return MemoryPlan(activationBytes: (plan.arenaFloats + (prefix?.arenaFloats ?? 0)) * size,
+                          workspaceBytes: (plan.workspaceFloats + (prefix?.workspaceFloats ?? 0)) * size,
+                          unsharedActivationBytes: (plan.unsharedFloats + (prefix?.unsharedFloats ?? 0)) * size,
+                          steps: (plan.prefix?.labels ?? []) + plan.labels)
     }
 
     private func plan(for shapes: [[Int]]) throws(RuntimeError) -> ExecutionPlan {
@@ -133,7 +145,8 @@ public final class InferenceSession: @unchecked Sendable {
         // oneDNN sizes its kernels' blocking, and chooses whether to fuse, for the calling
         // thread's OpenMP team when a primitive is made: the team the plan will run on.
         Parallelism.configure(threads: threadCount)
-        let plan = try PlanBuilder(graph: graph, threads: threadCount, algorithm: algorithm, precision: precision).build(inputShapes: shapes)
+        let plan = try PlanBuilder(graph: graph, threads: threadCount, algorithm: algorithm, precision: precision,
+                               depthFirst: schedule.policy).build(inputShapes: shapes)
         plans[shapes] = plan
         planOrder.append(shapes)
         if planOrder.count > InferenceSession.planCacheSize {

@@ -142,6 +142,13 @@ import Testing
         let width = alone.scalars.count
         #expect(alone.scalars.map(\.bitPattern) == together.scalars.prefix(width).map(\.bitPattern), "\(name): batch 1 against batch 8")
         #expect(oneThread.scalars.map(\.bitPattern) == together.scalars.map(\.bitPattern), "\(name): 1 thread against 2")
+        // The batch with its layers run image by image up to the last single value (`head`'s
+        // result): Keras's results, the same bits.
+        let imageByImage = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 2, schedule: .imageByImage)
+        #expect(try imageByImage.memoryPlan(inputShapes: [batch.shape]).steps.contains { $0.hasPrefix("head ") && $0.hasSuffix("[image by image]") })
+        let apartImages = try imageByImage.run(batch)[0]
+        #expect(apartImages.relativeMaxError(to: keras) <= parityTolerance, "\(name): \(apartImages.relativeMaxError(to: keras)) from Keras")
+        #expect(apartImages.scalars.map(\.bitPattern) == together.scalars.map(\.bitPattern), "\(name): image by image against the batch")
     }
 
     /// A strided, unpadded 1×1 convolution runs on oneDNN as a stride-1 one on its input's every

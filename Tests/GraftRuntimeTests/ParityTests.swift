@@ -22,6 +22,40 @@ struct ParityTests {
         }
     }
 
+    /// The same, with the first layers run image by image as far as a single value carries the
+    /// graph (`BatchSchedule.imageByImage`): the per-image prefix and the batch plan after it,
+    /// joined where the prefix hands its value over, still match the framework.
+    @Test("every fixture matches its reference when its first layers run image by image", arguments: FixtureCase.names)
+    func fixtureMatchesReferenceImageByImage(name: String) throws {
+        let fixture = try FixtureCase(name)
+        let session = try InferenceSession(model: fixture.model, outputs: fixture.outputs.map(\.name), threadCount: 2, schedule: .imageByImage)
+        let results = try session.run(fixture.inputs)
+        for (result, output) in zip(results, fixture.outputs) {
+            #expect(result.shape == output.expected.shape, "\(name) \(output.name)")
+            let error = result.relativeMaxError(to: output.expected)
+            #expect(error <= parityTolerance, "\(name) \(output.name): relative max error \(error)")
+        }
+    }
+
+    /// Enough fixtures, in both layouts, really run a prefix image by image for the test above to
+    /// mean something.
+    @Test func imageByImagePrefixesAreExercised() throws {
+        var withPrefix: [String] = []
+        for name in FixtureCase.names {
+            let fixture = try FixtureCase(name)
+            guard fixture.inputs.count == 1, fixture.input.shape[0] >= 2 else { continue }
+            let session = try InferenceSession(model: fixture.model, outputs: fixture.outputs.map(\.name), threadCount: 2, schedule: .imageByImage)
+            if try session.memoryPlan(inputShapes: [fixture.input.shape]).steps.contains(where: { $0.hasSuffix("[image by image]") }) {
+                withPrefix.append(name)
+            }
+        }
+        // Most fixtures are one layer, or request values along the way (which end a prefix).
+        #expect(withPrefix.count >= 12, "\(withPrefix)")
+        for name in ["residual_net", "mobilenet_blocks", "se_block", "padded_max_pooling", "flatten_dense"] {
+            #expect(withPrefix.contains(name) && withPrefix.contains(name + "_nchw"), "\(name): \(withPrefix)")
+        }
+    }
+
     @Test func fixturesArePresent() {
         #expect(FixtureCase.names.count >= 60)
     }

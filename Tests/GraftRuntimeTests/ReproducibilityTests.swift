@@ -152,12 +152,21 @@ import Testing
                 }
             }
         }
-        // Thread counts against each other, on the batch.
+        // Thread counts against each other, on the batch; and the batch with its first layers run
+        // image by image (`BatchSchedule`), on 1 and 2 threads.
         let reference = try InferenceSession(model: fixture.model, outputs: requests, threadCount: 1, precision: precision).run(mixed)
         for threads in [2, 3] {
             let other = try InferenceSession(model: fixture.model, outputs: requests, threadCount: threads, precision: precision).run(mixed)
             for (a, b) in zip(reference, other) {
                 #expect(a.scalars.map(\.bitPattern) == b.scalars.map(\.bitPattern), "\(name): 1 and \(threads) threads differ")
+            }
+        }
+        for threads in [1, 2] {
+            let session = try InferenceSession(model: fixture.model, outputs: requests, threadCount: threads, precision: precision,
+                                               schedule: .imageByImage)
+            for (a, b) in zip(reference, try session.run(mixed)) {
+                #expect(a.scalars.map(\.bitPattern) == b.scalars.map(\.bitPattern),
+                        "\(name) \(precision): image by image on \(threads) threads differs from the whole batch")
             }
         }
     }

@@ -37,7 +37,9 @@ final class ExecutionPlan {
 
     let inputs: [InputBinding]
     let outputs: [OutputBinding]
-    private let steps: [() -> Void]
+    /// Each step bound to memory: one closure, or for a depth-first prefix's steps that touch the
+    /// handed-over value, one closure per image (`HandOver`).
+    private let steps: [[() -> Void]]
     let labels: [String]
     private let arena: UnsafeMutableRawPointer
     private let ownedConstants: [UnsafeMutableBufferPointer<Float>]
@@ -48,12 +50,28 @@ final class ExecutionPlan {
     /// Floats all buffers would take without sharing.
     let unsharedFloats: Int
 
-    init(builder: PlanBuilder, inputs: [(name: String, buffer: Int, shape: [Int])], outputs: [PlannedValue]) {
-        let recipes = builder.recipes
+    /// The plan of the first steps, run one image at a time before this plan's own steps run the
+    /// whole batch (`DepthFirstPrefix`); nil when every step runs the whole batch.
+    private(set) var prefix: DepthFirstPrefix?
+
+    /// Where a depth-first prefix's result goes: the steps that read or write `buffer` get
+    /// `images` bindings, image `i`'s with `buffer` at `target + i · imageFloats` (the batch
+    /// plan's input), so the result lands in place without a copy.
+    struct HandOver {
+        let buffer: Int
+        let target: UnsafeMutablePointer<Float>
+        let imageFloats: Int
+        let images: Int
+    }
+
+    /// Binds the first `recipeCount` (default: all) of `builder`'s steps to a new arena.
+    init(builder: PlanBuilder, inputs: [(name: String, buffer: Int, shape: [Int])], outputs: [PlannedValue],
+         recipeCount: Int? = nil, handOver: HandOver? = nil) {
+        let recipes = Array(builder.recipes.prefix(recipeCount ?? builder.recipes.count))
         let memory = MemoryPlanner(bufferSizes: builder.bufferSizes, steps: recipes.map { ($0.reads, $0.writes) },
                                    inputs: inputs.map(\.buffer), outputs: outputs.map(\.buffer))
         let total = memory.arenaFloats
-        let workspace = (builder.workspaceFloats + 15) / 16 * 16
+        let workspace = ((recipes.map(\.workspace).max() ?? 0) + 15) / 16 * 16
         arenaFloats = total
         unsharedFloats = memory.unsharedFloats
         workspaceFloats = workspace
@@ -63,12 +81,24 @@ final class ExecutionPlan {
         let pointers = memory.offsets.map { $0.map { base + $0 } ?? base }
         // The workspace starts on a 64-byte boundary (oneDNN's bfloat16 copies want it aligned).
         let map = MemoryMap(buffers: pointers, workspace: base + (total + 15) / 16 * 16, threads: builder.threads)
-        steps = recipes.map { $0.make(map) }
+        steps = recipes.map { recipe in
+            guard let handOver, (recipe.reads + recipe.writes).contains(handOver.buffer) else { return [recipe.make(map)] }
+            return (0..<handOver.images).map { image in
+                var buffers = pointers
+                buffers[handOver.buffer] = handOver.target + image * handOver.imageFloats
+                return recipe.make(MemoryMap(buffers: buffers, workspace: map.workspace, threads: map.threads))
+            }
+        }
         labels = recipes.map(\.label)
         threads = builder.threads
         ownedConstants = builder.constants
         self.inputs = inputs.map { InputBinding(name: $0.name, shape: $0.shape, pointer: pointers[$0.buffer]) }
         self.outputs = outputs.map { OutputBinding(pointer: pointers[$0.buffer], layout: $0.layout) }
+    }
+
+    /// Makes `prefix` run before this plan's steps, filling its input.
+    func attach(_ prefix: DepthFirstPrefix) {
+        self.prefix = prefix
     }
 
     deinit {
@@ -80,17 +110,22 @@ final class ExecutionPlan {
     private let profile: StepProfile? = ProcessInfo.processInfo.environment["GRAFT_PROFILE"] == "1" ? StepProfile() : nil
 
     /// Copies the inputs in, runs every step, and copies the requested values out in their
-    /// logical layout.
+    /// logical layout. With a depth-first prefix, the prefix runs each image of the (single)
+    /// input alone and its result fills this plan's input one image after another.
     func run(_ tensors: [Tensor]) -> [Tensor] {
-        for (binding, tensor) in zip(inputs, tensors) {
-            tensor.withUnsafeBufferPointer { source in
-                if let start = source.baseAddress, source.count > 0 { binding.pointer.update(from: start, count: source.count) }
+        var times: [Double]? = profile == nil ? nil : []
+        if let prefix {
+            prefix.run(tensors[0], times: &times)
+        } else {
+            for (binding, tensor) in zip(inputs, tensors) {
+                tensor.withUnsafeBufferPointer { source in
+                    if let start = source.baseAddress, source.count > 0 { binding.pointer.update(from: start, count: source.count) }
+                }
             }
         }
-        if let profile = profile {
-            profile.run(steps, labels: labels)
-        } else {
-            for step in steps { step() }
+        execute(times: &times, offset: prefix?.plan.labels.count ?? 0)
+        if let profile, let times {
+            profile.report(labels: (prefix?.labels ?? []) + labels, times: times)
         }
         return outputs.map { binding in
             let layout = binding.layout
@@ -107,18 +142,32 @@ final class ExecutionPlan {
             return result
         }
     }
+
+    /// Runs every step (the bindings of image `image` where a step has one per image) on whatever
+    /// the input buffers hold; with `times`, adds each step's wall time to entry `offset + step`
+    /// (appending the entries the first time).
+    func execute(image: Int = 0, times: inout [Double]?, offset: Int) {
+        guard var record = times else {
+            for step in steps { step.count == 1 ? step[0]() : step[image]() }
+            return
+        }
+        if record.count < offset + steps.count { record += [Double](repeating: 0, count: offset + steps.count - record.count) }
+        for (index, step) in steps.enumerated() {
+            let start = DispatchTime.now().uptimeNanoseconds
+            step.count == 1 ? step[0]() : step[image]()
+            record[offset + index] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
+        times = record
+    }
 }
 
 /// Wall time per step and per kind of step, for finding where a model spends its time.
 final class StepProfile {
-    func run(_ steps: [() -> Void], labels: [String]) {
+    func report(labels: [String], times: [Double]) {
         var byKind: [String: Double] = [:]
         var total = 0.0
         var lines: [String] = []
-        for (step, label) in zip(steps, labels) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            step()
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        for (label, seconds) in zip(labels, times) {
             total += seconds
             let kind = String(label.split(separator: " ", maxSplits: 1).last ?? "")
             byKind[kind, default: 0] += seconds

@@ -13,7 +13,6 @@ final class PlanBuilder {
     let threads: Int
     private(set) var recipes: [StepRecipe] = []
     private(set) var bufferSizes: [Int] = []
-    private(set) var workspaceFloats = 0
     /// Small per-plan constants (batch-normalisation scale and shift), freed with the plan.
     private(set) var constants: [UnsafeMutableBufferPointer<Float>] = []
     /// Scratch memory for the folded kernel of the convolution being planned, and for that of a
@@ -38,14 +37,19 @@ final class PlanBuilder {
     /// Depthwise convolutions that run on nChw16c because the 1×1 convolution before them did, as
     /// the unfused half of a pair (`planBlocked`).
     var blockedPairEnds: Set<Int> = []
+    /// When set, batches large enough run their first steps one image at a time
+    /// (`DepthFirstPolicy`).
+    let depthFirst: DepthFirstPolicy?
 
     /// How 3×3 stride-1 convolutions are computed.
     let algorithm: ConvolutionAlgorithm
     /// The element type of the convolutions' operands.
     let precision: Precision
 
-    init(graph: ExecutableGraph, threads: Int, algorithm: ConvolutionAlgorithm, precision: Precision = .float32) {
+    init(graph: ExecutableGraph, threads: Int, algorithm: ConvolutionAlgorithm, precision: Precision = .float32,
+         depthFirst: DepthFirstPolicy? = nil) {
         self.graph = graph
+        self.depthFirst = depthFirst
         self.threads = threads
         self.algorithm = algorithm
         self.precision = precision
@@ -53,24 +57,37 @@ final class PlanBuilder {
         self.readers = graph.readers()
     }
 
-    /// Plans the whole graph for inputs of the given shapes (one per `graph.inputs`, in order).
+    /// Plans the whole graph for inputs of the given shapes (one per `graph.inputs`, in order):
+    /// with a depth-first policy that applies to these shapes, as a prefix planned for one image
+    /// and the rest for the whole batch (`planDepthFirst`).
     func build(inputShapes: [[Int]]) throws(RuntimeError) -> ExecutionPlan {
+        if let depthFirst, let plan = try planDepthFirst(inputShapes: inputShapes, policy: depthFirst) { return plan }
         var inputBindings: [(name: String, buffer: Int, shape: [Int])] = []
         for (info, shape) in zip(graph.inputs, inputShapes) {
             let buffer = newBuffer(shape.reduce(1, *))
             define(info.name, PlannedValue(layout: ValueLayout(shape: shape), buffer: buffer))
             inputBindings.append((info.name, buffer, shape))
         }
-        for (index, item) in graph.nodes.enumerated() {
-            position = index
-            if !fusedNodes.contains(index) { try plan(item) }
-            for (value, declared) in zip(item.outputs, item.declaredShapes) {
-                guard let computed = values[value]?.layout.shape else { continue }
-                let matches = declared.count == computed.count
-                    && zip(declared.dropFirst(), computed.dropFirst()).allSatisfy { $0.0 == nil || $0.0 == $0.1 }
-                if !matches { throw .declaredShapeMismatch(node: item.name, value: value, declared: declared, computed: computed) }
-            }
+        for index in graph.nodes.indices { try planNode(at: index) }
+        return finish(inputs: inputBindings)
+    }
+
+    /// Plans node `index` (unless the step of the node before it computes it) and checks its
+    /// results' shapes against the file's.
+    func planNode(at index: Int) throws(RuntimeError) {
+        let item = graph.nodes[index]
+        position = index
+        if !fusedNodes.contains(index) { try plan(item) }
+        for (value, declared) in zip(item.outputs, item.declaredShapes) {
+            guard let computed = values[value]?.layout.shape else { continue }
+            let matches = declared.count == computed.count
+                && zip(declared.dropFirst(), computed.dropFirst()).allSatisfy { $0.0 == nil || $0.0 == $0.1 }
+            if !matches { throw .declaredShapeMismatch(node: item.name, value: value, declared: declared, computed: computed) }
         }
+    }
+
+    /// The plan of the steps recorded, with the graph's outputs as requested values.
+    func finish(inputs: [(name: String, buffer: Int, shape: [Int])]) -> ExecutionPlan {
         // Requested values are never left blocked (`readsBlocked`) or bfloat16 (`storesRounded`);
         // converted should one be.
         let outputs = graph.outputs.map { name in
@@ -78,7 +95,7 @@ final class PlanBuilder {
             if stored.layout.bfloat16 { return widened(name, stored) }
             return stored.layout.channelBlocked ? convertedBlocks(name, stored, toBlocked: false) : stored
         }
-        return ExecutionPlan(builder: self, inputs: inputBindings, outputs: outputs)
+        return ExecutionPlan(builder: self, inputs: inputs, outputs: outputs)
     }
 
     // MARK: Values and buffers
@@ -175,7 +192,6 @@ final class PlanBuilder {
                  _ make: @escaping (MemoryMap) -> () -> Void) {
         let node = graph.nodes[position]
         recipes.append(StepRecipe(label: "\(name ?? node.name) \(kind ?? node.op.rawValue)", reads: reads, writes: writes, workspace: workspace, make: make))
-        workspaceFloats = max(workspaceFloats, workspace)
     }
 
     func constant(_ values: [Float]) -> UnsafePointer<Float> {
