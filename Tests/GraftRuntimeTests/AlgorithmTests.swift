@@ -27,13 +27,13 @@ import Testing
         #expect(numerics.count == ConvolutionAlgorithm.allCases.count || ProcessInfo.processInfo.environment["GRAFT_KERNELS"] == "graft")
     }
 
-    /// graft's own F(4×4, 3×3) runs the 3×3 stride-1 layers wide enough for it (the fixture's
-    /// fused ReLU, tanh without bias, residual Add of the layer's own input, done as a separate
-    /// step, and residual accumulation into another layer's output) wherever its products run on
-    /// AVX2 (32 output channels here), and the rest (24 output channels) too where oneDNN has no
-    /// Winograd kernel (CPUs without AVX-512, or GRAFT_KERNELS=graft), on OpenBLAS products; on
-    /// AVX-512 oneDNN's Winograd takes those. The numerics say which, and `--exact` turns both
-    /// off. The results are checked against Keras by the test above.
+    /// graft's own F(4×4, 3×3) runs all four 3×3 stride-1 layers of the fixture (its fused ReLU,
+    /// tanh without bias, residual Add of the layer's own input, done as a separate step, and
+    /// residual accumulation into another layer's output): the one with 32 output channels on
+    /// graft's AVX2 products where the CPU has AVX2, the others (24 output channels) on OpenBLAS
+    /// products. oneDNN's Winograd, whose bits depend on the thread count, runs nowhere. The
+    /// numerics say so, and `--exact` turns Winograd off. The results are checked against Keras
+    /// by the test above.
     @Test(arguments: ["winograd_blocks", "winograd_blocks_nchw"])
     func graftWinogradRunsWhereItsProductsDo(name: String) throws {
         let (fixture, requests, shapes, session, steps) = try winogradPlan(name)
@@ -43,15 +43,10 @@ import Testing
         #expect(session.numerics.contains("graft winograd"), "\(session.numerics)")
         let packed = steps.filter { $0.contains("AVX2 products") }.count
         #expect(packed == (CPUFeatures.hasAVX2 ? 1 : 0), "\(steps)")
-        if session.numerics.contains("oneDNN winograd-3x3 elsewhere") {
-            #expect(steps.filter { $0.contains("graft Winograd") }.count == packed, "\(steps)")
-            #expect(!steps.contains { $0.contains("OpenBLAS products") }, "\(steps)")
-            #expect(steps.contains { $0.contains("(oneDNN jit_") && $0.contains("_wino_") }, "\(steps)")
-        } else {
-            #expect(steps.filter { $0.contains("graft Winograd") }.count == 4, "\(steps)")
-            #expect(steps.contains { $0.contains("residual Add (graft Winograd") }, "\(steps)")
-            #expect(steps.filter { $0.contains("OpenBLAS products") }.count == 4 - packed, "\(steps)")
-        }
+        #expect(!steps.contains { $0.contains("_wino_") }, "\(steps)")
+        #expect(steps.filter { $0.contains("graft Winograd") }.count == 4, "\(steps)")
+        #expect(steps.contains { $0.contains("residual Add (graft Winograd") }, "\(steps)")
+        #expect(steps.filter { $0.contains("OpenBLAS products") }.count == 4 - packed, "\(steps)")
     }
 
     /// A 2×2 stride-2 MaxPooling2D after one of graft's Winograd convolutions runs in its output
@@ -63,10 +58,9 @@ import Testing
     func maxPoolingRunsInTheWinogradOutputTransform(name: String) throws {
         let (fixture, requests, shapes, session, steps) = try winogradPlan(name)
         let fused = steps.filter { $0.contains("+ MaxPooling2D (graft Winograd") }
-        // conv_pooled (32 outputs) runs graft's Winograd wherever its products run on AVX2, or
-        // oneDNN has no Winograd; conv_linear_pooled (24 outputs) only in the latter case.
-        let oneDNNElsewhere = session.numerics.contains("oneDNN winograd-3x3 elsewhere")
-        let expected = (CPUFeatures.hasAVX2 || !oneDNNElsewhere ? ["conv_pooled "] : []) + (oneDNNElsewhere ? [] : ["conv_linear_pooled "])
+        // conv_pooled (32 outputs, graft's AVX2 products where the CPU has AVX2) and
+        // conv_linear_pooled (24 outputs, OpenBLAS products).
+        let expected = ["conv_pooled ", "conv_linear_pooled "]
         #expect(fused.count == expected.count && zip(fused, expected).allSatisfy { $0.hasPrefix($1) }, "\(steps)")
         #expect(steps.filter { $0.hasSuffix(" MaxPooling2D") }.count == 4 - expected.count, "the other poolings run apart: \(steps)")
         // The same plan with every convolution's result requested fuses nothing; the values the

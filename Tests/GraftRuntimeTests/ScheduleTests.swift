@@ -15,7 +15,7 @@ import Testing
     /// it 5 MiB of activations: it runs the whole batch), and global average pooling.
     static func model(in folder: borrowing TemporaryFolder) throws -> ModelFile {
         func convolution(_ name: String, _ input: String, size: Int, kernel: Int, cin: Int, cout: Int) -> (Node, [WeightTensor]) {
-            var state = UInt64(bitPattern: Int64(name.hashValue & 0xFFFF) + 1) &* 0x9E37_79B9_7F4A_7C15
+            var state = UInt64(name.unicodeScalars.reduce(1) { $0 &* 31 &+ Int($1.value) }) &* 0x9E37_79B9_7F4A_7C15
             func values(_ count: Int, scale: Float) -> [Float] {
                 (0..<count).map { _ in
                     state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
@@ -33,9 +33,9 @@ import Testing
             Node(name: name, operation: .maxPooling2D(.init(layout: .nhwc, poolSize: Pair(2, 2))), inputs: [input], outputs: [name],
                  outputShapes: [[nil, size, size, channels]])
         }
-        let layers = [convolution("expand", "image", size: 128, kernel: 1, cin: 8, cout: 32), convolution("conv1", "expand", size: 128, kernel: 3, cin: 32, cout: 32),
-                      convolution("conv2", "pool1", size: 64, kernel: 1, cin: 32, cout: 128), convolution("conv3", "pool2", size: 32, kernel: 3, cin: 128, cout: 32)]
-        let nodes = [layers[0].0, layers[1].0, pooling("pool1", "conv1", size: 64, channels: 32), layers[2].0, pooling("pool2", "conv2", size: 32, channels: 128),
+        let layers = [convolution("expand", "image", size: 128, kernel: 1, cin: 8, cout: 32), convolution("conv1", "expand", size: 128, kernel: 3, cin: 32, cout: 24),
+                      convolution("conv2", "pool1", size: 64, kernel: 1, cin: 24, cout: 128), convolution("conv3", "pool2", size: 32, kernel: 3, cin: 128, cout: 32)]
+        let nodes = [layers[0].0, layers[1].0, pooling("pool1", "conv1", size: 64, channels: 24), layers[2].0, pooling("pool2", "conv2", size: 32, channels: 128),
                      layers[3].0,
                      Node(name: "features", operation: .globalAveragePooling(.init(layout: .nhwc)), inputs: ["conv3"], outputs: ["features"],
                           outputShapes: [[nil, 32]])]

@@ -91,7 +91,7 @@ extension PlanBuilder {
         let roundsResult = precision == .bfloat16 && target == nil && item.residual == nil && fused
             && storesRounded(item.outputs[0], layout: layout)
         if let dnnl = KernelChoice.convolution(geometry, kernel: copiedKernel, bias: bias, activation: fused ? activation : .linear,
-                                                accumulates: target != nil, depthwise: isDepthwise, algorithm: algorithm, precision: precision,
+                                                accumulates: target != nil, depthwise: isDepthwise, precision: precision,
                                                 readsRounded: x.layout.bfloat16, roundsResult: roundsResult) {
             if roundsResult {
                 let output = newBuffer((n * oh * ow * outputChannels + 1) / 2)
@@ -268,7 +268,7 @@ extension PlanBuilder {
         guard item.residual == nil || target != nil else { return false }
         let activation = target != nil ? item.residual!.activation : item.activation
         guard let dnnl = KernelChoice.convolution(g, kernel: kernel, bias: bias, activation: activation, accumulates: target != nil,
-                                                  depthwise: depthwise, algorithm: algorithm, precision: precision, layout: KernelChoice.blockedLayout),
+                                                  depthwise: depthwise, precision: precision, layout: KernelChoice.blockedLayout),
               !dnnl.implementation.hasPrefix("ref") else { return false }
         let source = blockedInput()
         let output = target ?? newBuffer(n * g.outputHeight * g.outputWidth * g.outputChannels)

@@ -26,8 +26,7 @@ enum KernelChoice {
             : "graft im2col+OpenBLAS"
         if winograd {
             let products = CPUFeatures.hasAVX2 ? "graft avx2 products where Cout % 16 == 0" : "OpenBLAS products"
-            let elsewhere = oneDNNWinograd ? "oneDNN winograd-3x3 elsewhere (Cin >= 16)" : "OpenBLAS products elsewhere"
-            convolutions += ", 3x3 stride 1: graft winograd F(4x4,3x3) with \(products), \(elsewhere)"
+            convolutions += ", 3x3 stride 1: graft winograd F(4x4,3x3) with \(products), OpenBLAS products elsewhere"
         }
         return "graft runtime numerics \(numericsVersion); \(precision == .float32 ? "f32" : "bf16 convolutions, f32 accumulation"); convolutions \(convolutions); dense \(CPUFeatures.hasAVX2 ? "graft avx2" : "OpenBLAS")"
     }
@@ -45,37 +44,20 @@ enum KernelChoice {
     /// That layout as the oneDNN wrapper names it.
     static var blockedLayout: DNNLConvolution.ActivationLayout { channelBlock == 16 ? .blocked16 : .blocked8 }
 
-    /// Whether oneDNN has a Winograd kernel on this CPU. oneDNN 2.6 has one only for AVX-512
-    /// (`jit_avx512_core_f32_wino_conv_4x3`, and `jit_fp32_wino_2x3` for small images), which
-    /// graft uses only where its own Winograd would need OpenBLAS for the products (output
-    /// channels not in multiples of 16; see `usesGraftWinograd`). Probed once, by creating a
-    /// small Winograd primitive.
-    static let oneDNNWinograd: Bool = {
-        guard oneDNNEnabled else { return false }
-        let shape = DNNLConvolution.Geometry(
-            inputHeight: 8, inputWidth: 8, inputChannels: 16, outputHeight: 8, outputWidth: 8, outputChannels: 16,
-            kernelHeight: 3, kernelWidth: 3, strideHeight: 1, strideWidth: 1, dilationHeight: 1, dilationWidth: 1,
-            padTop: 1, padLeft: 1, groups: 1)
-        let zeros = [Float](repeating: 0, count: 9 * 16 * 16)
-        return zeros.withUnsafeBufferPointer { weights in
-            (try? DNNLConvolution(geometry: shape, imagesPerCall: 1, weights: weights.baseAddress!, bias: nil, postOps: [], algorithm: .winograd)) != nil
-        }
-    }()
-
     /// Whether graft's own Winograd runs this convolution: 3×3 stride-1 float32 layers it
-    /// supports, when Winograd is asked for, and either its own products run (AVX2, output
-    /// channels in multiples of 16) or oneDNN has no Winograd kernel here.
+    /// supports, when Winograd is asked for; its products run on graft's AVX2 (or AVX-512)
+    /// kernel where output channels come in multiples of 16, on OpenBLAS elsewhere.
     ///
-    /// Where both exist (AVX-512), graft's is faster on every layer measured: on the Zen 4 EPYC,
-    /// 2 threads, batch 8, per-layer bests of `GRAFT_PROFILE=1 graft run`, ResNet50's sixteen 3×3
-    /// layers 3.2–4.0 ms each against oneDNN's 3.5–6.1 (oneDNN's tiles depend on the batch, so it
-    /// runs one image per call here), 223 against 238 ms the whole pass; VGG16's 64- and
-    /// 128-channel layers 10–20 % faster, and with the AVX-512 product (`multiplyPacked512`) its
-    /// 256- and 512-channel layers too (41–44 against 46–50 ms on 56×56×256 and 28×28×512, 13.3–13.8
-    /// against 16.7–17.0 on 14×14×512).
+    /// oneDNN 2.6 also has Winograd kernels on AVX-512 CPUs (`jit_avx512_core_f32_wino_conv_4x3`,
+    /// `jit_fp32_wino_2x3`), which graft used for the layers its own would run on OpenBLAS
+    /// products, until they turned out to give results that depend on the thread count: a 3×3
+    /// layer of 32 to 24 channels on 128×128 images at batch 8 differed in 47 % of its outputs
+    /// between 1 and 2 threads (by up to 1.4e-6 of the largest), where graft's own Winograd gives
+    /// the same bits on any thread count. graft's was already the faster on every layer measured
+    /// where its products run on AVX2 (ResNet50's sixteen 3×3 layers 3.2–4.0 ms each against
+    /// 3.5–6.1 at batch 8, 2 threads, on the Zen 4 EPYC; VGG16's layers 7–20 % faster).
     static func usesGraftWinograd(_ geometry: ConvolutionGeometry, depthwise: Bool, algorithm: ConvolutionAlgorithm, precision: Precision) -> Bool {
         algorithm == .winograd && precision == .float32 && !depthwise && WinogradConvolution.supports(geometry)
-            && (!oneDNNWinograd || WinogradConvolution.usesPackedProducts(outputChannels: geometry.outputChannels))
     }
 
     /// The oneDNN post-ops that compute `activation` after the bias (and the residual sum, when
@@ -93,12 +75,11 @@ enum KernelChoice {
         return (accumulates ? [.sum] : []) + function
     }
 
-    /// A oneDNN convolution for `geometry` with `activation` fused (and the residual sum when
-    /// `accumulates`), or nil to use graft's own kernel.
-
+    /// A oneDNN direct convolution for `geometry` with `activation` fused (and the residual sum
+    /// when `accumulates`), or nil to use graft's own kernel.
     static func convolution(_ geometry: ConvolutionGeometry, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                             activation: ActivationKernel, accumulates: Bool, depthwise: Bool,
-                            algorithm: ConvolutionAlgorithm, precision: Precision = .float32,
+                            precision: Precision = .float32,
                             layout: DNNLConvolution.ActivationLayout = .channelsLast,
                             readsRounded: Bool = false, roundsResult: Bool = false) -> DNNLConvolution? {
         guard oneDNNEnabled, let postOps = postOps(for: activation, accumulates: accumulates) else { return nil }
@@ -113,17 +94,6 @@ enum KernelChoice {
         }
         // A bfloat16 source or result needs the bfloat16 kernel.
         if readsRounded || roundsResult { return nil }
-        // Not with fewer than 16 input channels (an RGB input layer), as graft's own Winograd: on
-        // VGG16's first layer (3 → 64 channels, 224×224) oneDNN's Winograd took 23–30 ms at batch 8
-        // on the Zen 4 EPYC, its direct kernel 7.8.
-        if algorithm == .winograd, precision == .float32, g.kernelHeight == 3, g.kernelWidth == 3, g.strideHeight == 1, g.strideWidth == 1, g.dilationHeight == 1,
-           g.dilationWidth == 1, g.groups == 1, !depthwise, g.inputChannels >= 16,
-           // One image per call: oneDNN's Winograd tiles depend on the batch (its results do not
-           // otherwise), and this keeps an image's features independent of the batch.
-           let fast = try? DNNLConvolution(geometry: shape, imagesPerCall: 1, weights: kernel, bias: bias,
-                                           postOps: postOps, algorithm: .winograd, layout: layout) {
-            return fast
-        }
         return try? DNNLConvolution(geometry: shape, imagesPerCall: g.batch, weights: kernel, bias: bias, postOps: postOps, layout: layout)
     }
 }
