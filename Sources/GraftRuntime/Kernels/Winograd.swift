@@ -64,6 +64,8 @@ final class WinogradConvolution {
     /// `U`: 36 matrices of `Cin × Cout`, row-major, or with `packedProducts` each packed in
     /// panels of 16 output channels as `multiplyPacked` reads them.
     private let transformedWeights: UnsafeMutablePointer<Float>
+    /// The owner of `transformedWeights`, shared with the session's other plans.
+    private let weightOwner: TransformedWeights
     /// Whether the 36 products run graft's AVX2 product on packed weights (AVX2 present, output
     /// channels in multiples of 16) rather than OpenBLAS, which packs the weights again on every
     /// call: on VGG16 that repacking was 16 % of the run, and zeroing the products 4 %. VGG16's
@@ -112,8 +114,10 @@ final class WinogradConvolution {
     static let notionalBlocks = 2
 
     /// `kernel` is the spec's `[3, 3, Cin, Cout]`; `geometry.batch` is the batch a run computes.
+    /// With `cache`, the transformed weights are taken from it under `key` (the node's name), or
+    /// made and left there: they depend on the kernel and the channel counts, not on the batch.
     init(geometry g: ConvolutionGeometry, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?, activation: ActivationKernel,
-         threads: Int, accumulates: Bool, pooled: Bool = false) {
+         threads: Int, accumulates: Bool, pooled: Bool = false, cache: TransformedWeightCache? = nil, key: String = "") {
         precondition(WinogradConvolution.supports(g))
         precondition(!pooled || (!accumulates && g.outputHeight % 2 == 0 && g.outputWidth % 2 == 0 && (activation == .relu || activation == .linear)))
         self.pooled = pooled
@@ -145,8 +149,12 @@ final class WinogradConvolution {
             let shared = (perImage + WinogradConvolution.notionalBlocks - 1) / WinogradConvolution.notionalBlocks
             tilesPerBlock = max(1, min(perImage, max(16, min(fitting, shared))))
         }
-        let weights = UnsafeMutablePointer<Float>.allocate(capacity: 36 * c * k)
-        transformedWeights = weights
+        let owner = cache?.weights(for: key, count: 36 * c * k, packed: packed) ?? TransformedWeights(count: 36 * c * k, packed: packed)
+        weightOwner = owner
+        transformedWeights = owner.pointer
+        guard !owner.isComplete else { return }
+        owner.isComplete = true
+        let weights = owner.pointer
         // U = G g Gᵀ per (input, output) channel pair, in Double, output channels innermost (the
         // spec's kernel has them contiguous), input channels shared among the threads.
         let gMatrix: [Double] = [0.25, 0, 0, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
@@ -193,7 +201,6 @@ final class WinogradConvolution {
         }
     }
 
-    deinit { transformedWeights.deallocate() }
 
     /// Tiles per block when blocks may span images (graft's packed products): blocks of at most
     /// `fitting` tiles, as many blocks as a multiple of `threads`, all of the same size but the
@@ -370,3 +377,38 @@ final class WinogradConvolution {
     }
 }
 
+
+/// The transformed weights of one Winograd convolution, `36 · Cin · Cout` floats, packed for
+/// graft's products or row-major for OpenBLAS's (`packed`).
+final class TransformedWeights {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+    let packed: Bool
+    /// Whether the values are written (the first convolution to use them writes them).
+    var isComplete = false
+
+    init(count: Int, packed: Bool) {
+        pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        self.count = count
+        self.packed = packed
+    }
+
+    deinit { pointer.deallocate() }
+}
+
+/// Winograd-transformed weights shared by a session's plans, by node: they do not depend on the
+/// batch, so the plan for another batch size (the smaller last batch of `graft features`, or the
+/// batch plan after an image-by-image prefix, which plans one node twice) reuses them rather
+/// than writing them again (180 MB for ResNet50, much of a plan's making in page faults alone).
+/// Used under the session's lock, as planning is.
+final class TransformedWeightCache {
+    private var entries: [String: TransformedWeights] = [:]
+
+    /// The weights kept for `key`, or new ones (not yet written) kept from now on.
+    func weights(for key: String, count: Int, packed: Bool) -> TransformedWeights {
+        if let kept = entries[key], kept.count == count, kept.packed == packed { return kept }
+        let fresh = TransformedWeights(count: count, packed: packed)
+        entries[key] = fresh
+        return fresh
+    }
+}

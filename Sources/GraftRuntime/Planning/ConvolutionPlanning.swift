@@ -69,7 +69,8 @@ extension PlanBuilder {
             // A 2×2 max pooling after the convolution runs in its output transform (`pool`).
             let pool = item.residual == nil ? fusablePooling(after: item, height: oh, width: ow, layout: layout) : nil
             let winograd = WinogradConvolution(geometry: geometry, kernel: copiedKernel, bias: bias, activation: activation,
-                                               threads: threads, accumulates: target != nil, pooled: pool != nil)
+                                               threads: threads, accumulates: target != nil, pooled: pool != nil,
+                                               cache: transformedWeights, key: item.name)
             let output = target ?? newBuffer(n * (pool == nil ? oh * ow : (oh / 2) * (ow / 2)) * outputChannels)
             let kind = target != nil ? "Conv2D + residual Add" : pool != nil ? "\(item.op.rawValue) + MaxPooling2D" : item.op.rawValue
             addStep(reads: target == nil ? [x.buffer] : [x.buffer, output], writes: [output], workspace: winograd.workspaceCount,

@@ -40,6 +40,8 @@ final class PlanBuilder {
     /// When set, batches large enough run their first steps one image at a time
     /// (`DepthFirstPolicy`).
     let depthFirst: DepthFirstPolicy?
+    /// Winograd-transformed weights shared with the session's other plans.
+    let transformedWeights: TransformedWeightCache
 
     /// How 3×3 stride-1 convolutions are computed.
     let algorithm: ConvolutionAlgorithm
@@ -47,9 +49,10 @@ final class PlanBuilder {
     let precision: Precision
 
     init(graph: ExecutableGraph, threads: Int, algorithm: ConvolutionAlgorithm, precision: Precision = .float32,
-         depthFirst: DepthFirstPolicy? = nil) {
+         depthFirst: DepthFirstPolicy? = nil, transformedWeights: TransformedWeightCache = TransformedWeightCache()) {
         self.graph = graph
         self.depthFirst = depthFirst
+        self.transformedWeights = transformedWeights
         self.threads = threads
         self.algorithm = algorithm
         self.precision = precision
