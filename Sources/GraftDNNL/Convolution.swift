@@ -149,6 +149,8 @@ public final class DNNLConvolution: @unchecked Sendable {
     private let source: dnnl_memory_t
     private let destination: dnnl_memory_t
     private let weights: dnnl_memory_t
+    /// Reordered weights shared with other primitives through a `ReorderedWeightCache`.
+    private let sharedWeights: [ReorderedWeights]
     private let bias: dnnl_memory_t?
     /// The fused depthwise stage's weights and bias, in the layouts its kernel wants.
     private let depthwiseOperands: (weights: dnnl_memory_t, bias: dnnl_memory_t)?
@@ -175,7 +177,8 @@ public final class DNNLConvolution: @unchecked Sendable {
     public init(geometry g: Geometry, imagesPerCall: Int = 1, weights kernel: UnsafePointer<Float>, bias biasValues: UnsafePointer<Float>?,
                 postOps: [PostOp], depthwise: DepthwiseStage? = nil, algorithm: Algorithm = .direct,
                 precision: Precision = .float32, layout: ActivationLayout = .channelsLast,
-                readsRounded: Bool = false, roundsResult: Bool = false) throws(DNNLError) {
+                readsRounded: Bool = false, roundsResult: Bool = false,
+                weightCache: ReorderedWeightCache? = nil, weightKey: String = "") throws(DNNLError) {
         self.imagesPerCall = imagesPerCall
         self.precision = precision
         self.readsRounded = readsRounded
@@ -281,12 +284,21 @@ public final class DNNLConvolution: @unchecked Sendable {
         let scratchBytes = dnnl_memory_desc_get_size([scratchDescriptor])
         scratchpad = scratchBytes > 0 ? try handles.memory(scratchDescriptor, engine: context.engine, handle: nil) : nil
 
-        // Weights: graft's layout -> the kernel's, once.
+        // Weights: graft's layout -> the kernel's, once (or taken from the cache, already in it).
         let chosenWeights = dnnl_primitive_desc_query_md(descriptor, dnnl_query_weights_md, 0)!.pointee
-        let weightBuffer = handles.buffer(bytes: dnnl_memory_desc_get_size([chosenWeights]))
-        weights = try handles.memory(chosenWeights, engine: context.engine, handle: weightBuffer)
-        let userMemory = try handles.memory(userWeights, engine: context.engine, handle: UnsafeMutableRawPointer(mutating: kernel))
-        try reorder(from: userMemory, userWeights, to: weights, chosenWeights, context: context, handles: handles)
+        var shared: [ReorderedWeights] = []
+        if let kept = weightCache?.weights(for: weightKey + "#weights", layout: chosenWeights) {
+            weights = try handles.memory(chosenWeights, engine: context.engine, handle: kept.pointer)
+            shared.append(kept)
+        } else {
+            let owner = ReorderedWeights(bytes: dnnl_memory_desc_get_size([chosenWeights]), layout: chosenWeights)
+            weights = try handles.memory(chosenWeights, engine: context.engine, handle: owner.pointer)
+            let userMemory = try handles.memory(userWeights, engine: context.engine, handle: UnsafeMutableRawPointer(mutating: kernel))
+            try reorder(from: userMemory, userWeights, to: weights, chosenWeights, context: context, handles: handles)
+            weightCache?.keep(owner, for: weightKey + "#weights")
+            shared.append(owner)
+        }
+        sharedWeights = shared
         if let biasDescriptor, let biasValues {
             let biasBuffer = handles.buffer(bytes: g.outputChannels * 4)
             biasBuffer.copyMemory(from: biasValues, byteCount: g.outputChannels * 4)
@@ -504,5 +516,42 @@ final class Reorder: @unchecked Sendable {
         var arguments = [dnnl_exec_arg_t(arg: graft_dnnl_arg_from(), memory: from), dnnl_exec_arg_t(arg: graft_dnnl_arg_to(), memory: to)]
         let status = dnnl_primitive_execute(primitive, stream, 2, &arguments)
         precondition(status == dnnl_success, "oneDNN reorder failed: \(String(cString: dnnl_status2str(status)))")
+    }
+}
+
+/// Weights reordered into the layout a kernel chose (`layout`), owned jointly by the primitives
+/// that read them.
+final class ReorderedWeights: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+    let layout: dnnl_memory_desc_t
+
+    init(bytes: Int, layout: dnnl_memory_desc_t) {
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
+        self.layout = layout
+    }
+
+    deinit { pointer.deallocate() }
+}
+
+/// Reordered weights kept by key (the caller's name for a layer's weights, which must be the
+/// same values under the same key) and layout, for the other primitives of the same weights: a
+/// runtime session's plans for other batch sizes, whose kernels mostly choose the same layout.
+/// Not thread-safe: one owner plans at a time.
+public final class ReorderedWeightCache: @unchecked Sendable {
+    private var entries: [String: [ReorderedWeights]] = [:]
+
+    public init() {}
+
+    /// The weights kept for `key` in exactly `layout`, if any.
+    func weights(for key: String, layout: dnnl_memory_desc_t) -> ReorderedWeights? {
+        var wanted = layout
+        return entries[key]?.first { kept in
+            var layout = kept.layout
+            return dnnl_memory_desc_equal(&layout, &wanted) != 0
+        }
+    }
+
+    func keep(_ weights: ReorderedWeights, for key: String) {
+        entries[key, default: []].append(weights)
     }
 }

@@ -66,8 +66,8 @@ public final class InferenceSession: @unchecked Sendable {
 
     private let graph: ExecutableGraph
     private let storage = OwnedWeights()
-    /// Winograd-transformed weights, made by the first plan that needs them and shared by the rest.
-    private let transformedWeights = TransformedWeightCache()
+    /// Weights in kernels' layouts, made by the first plan that needs them and shared by the rest.
+    private let sharedWeights = SharedWeights()
     private let lock = NSLock()
     private var plans: [[[Int]]: ExecutionPlan] = [:]
     private var planOrder: [[[Int]]] = []
@@ -148,7 +148,7 @@ public final class InferenceSession: @unchecked Sendable {
         // thread's OpenMP team when a primitive is made: the team the plan will run on.
         Parallelism.configure(threads: threadCount)
         let plan = try PlanBuilder(graph: graph, threads: threadCount, algorithm: algorithm, precision: precision,
-                               depthFirst: schedule.policy, transformedWeights: transformedWeights).build(inputShapes: shapes)
+                               depthFirst: schedule.policy, sharedWeights: sharedWeights).build(inputShapes: shapes)
         plans[shapes] = plan
         planOrder.append(shapes)
         if planOrder.count > InferenceSession.planCacheSize {

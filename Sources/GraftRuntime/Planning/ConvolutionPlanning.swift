@@ -70,7 +70,7 @@ extension PlanBuilder {
             let pool = item.residual == nil ? fusablePooling(after: item, height: oh, width: ow, layout: layout) : nil
             let winograd = WinogradConvolution(geometry: geometry, kernel: copiedKernel, bias: bias, activation: activation,
                                                threads: threads, accumulates: target != nil, pooled: pool != nil,
-                                               cache: transformedWeights, key: item.name)
+                                               cache: sharedWeights.transformed, key: item.name)
             let output = target ?? newBuffer(n * (pool == nil ? oh * ow : (oh / 2) * (ow / 2)) * outputChannels)
             let kind = target != nil ? "Conv2D + residual Add" : pool != nil ? "\(item.op.rawValue) + MaxPooling2D" : item.op.rawValue
             addStep(reads: target == nil ? [x.buffer] : [x.buffer, output], writes: [output], workspace: winograd.workspaceCount,
@@ -93,7 +93,8 @@ extension PlanBuilder {
             && storesRounded(item.outputs[0], layout: layout)
         if let dnnl = KernelChoice.convolution(geometry, kernel: copiedKernel, bias: bias, activation: fused ? activation : .linear,
                                                 accumulates: target != nil, depthwise: isDepthwise, precision: precision,
-                                                readsRounded: x.layout.bfloat16, roundsResult: roundsResult) {
+                                                readsRounded: x.layout.bfloat16, roundsResult: roundsResult,
+                                                weightCache: sharedWeights.reordered, weightKey: item.name) {
             if roundsResult {
                 let output = newBuffer((n * oh * ow * outputChannels + 1) / 2)
                 addStep(reads: [x.buffer], writes: [output], workspace: (dnnl.workspaceBytes + 3) / 4,
@@ -269,7 +270,8 @@ extension PlanBuilder {
         guard item.residual == nil || target != nil else { return false }
         let activation = target != nil ? item.residual!.activation : item.activation
         guard let dnnl = KernelChoice.convolution(g, kernel: kernel, bias: bias, activation: activation, accumulates: target != nil,
-                                                  depthwise: depthwise, precision: precision, layout: KernelChoice.blockedLayout),
+                                                  depthwise: depthwise, precision: precision, layout: KernelChoice.blockedLayout,
+                                                  weightCache: sharedWeights.reordered, weightKey: item.name),
               !dnnl.implementation.hasPrefix("ref") else { return false }
         let source = blockedInput()
         let output = target ?? newBuffer(n * g.outputHeight * g.outputWidth * g.outputChannels)

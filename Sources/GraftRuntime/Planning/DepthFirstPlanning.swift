@@ -99,7 +99,7 @@ extension PlanBuilder {
         guard graph.inputs.count == 1, inputShapes.count == 1, let batch = inputShapes[0].first, batch > 1 else { return nil }
         var single = inputShapes[0]
         single[0] = 1
-        let head = PlanBuilder(graph: graph, threads: threads, algorithm: algorithm, precision: precision, transformedWeights: transformedWeights)
+        let head = PlanBuilder(graph: graph, threads: threads, algorithm: algorithm, precision: precision, sharedWeights: sharedWeights)
         guard let cut = try? head.planPrefix(inputShape: single, batch: batch, policy: policy),
               let handed = head.values[cut.value], handed.buffer != cut.inputBuffer else { return nil }
         let elementBytes = handed.layout.bfloat16 ? 2 : 4

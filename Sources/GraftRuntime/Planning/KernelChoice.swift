@@ -81,7 +81,8 @@ enum KernelChoice {
                             activation: ActivationKernel, accumulates: Bool, depthwise: Bool,
                             precision: Precision = .float32,
                             layout: DNNLConvolution.ActivationLayout = .channelsLast,
-                            readsRounded: Bool = false, roundsResult: Bool = false) -> DNNLConvolution? {
+                            readsRounded: Bool = false, roundsResult: Bool = false,
+                            weightCache: ReorderedWeightCache? = nil, weightKey: String = "") -> DNNLConvolution? {
         guard oneDNNEnabled, let postOps = postOps(for: activation, accumulates: accumulates) else { return nil }
         let g = geometry
         let shape = oneDNNGeometry(g, depthwise: depthwise)
@@ -89,12 +90,14 @@ enum KernelChoice {
            // Direct, on the whole batch: oneDNN's bf16 kernels, like its f32 direct ones, fix each
            // output's summation order by the shapes of one image (checked by the batch tests).
            let reduced = try? DNNLConvolution(geometry: shape, imagesPerCall: g.batch, weights: kernel, bias: bias,
-                                              postOps: postOps, precision: .bfloat16, readsRounded: readsRounded, roundsResult: roundsResult) {
+                                              postOps: postOps, precision: .bfloat16, readsRounded: readsRounded, roundsResult: roundsResult,
+                                              weightCache: weightCache, weightKey: weightKey) {
             return reduced
         }
         // A bfloat16 source or result needs the bfloat16 kernel.
         if readsRounded || roundsResult { return nil }
-        return try? DNNLConvolution(geometry: shape, imagesPerCall: g.batch, weights: kernel, bias: bias, postOps: postOps, layout: layout)
+        return try? DNNLConvolution(geometry: shape, imagesPerCall: g.batch, weights: kernel, bias: bias, postOps: postOps, layout: layout,
+                                    weightCache: weightCache, weightKey: weightKey)
     }
 }
 
