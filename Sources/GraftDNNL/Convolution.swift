@@ -149,8 +149,8 @@ public final class DNNLConvolution: @unchecked Sendable {
     private let source: dnnl_memory_t
     private let destination: dnnl_memory_t
     private let weights: dnnl_memory_t
-    /// Reordered weights shared with other primitives through a `ReorderedWeightCache`.
-    private let sharedWeights: [ReorderedWeights]
+    /// The memory of `weights`, shared with other primitives through a `ReorderedWeightCache`.
+    private let weightStorage: ReorderedWeights
     private let bias: dnnl_memory_t?
     /// The fused depthwise stage's weights and bias, in the layouts its kernel wants.
     private let depthwiseOperands: (weights: dnnl_memory_t, bias: dnnl_memory_t)?
@@ -286,19 +286,16 @@ public final class DNNLConvolution: @unchecked Sendable {
 
         // Weights: graft's layout -> the kernel's, once (or taken from the cache, already in it).
         let chosenWeights = dnnl_primitive_desc_query_md(descriptor, dnnl_query_weights_md, 0)!.pointee
-        var shared: [ReorderedWeights] = []
-        if let kept = weightCache?.weights(for: weightKey + "#weights", layout: chosenWeights) {
+        if let kept = weightCache?.weights(for: weightKey, layout: chosenWeights) {
+            weightStorage = kept
             weights = try handles.memory(chosenWeights, engine: context.engine, handle: kept.pointer)
-            shared.append(kept)
         } else {
-            let owner = ReorderedWeights(bytes: dnnl_memory_desc_get_size([chosenWeights]), layout: chosenWeights)
-            weights = try handles.memory(chosenWeights, engine: context.engine, handle: owner.pointer)
+            weightStorage = ReorderedWeights(bytes: dnnl_memory_desc_get_size([chosenWeights]), layout: chosenWeights)
+            weights = try handles.memory(chosenWeights, engine: context.engine, handle: weightStorage.pointer)
             let userMemory = try handles.memory(userWeights, engine: context.engine, handle: UnsafeMutableRawPointer(mutating: kernel))
             try reorder(from: userMemory, userWeights, to: weights, chosenWeights, context: context, handles: handles)
-            weightCache?.keep(owner, for: weightKey + "#weights")
-            shared.append(owner)
+            weightCache?.keep(weightStorage, for: weightKey)
         }
-        sharedWeights = shared
         if let biasDescriptor, let biasValues {
             let biasBuffer = handles.buffer(bytes: g.outputChannels * 4)
             biasBuffer.copyMemory(from: biasValues, byteCount: g.outputChannels * 4)

@@ -63,9 +63,8 @@ final class WinogradConvolution {
     let tileRows: Int, tileColumns: Int
     /// `U`: 36 matrices of `Cin × Cout`, row-major, or with `packedProducts` each packed in
     /// panels of 16 output channels as `multiplyPacked` reads them.
-    private let transformedWeights: UnsafeMutablePointer<Float>
-    /// The owner of `transformedWeights`, shared with the session's other plans.
-    private let weightOwner: TransformedWeights
+    private let transformed: TransformedWeights
+    private var transformedWeights: UnsafeMutablePointer<Float> { transformed.pointer }
     /// Whether the 36 products run graft's AVX2 product on packed weights (AVX2 present, output
     /// channels in multiples of 16) rather than OpenBLAS, which packs the weights again on every
     /// call: on VGG16 that repacking was 16 % of the run, and zeroing the products 4 %. VGG16's
@@ -149,17 +148,22 @@ final class WinogradConvolution {
             let shared = (perImage + WinogradConvolution.notionalBlocks - 1) / WinogradConvolution.notionalBlocks
             tilesPerBlock = max(1, min(perImage, max(16, min(fitting, shared))))
         }
-        let owner = cache?.weights(for: key, count: 36 * c * k, packed: packed) ?? TransformedWeights(count: 36 * c * k, packed: packed)
-        weightOwner = owner
-        transformedWeights = owner.pointer
-        guard !owner.isComplete else { return }
-        owner.isComplete = true
-        let weights = owner.pointer
+        let count = 36 * c * k, threads = self.threads
+        let fill = { (weights: UnsafeMutablePointer<Float>) in
+            WinogradConvolution.transformWeights(kernel, into: weights, inputChannels: c, outputChannels: k, packed: packed, threads: threads)
+        }
+        transformed = cache?.weights(for: key, count: count, packed: packed, filledBy: fill) ?? TransformedWeights(count: count, packed: packed, filledBy: fill)
+    }
+
+    /// Writes `U` for `kernel` (`[3, 3, Cin, Cout]`) into `weights`: packed in panels of 16
+    /// output channels for graft's products, row-major for OpenBLAS's.
+    private static func transformWeights(_ kernel: UnsafePointer<Float>, into weights: UnsafeMutablePointer<Float>,
+                                         inputChannels c: Int, outputChannels k: Int, packed: Bool, threads: Int) {
         // U = G g Gᵀ per (input, output) channel pair, in Double, output channels innermost (the
         // spec's kernel has them contiguous), input channels shared among the threads.
         let gMatrix: [Double] = [0.25, 0, 0, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
                                  1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 24, -1.0 / 12, 1.0 / 6, 0, 0, 1]
-        parallelFor(c, threads: self.threads, minimumPerThread: 8) { channels in
+        parallelFor(c, threads: threads, minimumPerThread: 8) { channels in
             // half = G·g (6×3) for every output channel of one input channel.
             var half = [Double](repeating: 0, count: 18 * k)
             half.withUnsafeMutableBufferPointer { half in
@@ -200,7 +204,6 @@ final class WinogradConvolution {
             }
         }
     }
-
 
     /// Tiles per block when blocks may span images (graft's packed products): blocks of at most
     /// `fitting` tiles, as many blocks as a multiple of `threads`, all of the same size but the
@@ -377,20 +380,18 @@ final class WinogradConvolution {
     }
 }
 
-
 /// The transformed weights of one Winograd convolution, `36 · Cin · Cout` floats, packed for
-/// graft's products or row-major for OpenBLAS's (`packed`).
+/// graft's products or row-major for OpenBLAS's (`packed`), written once when made.
 final class TransformedWeights {
     let pointer: UnsafeMutablePointer<Float>
     let count: Int
     let packed: Bool
-    /// Whether the values are written (the first convolution to use them writes them).
-    var isComplete = false
 
-    init(count: Int, packed: Bool) {
+    init(count: Int, packed: Bool, filledBy fill: (UnsafeMutablePointer<Float>) -> Void) {
         pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
         self.count = count
         self.packed = packed
+        fill(pointer)
     }
 
     deinit { pointer.deallocate() }
@@ -404,10 +405,10 @@ final class TransformedWeights {
 final class TransformedWeightCache {
     private var entries: [String: TransformedWeights] = [:]
 
-    /// The weights kept for `key`, or new ones (not yet written) kept from now on.
-    func weights(for key: String, count: Int, packed: Bool) -> TransformedWeights {
+    /// The weights kept for `key`, or new ones written by `fill` and kept from now on.
+    func weights(for key: String, count: Int, packed: Bool, filledBy fill: (UnsafeMutablePointer<Float>) -> Void) -> TransformedWeights {
         if let kept = entries[key], kept.count == count, kept.packed == packed { return kept }
-        let fresh = TransformedWeights(count: count, packed: packed)
+        let fresh = TransformedWeights(count: count, packed: packed, filledBy: fill)
         entries[key] = fresh
         return fresh
     }
